@@ -1,0 +1,31 @@
+"""Account reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypedDict
+
+from accounts.models import User
+
+
+class KycSummary(TypedDict):
+    status: str  # "none" | "valid" | "expired" | "revoked" | "pending"
+    credential_id: int | None
+    expires_at: str | None
+
+
+KycProvider = Callable[[User], KycSummary]
+_kyc_provider: KycProvider | None = None
+
+
+def register_kyc_provider(provider: KycProvider) -> None:
+    """The credentials app plugs in here (in AppConfig.ready) to derive KYC from linked credentials."""
+    global _kyc_provider
+    _kyc_provider = provider
+
+
+def kyc_summary(user: User) -> KycSummary:
+    """The user's KYC state; "none" while no credential qualifies them."""
+    if _kyc_provider is None:
+        return {"status": "none", "credential_id": None, "expires_at": None}
+    return _kyc_provider(user)

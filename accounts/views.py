@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.serializers import (
+    MeSerializer,
+    RegisteredUserSerializer,
+    RegisterSerializer,
+    WalletChallengeRequestSerializer,
+    WalletChallengeResponseSerializer,
+    WalletVerifyRequestSerializer,
+    WalletVerifyResponseSerializer,
+)
+
+
+class RegisterView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredUserSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.create_user(**serializer.validated_data, validate=False)
+        return Response(RegisteredUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+class WalletChallengeView(APIView):
+    @extend_schema(
+        request=WalletChallengeRequestSerializer, responses={201: WalletChallengeResponseSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = WalletChallengeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        challenge = services.issue_wallet_challenge(
+            user=request.user, address=serializer.validated_data["address"]
+        )
+        body = {"message": challenge.message, "nonce": challenge.nonce, "expires_at": challenge.expires_at}
+        return Response(WalletChallengeResponseSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class WalletVerifyView(APIView):
+    @extend_schema(request=WalletVerifyRequestSerializer, responses=WalletVerifyResponseSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = WalletVerifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.bind_wallet(user=request.user, **serializer.validated_data)
+        return Response(WalletVerifyResponseSerializer(user).data)

@@ -1,0 +1,31 @@
+"""Ethereum addresses: one validation rule for the whole platform (EIP-55 everywhere)."""
+
+from __future__ import annotations
+
+import re
+
+from eth_utils import is_checksum_address, to_checksum_address
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class InvalidAddress(ValueError):
+    pass
+
+
+def normalize_address(value: object, *, allow_zero: bool = False) -> str:
+    """Return the EIP-55 form of `value`.
+
+    All-lowercase or all-uppercase hex is accepted and checksummed; mixed case must already be a
+    valid checksum (a wrong one usually means a typo).
+    """
+    if not isinstance(value, str) or not _HEX_ADDRESS.match(value):
+        raise InvalidAddress("Enter a 0x-prefixed, 40-hex-digit Ethereum address.")
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        raise InvalidAddress("The address has an invalid EIP-55 checksum.")
+    checksummed = to_checksum_address(value)
+    if not allow_zero and checksummed == ZERO_ADDRESS:
+        raise InvalidAddress("The zero address is not allowed.")
+    return checksummed

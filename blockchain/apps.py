@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BlockchainConfig(AppConfig):
+    name = "blockchain"
+    verbose_name = "Blockchain"

@@ -1,0 +1,54 @@
+"""Start-up validation of the environment: what production refuses to run with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The only secret key the repository ships; any environment that is not development or test
+# must replace it.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+@dataclass(frozen=True)
+class EnvironmentFacts:
+    django_env: str
+    debug: bool
+    secret_key: str
+    allowed_hosts: tuple[str, ...]
+    has_raw_private_key: bool
+    allow_raw_private_key: bool
+    has_keystore: bool
+    has_keystore_password: bool
+    chain_id: int
+    chain_confirmations: int
+
+
+def environment_problems(facts: EnvironmentFacts) -> list[str]:
+    """Return every reason the given environment must not start (empty list = fine)."""
+    problems: list[str] = []
+    if facts.django_env not in ENVIRONMENTS:
+        problems.append(f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {facts.django_env!r}")
+    if facts.chain_id <= 0:
+        problems.append("CHAIN_ID must be a positive integer")
+    if facts.chain_confirmations < 0:
+        problems.append("CHAIN_CONFIRMATIONS must not be negative")
+    if facts.has_keystore and not facts.has_keystore_password:
+        problems.append("SIGNER_KEYSTORE is set but neither SIGNER_PASSWORD_FILE nor SIGNER_PASSWORD is")
+    if facts.has_keystore and facts.has_raw_private_key:
+        problems.append("set either SIGNER_KEYSTORE or SIGNER_PRIVATE_KEY, not both")
+    if facts.django_env != "production":
+        return problems
+    if facts.debug:
+        problems.append("DEBUG must be off in production")
+    if not facts.secret_key or facts.secret_key == DEV_SECRET_KEY or len(facts.secret_key) < 50:
+        problems.append("SECRET_KEY must be set to a unique value of at least 50 characters in production")
+    if not facts.allowed_hosts or "*" in facts.allowed_hosts:
+        problems.append("ALLOWED_HOSTS must list the served host names in production (no '*')")
+    if facts.has_raw_private_key and not facts.allow_raw_private_key:
+        problems.append(
+            "SIGNER_PRIVATE_KEY is refused in production; use SIGNER_KEYSTORE with "
+            "SIGNER_PASSWORD_FILE (or set SIGNER_ALLOW_RAW_KEY=true to accept the risk explicitly)"
+        )
+    return problems

@@ -1,0 +1,120 @@
+"""Child processes (anvil, Celery workers, gunicorn) for `make run`, the tests and the bench.
+
+Each child gets its own process group so stopping it also stops whatever it forked.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import IO
+
+
+def port_is_open(host: str, port: int, timeout: float = 0.2) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.1, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: S110 - not ready yet: connection refused and the like
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class ManagedProcess:
+    """A child process with its own process group, output to a log file or inherited."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: str | Path | None = None,
+        log_path: str | Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = env
+        self.cwd = cwd
+        self.log_path = Path(log_path) if log_path else None
+        self.popen: subprocess.Popen | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT if self._log else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal_group(self, sig: int) -> None:
+        if self.running():
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM the group, wait, then SIGKILL whatever is left. Returns the exit code."""
+        if self.popen is None:
+            return None
+        self.signal_group(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal_group(signal.SIGKILL)
+            self.popen.wait(timeout=5)
+        else:
+            # The leader exited; make sure no forked child outlives it.
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once (crash simulation)."""
+        self.signal_group(signal.SIGKILL)
+        if self.popen:
+            self.popen.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

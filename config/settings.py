@@ -1,0 +1,289 @@
+"""Settings, read from the environment (12-factor). See deploy/env.example for every variable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
+
+from config.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from config.secrets import Secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=[] if DJANGO_ENV == "production" else ["localhost", "127.0.0.1", "[::1]", "testserver"],
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- chain -------------------------------------------------------------------------------------
+ANVIL_CHAIN_ID = 31337
+# anvil's well-known dev account 0: public knowledge, funds only exist on local dev chains.
+ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
+CHAIN_ID = env.int("CHAIN_ID", default=ANVIL_CHAIN_ID)
+CHAIN_POA = env.bool("CHAIN_POA", default=False)
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0 if CHAIN_ID == ANVIL_CHAIN_ID else 12)
+CHAIN_RPC_TIMEOUT = env.float("CHAIN_RPC_TIMEOUT", default=10.0)
+CHAIN_POLL_SECONDS = env.float("CHAIN_POLL_SECONDS", default=2.0)
+CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
+CHAIN_MAX_FEE_GWEI = env.float("CHAIN_MAX_FEE_GWEI", default=500.0)
+EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")  # e.g. https://polygonscan.com/tx/{tx_hash}
+
+SIGNER_KEYSTORE = env.str("SIGNER_KEYSTORE", default="")
+SIGNER_PASSWORD_FILE = env.str("SIGNER_PASSWORD_FILE", default="")
+SIGNER_PASSWORD = Secret(env.str("SIGNER_PASSWORD", default=""))
+SIGNER_ALLOW_RAW_KEY = env.bool("SIGNER_ALLOW_RAW_KEY", default=DJANGO_ENV != "production")
+_raw_key = env.str("SIGNER_PRIVATE_KEY", default="")
+if not _raw_key and not SIGNER_KEYSTORE and DJANGO_ENV != "production" and CHAIN_ID == ANVIL_CHAIN_ID:
+    _raw_key = ANVIL_DEV_PRIVATE_KEY
+SIGNER_PRIVATE_KEY = Secret(_raw_key)
+del _raw_key
+
+# --- start-up refusal ----------------------------------------------------------------------------
+_problems = environment_problems(
+    EnvironmentFacts(
+        django_env=DJANGO_ENV,
+        debug=DEBUG,
+        secret_key=SECRET_KEY,
+        allowed_hosts=tuple(ALLOWED_HOSTS),
+        has_raw_private_key=bool(SIGNER_PRIVATE_KEY),
+        allow_raw_private_key=SIGNER_ALLOW_RAW_KEY,
+        has_keystore=bool(SIGNER_KEYSTORE),
+        has_keystore_password=bool(SIGNER_PASSWORD_FILE or SIGNER_PASSWORD),
+        chain_id=CHAIN_ID,
+        chain_confirmations=CHAIN_CONFIRMATIONS,
+    )
+)
+if _problems:
+    raise ImproperlyConfigured("Refusing to start: " + "; ".join(_problems))
+
+# --- apps ----------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "accounts",
+    "blockchain",
+    "contracts",
+    "issuers",
+    "campaigns",
+    "credentials",
+    "loans",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- data stores ---------------------------------------------------------------------------------
+# Unset DATABASE_URL / REDIS_URL fall back to embedded stores so `make run` works on a machine
+# without PostgreSQL or Redis; tests and production always set both.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+
+REDIS_URL = env.str("REDIS_URL", default="")
+USES_REDIS = bool(REDIS_URL)
+
+if USES_REDIS:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="lb"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+LOCK_DIR = VAR_DIR / "locks"  # used for task locks only when Redis is not configured
+
+# --- Celery ----------------------------------------------------------------------------------------
+if USES_REDIS:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    # kombu's filesystem transport needs no server and works across processes on one machine.
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "broker"),
+        "data_folder_out": str(VAR_DIR / "broker"),
+        "processed_folder": str(VAR_DIR / "broker-processed"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = (Queue("default"), Queue("chain-send"), Queue("chain-index"))
+CELERY_TASK_ROUTES = {
+    "blockchain.tasks.send_*": {"queue": "chain-send"},
+    "blockchain.tasks.index_*": {"queue": "chain-index"},
+}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- API -------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "ROTATE_REFRESH_TOKENS": False,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LedgerBridge API",
+    "DESCRIPTION": "Security-token issuance, verifiable credentials and loan anchoring, "
+    "with a PostgreSQL ledger kept in agreement with an EVM chain.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.Role",
+        "SelfServiceRoleEnum": ["investor", "issuer"],
+    },
+}
+
+# Sign-In with Ethereum (EIP-4361) wallet binding.
+SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="localhost:8000")
+SIWE_URI = env.str("SIWE_URI", default=f"http://{SIWE_DOMAIN}")
+SIWE_STATEMENT = "Bind this wallet to your LedgerBridge account."
+SIWE_TTL_SECONDS = env.int("SIWE_TTL_SECONDS", default=600)
+
+# --- auth, i18n, static ------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or DJANGO_ENV == "test"
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- production hardening (behind nginx, TLS terminated there) -------------------------------------
+if DJANGO_ENV == "production":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+    USE_X_FORWARDED_HOST = True
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,131 @@
+"""Production refuses unsafe settings; `check --deploy` is clean for a correct production environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from config.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from config.secrets import Secret
+
+ROOT = Path(settings.BASE_DIR)
+GOOD_SECRET = "p" * 20 + "-unique-production-secret-value-" + "q" * 20
+
+
+def facts(**overrides) -> EnvironmentFacts:
+    base = dict(
+        django_env="production",
+        debug=False,
+        secret_key=GOOD_SECRET,
+        allowed_hosts=("ledger.example.com",),
+        has_raw_private_key=False,
+        allow_raw_private_key=False,
+        has_keystore=True,
+        has_keystore_password=True,
+        chain_id=137,
+        chain_confirmations=12,
+    )
+    base.update(overrides)
+    return EnvironmentFacts(**base)
+
+
+def test_a_correct_production_environment_has_no_problems():
+    assert environment_problems(facts()) == []
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        ({"debug": True}, "DEBUG"),
+        ({"secret_key": DEV_SECRET_KEY}, "SECRET_KEY"),
+        ({"secret_key": "short"}, "SECRET_KEY"),
+        ({"allowed_hosts": ()}, "ALLOWED_HOSTS"),
+        ({"allowed_hosts": ("*",)}, "ALLOWED_HOSTS"),
+        ({"has_keystore": False, "has_raw_private_key": True}, "SIGNER_PRIVATE_KEY"),
+        ({"has_keystore_password": False}, "SIGNER_PASSWORD"),
+        ({"django_env": "staging"}, "DJANGO_ENV"),
+        ({"chain_id": 0}, "CHAIN_ID"),
+        ({"chain_confirmations": -1}, "CHAIN_CONFIRMATIONS"),
+    ],
+)
+def test_each_unsafe_setting_is_named(overrides, fragment):
+    problems = environment_problems(facts(**overrides))
+    assert any(fragment in p for p in problems), problems
+
+
+def test_raw_key_in_production_only_when_explicitly_allowed():
+    allowed = facts(has_keystore=False, has_raw_private_key=True, allow_raw_private_key=True)
+    assert environment_problems(allowed) == []
+
+
+def test_development_tolerates_debug_and_the_dev_secret():
+    dev = facts(
+        django_env="development", debug=True, secret_key=DEV_SECRET_KEY, allowed_hosts=(), has_keystore=False
+    )
+    assert environment_problems(dev) == []
+
+
+def _manage(args: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SIGNER_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"))
+    }
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def production_env(tmp_path):
+    from eth_account import Account
+
+    password_file = tmp_path / "signer.pass"
+    password_file.write_text("keystore-password\n")
+    keystore = tmp_path / "signer.json"
+    keystore.write_text(
+        __import__("json").dumps(
+            Account.encrypt(Account.create().key, "keystore-password", kdf="pbkdf2", iterations=2)
+        )
+    )
+    return {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": GOOD_SECRET,
+        "ALLOWED_HOSTS": "ledger.example.com",
+        "SIGNER_KEYSTORE": str(keystore),
+        "SIGNER_PASSWORD_FILE": str(password_file),
+        "CHAIN_ID": "137",
+    }
+
+
+def test_check_deploy_is_clean_in_production(production_env):
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], **production_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ({"DEBUG": "true"}, "DEBUG must be off"),
+        ({"SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
+        ({"SIGNER_KEYSTORE": "", "SIGNER_PRIVATE_KEY": "0x" + "11" * 32}, "SIGNER_PRIVATE_KEY is refused"),
+    ],
+)
+def test_production_refuses_to_start(production_env, override, fragment):
+    result = _manage(["check"], **{**production_env, **override})
+    assert result.returncode != 0
+    assert "Refusing to start" in result.stderr and fragment in result.stderr
+    assert "11" * 32 not in result.stderr + result.stdout  # the key itself is never echoed
+
+
+def test_secret_wrapper_never_shows_its_value():
+    secret = Secret("0x" + "ab" * 32)
+    assert "ab" * 32 not in repr(secret) and "ab" * 32 not in str(secret) and "ab" * 32 not in f"{secret}"
+    assert secret.reveal() == "0x" + "ab" * 32
+    with pytest.raises(TypeError):
+        __import__("pickle").dumps(secret)
