@@ -42,6 +42,7 @@ CHAIN_POLL_SECONDS = env.float("CHAIN_POLL_SECONDS", default=2.0)
 CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
 CHAIN_MAX_FEE_GWEI = env.float("CHAIN_MAX_FEE_GWEI", default=500.0)
 EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")  # e.g. https://polygonscan.com/tx/{tx_hash}
+CONTRACTS_BUILD_DIR = Path(env.str("CONTRACTS_BUILD_DIR", default=str(BASE_DIR / "contracts" / "build")))
 
 SIGNER_KEYSTORE = env.str("SIGNER_KEYSTORE", default="")
 SIGNER_PASSWORD_FILE = env.str("SIGNER_PASSWORD_FILE", default="")

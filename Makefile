@@ -1,0 +1,60 @@
+# Two commands matter: `make run` (the whole platform) and `make test` (the test suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_RUN := $(VENV)/.installed-runtime
+STAMP_DEV := $(VENV)/.installed-dev
+STAMP_NPM := node_modules/.installed
+
+.PHONY: help deps run test lint check-migrations bench compile-contracts clean
+
+help:
+	@echo "make run     - start the whole platform (anvil, migrate, deploy, web, worker, beat, poller)"
+	@echo "make test    - run the test suite against PostgreSQL, Redis, anvil and a real Celery worker"
+	@echo "make lint    - ruff + migrations check"
+	@echo "make bench   - performance report (bench/results.json)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+
+$(STAMP_RUN): requirements.lock | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	@touch $@
+
+$(STAMP_DEV): requirements-dev.lock $(STAMP_RUN)
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@touch $@
+
+$(STAMP_NPM): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(STAMP_DEV) $(STAMP_NPM)
+
+run: $(STAMP_RUN) $(STAMP_NPM)
+	$(PY) -m config.run_platform
+
+test: $(STAMP_DEV) $(STAMP_NPM)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP_DEV)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(MAKE) --no-print-directory check-migrations
+	DJANGO_ENV=test $(PY) manage.py compile_contracts --check
+
+bench: $(STAMP_DEV) $(STAMP_NPM)
+	$(PY) -m bench.run $(BENCH)
+
+compile-contracts: $(STAMP_DEV) $(STAMP_NPM)
+	DJANGO_ENV=test $(PY) manage.py compile_contracts
+
+check-migrations: $(STAMP_DEV)
+	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf var staticfiles

@@ -1,0 +1,87 @@
+"""What every bench shares: the context it runs in and the shape of a measurement."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from blockchain.devnode import AnvilNode
+
+
+@dataclass
+class BenchContext:
+    node: AnvilNode
+    root: Path
+
+
+@dataclass
+class Measurement:
+    """One row of the report: ours against the naive way, from the same run.
+
+    `higher_is_better` decides the ratio's direction so that a ratio > 1 always means "ours wins".
+    `target_ratio` / `target_value` are the issue's targets; `met` says whether this run reached them.
+    """
+
+    what: str
+    unit: str
+    ours: float
+    naive: float | None = None
+    higher_is_better: bool = True
+    target: str = ""
+    target_ratio: float | None = None
+    target_value: float | None = None
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.naive is None or not self.ours or not self.naive:
+            return None
+        return self.ours / self.naive if self.higher_is_better else self.naive / self.ours
+
+    @property
+    def met(self) -> bool | None:
+        checks = []
+        if self.target_ratio is not None:
+            checks.append(self.ratio is not None and self.ratio >= self.target_ratio)
+        if self.target_value is not None:
+            checks.append(
+                self.ours >= self.target_value if self.higher_is_better else self.ours <= self.target_value
+            )
+        return all(checks) if checks else None
+
+    def as_dict(self, *, bench: str) -> dict:
+        ratio = self.ratio
+        met = self.met
+        return {
+            "bench": bench,
+            "what": self.what,
+            "unit": self.unit,
+            "ours": self.ours,
+            "naive": self.naive,
+            "ratio": ratio,
+            "target": self.target,
+            "met": met,
+            "ours_text": fmt(self.ours, self.unit),
+            "naive_text": fmt(self.naive, self.unit) if self.naive is not None else "—",
+            "ratio_text": f"{ratio:,.1f}×" if ratio is not None else "—",
+            "met_text": {True: "yes", False: "**no**", None: "—"}[met],
+            "samples": self.samples,
+            "extra": self.extra,
+        }
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f} {unit}"
+    return f"{value:,.2f} {unit}"
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    """Run `measure` `runs` times; return the median and every sample."""
+    samples = [measure() for _ in range(runs)]
+    return statistics.median(samples), samples

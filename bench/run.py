@@ -1,0 +1,180 @@
+"""`make bench`: run every bench/*.py against its own anvil, PostgreSQL and Redis; write one report.
+
+Each bench module defines `TITLE` and `run(ctx: BenchContext) -> list[Measurement]`. The runner
+writes bench/results.json (every number, medians and raw samples, machine description) and
+bench/results.md (the table the README's performance section shows), and rewrites that section.
+It exits non-zero only when a bench fails outright, never because a number missed its target.
+
+Usage: python -m bench.run [NAME ...]     (default: every module)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_JSON = ROOT / "bench" / "results.json"
+RESULTS_MD = ROOT / "bench" / "results.md"
+README = ROOT / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+NOT_BENCHES = {"run", "common"}
+
+
+def configure_environment(chain_port: int) -> None:
+    """Bench stores: their own PostgreSQL database and Redis db, never the developer's or the tests'."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_ENV", "test")
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ledgerbridge_bench")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.environ.setdefault("CACHE_KEY_PREFIX", "lbbench")
+    os.environ["CHAIN_RPC_URL"] = f"http://127.0.0.1:{chain_port}"
+    os.environ.setdefault("CHAIN_ID", "31337")
+    os.environ.setdefault("CHAIN_CONFIRMATIONS", "0")
+
+
+def ensure_database() -> None:
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    params = {"host": db["HOST"] or "127.0.0.1", "port": db["PORT"] or 5432, "user": db["USER"] or "postgres"}
+    if db.get("PASSWORD"):
+        params["password"] = db["PASSWORD"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+
+
+def bench_modules(selected: list[str]) -> list[str]:
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name not in NOT_BENCHES
+    )
+    unknown = set(selected) - set(names)
+    if unknown:
+        raise SystemExit(f"unknown bench(es): {', '.join(sorted(unknown))}; have: {', '.join(names)}")
+    return [n for n in names if not selected or n in selected]
+
+
+def machine_description() -> dict:
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def markdown_table(measurements: list[dict]) -> str:
+    lines = [
+        "| bench | what | ours | naive | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in measurements:
+        lines.append(
+            f"| {m['bench']} | {m['what']} | {m['ours_text']} | {m['naive_text']} | {m['ratio_text']} "
+            f"| {m['target'] or ''} | {m['met_text']} |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(table: str, generated_at: str, machine: dict) -> None:
+    if not README.exists():
+        return
+    text = README.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    summary = (
+        f"Last `make bench`: {generated_at}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine['cpu']}. Medians of several runs; raw samples in `bench/results.json`.\n\n"
+    )
+    README.write_text(f"{head}{README_START}\n{summary}{table}\n{README_END}{tail}")
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(ROOT))
+    from config.processes import free_port
+
+    chain_port = free_port()
+    configure_environment(chain_port)
+    import django
+
+    django.setup()
+    ensure_database()
+
+    from django.core.management import call_command
+
+    from bench.common import BenchContext
+    from blockchain.devnode import AnvilNode
+
+    names = bench_modules(argv)
+    node = AnvilNode(port=chain_port, log_path=ROOT / "var" / "bench-logs" / "anvil.log").start()
+    failures: list[str] = []
+    measurements: list[dict] = []
+    try:
+        call_command("migrate", "--noinput", verbosity=0)
+        ctx = BenchContext(node=node, root=ROOT)
+        for name in names:
+            module = importlib.import_module(f"bench.{name}")
+            print(f"[bench] {name}: {module.TITLE}", flush=True)
+            started = time.perf_counter()
+            try:
+                for m in module.run(ctx):
+                    row = m.as_dict(bench=name)
+                    measurements.append(row)
+                    print(f"[bench]   {row['what']}: ours {row['ours_text']}, naive {row['naive_text']}, "
+                          f"ratio {row['ratio_text']} (target {row['target']}: {row['met_text']})", flush=True)
+            except Exception:
+                failures.append(name)
+                traceback.print_exc()
+            print(f"[bench] {name} took {time.perf_counter() - started:.1f}s", flush=True)
+    finally:
+        node.stop()
+
+    generated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    machine = machine_description()
+    table = markdown_table(measurements)
+    RESULTS_JSON.write_text(
+        json.dumps(
+            {"generated_at": generated_at, "machine": machine, "failures": failures, "measurements": measurements},
+            indent=2,
+        )
+        + "\n"
+    )
+    RESULTS_MD.write_text(f"# Bench results ({generated_at})\n\n{table}\n")
+    update_readme(table, generated_at, machine)
+    print(f"\n{table}\n\n[bench] wrote {RESULTS_JSON.relative_to(ROOT)} and {RESULTS_MD.relative_to(ROOT)}")
+    if failures:
+        print(f"[bench] FAILED: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

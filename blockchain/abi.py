@@ -1,0 +1,234 @@
+"""Contract interfaces from compiled artifacts: encode calls, decode events and custom errors by name.
+
+Decoding uses eth_abi directly on raw logs (about 20x faster than web3's per-log `process_log`),
+so the receipt path and the indexer can share it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+
+PANIC_REASONS = {
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow or underflow",
+    0x12: "division by zero",
+    0x21: "invalid enum value",
+    0x22: "bad storage byte array encoding",
+    0x31: "pop on empty array",
+    0x32: "array index out of bounds",
+    0x41: "out of memory",
+    0x51: "call to an uninitialised function",
+}
+
+
+def canonical_type(param: dict) -> str:
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple") :]
+    return kind
+
+
+def to_json_value(value: Any, abi_type: str) -> Any:
+    """Turn an eth_abi value into JSON: bytes as 0x-hex, addresses EIP-55, big ints kept as int."""
+    if isinstance(value, (list, tuple)):
+        inner = abi_type[: abi_type.rfind("[")] if abi_type.endswith("]") else abi_type
+        return [to_json_value(v, inner) for v in value]
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if abi_type == "address":
+        return to_checksum_address(value)
+    return value
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    signature: str
+    topic0: bytes
+    indexed: tuple[tuple[str, str], ...]  # (name, canonical type)
+    data: tuple[tuple[str, str], ...]
+    order: tuple[str, ...]  # argument names in declaration order
+
+    def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        if len(topics) != len(self.indexed) + 1:
+            raise ValueError(f"{self.name}: expected {len(self.indexed) + 1} topics, got {len(topics)}")
+        for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
+            if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
+                args[name] = "0x" + topic.hex()  # dynamic indexed values are stored as their hash
+            else:
+                args[name] = to_json_value(abi_decode([kind], topic)[0], kind)
+        if self.data:
+            values = abi_decode([k for _, k in self.data], data)
+            for (name, kind), value in zip(self.data, values, strict=True):
+                args[name] = to_json_value(value, kind)
+        return {name: args[name] for name in self.order}
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    name: str
+    signature: str
+    selector: bytes
+    inputs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class DecodedError:
+    name: str
+    args: dict[str, Any]
+
+    def __str__(self) -> str:
+        if not self.args:
+            return self.name
+        return f"{self.name}(" + ", ".join(f"{k}={v}" for k, v in self.args.items()) + ")"
+
+
+@dataclass(frozen=True)
+class ContractInterface:
+    """The ABI of one contract, indexed for fast encoding and decoding."""
+
+    name: str
+    abi: tuple[dict, ...]
+    events_by_topic: dict[bytes, EventSpec] = field(default_factory=dict)
+    events_by_name: dict[str, EventSpec] = field(default_factory=dict)
+    errors_by_selector: dict[bytes, ErrorSpec] = field(default_factory=dict)
+    functions: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def from_abi(cls, name: str, abi: list[dict]) -> ContractInterface:
+        iface = cls(name=name, abi=tuple(abi))
+        for item in abi:
+            if item["type"] == "event" and not item.get("anonymous"):
+                types = [canonical_type(i) for i in item["inputs"]]
+                signature = f"{item['name']}({','.join(types)})"
+                spec = EventSpec(
+                    name=item["name"],
+                    signature=signature,
+                    topic0=keccak(text=signature),
+                    indexed=tuple(
+                        (i["name"], t) for i, t in zip(item["inputs"], types, strict=True) if i["indexed"]
+                    ),
+                    data=tuple(
+                        (i["name"], t) for i, t in zip(item["inputs"], types, strict=True) if not i["indexed"]
+                    ),
+                    order=tuple(i["name"] for i in item["inputs"]),
+                )
+                iface.events_by_topic[spec.topic0] = spec
+                iface.events_by_name[spec.name] = spec
+            elif item["type"] == "error":
+                types = [canonical_type(i) for i in item["inputs"]]
+                signature = f"{item['name']}({','.join(types)})"
+                iface.errors_by_selector[function_signature_to_4byte_selector(signature)] = ErrorSpec(
+                    name=item["name"],
+                    signature=signature,
+                    selector=function_signature_to_4byte_selector(signature),
+                    inputs=tuple((i["name"], t) for i, t in zip(item["inputs"], types, strict=True)),
+                )
+            elif item["type"] == "function":
+                iface.functions.setdefault(item["name"], item)
+        return iface
+
+    def encode_call(self, function: str, args: list | tuple) -> bytes:
+        """Calldata for `function(args)` (selector + ABI-encoded arguments)."""
+        item = self.functions.get(function)
+        if item is None:
+            raise KeyError(f"{self.name} has no function {function!r}")
+        types = [canonical_type(i) for i in item["inputs"]]
+        if len(args) != len(types):
+            raise ValueError(f"{self.name}.{function} takes {len(types)} arguments, got {len(args)}")
+        selector = function_signature_to_4byte_selector(f"{function}({','.join(types)})")
+        return selector + abi_encode(types, list(args))
+
+    def decode_output(self, function: str, data: bytes) -> tuple:
+        item = self.functions[function]
+        return tuple(abi_decode([canonical_type(o) for o in item["outputs"]], data))
+
+    def event_topic(self, event: str) -> bytes:
+        return self.events_by_name[event].topic0
+
+    def decode_error(self, revert_data: bytes | str | None) -> DecodedError:
+        """Name a revert: one of this contract's custom errors, Error(string), Panic(uint256), or raw."""
+        if isinstance(revert_data, str):
+            revert_data = bytes.fromhex(revert_data.removeprefix("0x"))
+        if not revert_data:
+            return DecodedError("EmptyRevert", {})
+        selector, body = revert_data[:4], revert_data[4:]
+        spec = self.errors_by_selector.get(selector)
+        if spec is not None:
+            values = abi_decode([t for _, t in spec.inputs], body) if spec.inputs else ()
+            return DecodedError(
+                spec.name, {n: to_json_value(v, t) for (n, t), v in zip(spec.inputs, values, strict=True)}
+            )
+        if selector == function_signature_to_4byte_selector("Error(string)"):
+            return DecodedError("Error", {"message": abi_decode(["string"], body)[0]})
+        if selector == function_signature_to_4byte_selector("Panic(uint256)"):
+            code = abi_decode(["uint256"], body)[0]
+            return DecodedError("Panic", {"code": code, "reason": PANIC_REASONS.get(code, "unknown")})
+        return DecodedError("UnknownError", {"data": "0x" + revert_data.hex()})
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list[dict]
+    bytecode: str
+    deployed_bytecode: str
+    immutable_references: dict
+    artifact_hash: str
+    compiler_version: str
+    raw: dict
+
+    @functools.cached_property
+    def interface(self) -> ContractInterface:
+        return ContractInterface.from_abi(self.name, self.abi)
+
+    def runtime_code_matches(self, onchain_code: bytes) -> bool:
+        """Does code read from the chain equal this artifact's runtime code (immutables masked)?"""
+        expected = bytearray(bytes.fromhex(self.deployed_bytecode.removeprefix("0x")))
+        actual = bytearray(onchain_code)
+        if len(expected) != len(actual):
+            return False
+        for refs in self.immutable_references.values():
+            for ref in refs:
+                start, length = ref["start"], ref["length"]
+                expected[start : start + length] = b"\0" * length
+                actual[start : start + length] = b"\0" * length
+        return expected == actual
+
+
+def artifacts_dir() -> Path:
+    return Path(settings.CONTRACTS_BUILD_DIR)
+
+
+@functools.cache
+def load_artifact(name: str) -> Artifact:
+    """The committed artifact contracts/build/<name>.json (cached per process)."""
+    path = artifacts_dir() / f"{name}.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LookupError(f"no compiled artifact for {name!r} at {path}") from None
+    return Artifact(
+        name=data["contractName"],
+        abi=data["abi"],
+        bytecode=data["bytecode"],
+        deployed_bytecode=data["deployedBytecode"],
+        immutable_references=data.get("immutableReferences", {}),
+        artifact_hash=data["artifactHash"],
+        compiler_version=data["compiler"]["version"],
+        raw=data,
+    )
+
+
+def interface(name: str) -> ContractInterface:
+    return load_artifact(name).interface

@@ -1,0 +1,153 @@
+"""Deploys the contract suite and records it in blockchain.ContractDeployment.
+
+Deployment is an operator's bootstrap step that happens before the outbox can address any
+contract, so it signs and sends directly, one transaction at a time, waiting for each receipt.
+Re-running on a chain that has an active set verifies the code at each recorded address instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from eth_abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from blockchain.abi import Artifact, canonical_type, load_artifact
+from blockchain.fees import suggest_fees
+from blockchain.models import ContractDeployment
+
+Addresses = dict[str, str]
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    name: str
+    constructor_args: Callable[[str, str, Addresses], list]  # (admin, operator, deployed so far) -> args
+
+
+# Deployment order matters: the factory needs the registry's address.
+SUITE: tuple[SuiteEntry, ...] = (
+    SuiteEntry("IssuerRegistry", lambda admin, operator, done: [admin, operator]),
+    SuiteEntry("CampaignFactory", lambda admin, operator, done: [admin, operator, done["IssuerRegistry"]]),
+    SuiteEntry("ShareCertificate", lambda admin, operator, done: [admin, operator]),
+    SuiteEntry("CredentialVault", lambda admin, operator, done: [admin, operator]),
+    SuiteEntry("LoanRegistry", lambda admin, operator, done: [admin, operator]),
+)
+SUITE_NAMES = tuple(entry.name for entry in SUITE)
+
+
+class DeploymentError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DeployedContract:
+    name: str
+    address: str
+    block_number: int
+    tx_hash: str
+    gas_used: int
+
+
+def creation_data(artifact: Artifact, args: list) -> bytes:
+    constructor = next((item for item in artifact.abi if item["type"] == "constructor"), None)
+    types = [canonical_type(i) for i in constructor["inputs"]] if constructor else []
+    if len(types) != len(args):
+        raise DeploymentError(f"{artifact.name} constructor takes {len(types)} arguments, got {len(args)}")
+    return bytes.fromhex(artifact.bytecode.removeprefix("0x")) + (abi_encode(types, args) if types else b"")
+
+
+def deploy_contract(*, w3: Web3, signer: LocalAccount, artifact: Artifact, args: list) -> DeployedContract:
+    """Send one creation transaction and wait for its receipt; raise on revert."""
+    data = creation_data(artifact, args)
+    tx = {
+        "from": signer.address,
+        "nonce": w3.eth.get_transaction_count(signer.address, "pending"),
+        "data": data,
+        "chainId": w3.eth.chain_id,
+        "value": 0,
+        **suggest_fees(w3).as_tx_fields(),
+    }
+    tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
+    signed = signer.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=180)
+    if receipt["status"] != 1 or not receipt.get("contractAddress"):
+        raise DeploymentError(f"deploying {artifact.name} reverted (tx {tx_hash.to_0x_hex()})")
+    return DeployedContract(
+        name=artifact.name,
+        address=Web3.to_checksum_address(receipt["contractAddress"]),
+        block_number=receipt["blockNumber"],
+        tx_hash=tx_hash.to_0x_hex(),
+        gas_used=receipt["gasUsed"],
+    )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    name: str
+    address: str
+    ok: bool
+    problem: str = ""
+
+
+def verify_deployments(*, w3: Web3, deployments: list[ContractDeployment]) -> list[VerifyResult]:
+    """Check each recorded address holds the runtime code of the current artifact."""
+    results = []
+    for row in deployments:
+        artifact = load_artifact(row.name)
+        code = bytes(w3.eth.get_code(row.address))
+        if not code:
+            results.append(
+                VerifyResult(row.name, row.address, False, "no code at the address (chain reset?)")
+            )
+        elif not artifact.runtime_code_matches(code):
+            results.append(
+                VerifyResult(row.name, row.address, False, "code differs from the current artifact")
+            )
+        else:
+            results.append(VerifyResult(row.name, row.address, True))
+    return results
+
+
+def deploy_suite(
+    *,
+    w3: Web3,
+    signer: LocalAccount,
+    admin: str | None = None,
+    operator: str | None = None,
+    progress: Callable[[DeployedContract], None] = lambda _d: None,
+) -> list[ContractDeployment]:
+    """Deploy every contract of SUITE as a new active set, retiring the previous set on this chain."""
+    chain_id = w3.eth.chain_id
+    admin = admin or signer.address
+    operator = operator or signer.address
+    done: Addresses = {}
+    deployed: list[DeployedContract] = []
+    for entry in SUITE:
+        artifact = load_artifact(entry.name)
+        result = deploy_contract(
+            w3=w3, signer=signer, artifact=artifact, args=entry.constructor_args(admin, operator, done)
+        )
+        done[entry.name] = result.address
+        deployed.append(result)
+        progress(result)
+    with transaction.atomic():
+        previous = ContractDeployment.objects.filter(chain_id=chain_id).order_by("-deployment_set").first()
+        next_set = (previous.deployment_set + 1) if previous else 1
+        ContractDeployment.objects.filter(chain_id=chain_id, active=True).update(active=False)
+        return [
+            ContractDeployment.objects.create(
+                name=d.name,
+                address=d.address,
+                chain_id=chain_id,
+                block_number=d.block_number,
+                tx_hash=d.tx_hash,
+                artifact_hash=load_artifact(d.name).artifact_hash,
+                deployment_set=next_set,
+            )
+            for d in deployed
+        ]
