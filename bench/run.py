@@ -55,9 +55,7 @@ def ensure_database() -> None:
 
 
 def bench_modules(selected: list[str]) -> list[str]:
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name not in NOT_BENCHES
-    )
+    names = sorted(m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name not in NOT_BENCHES)
     unknown = set(selected) - set(names)
     if unknown:
         raise SystemExit(f"unknown bench(es): {', '.join(sorted(unknown))}; have: {', '.join(names)}")
@@ -148,8 +146,11 @@ def main(argv: list[str]) -> int:
                 for m in module.run(ctx):
                     row = m.as_dict(bench=name)
                     measurements.append(row)
-                    print(f"[bench]   {row['what']}: ours {row['ours_text']}, naive {row['naive_text']}, "
-                          f"ratio {row['ratio_text']} (target {row['target']}: {row['met_text']})", flush=True)
+                    print(
+                        f"[bench]   {row['what']}: ours {row['ours_text']}, naive {row['naive_text']}, "
+                        f"ratio {row['ratio_text']} (target {row['target']}: {row['met_text']})",
+                        flush=True,
+                    )
             except Exception:
                 failures.append(name)
                 traceback.print_exc()
@@ -162,7 +163,12 @@ def main(argv: list[str]) -> int:
     table = markdown_table(measurements)
     RESULTS_JSON.write_text(
         json.dumps(
-            {"generated_at": generated_at, "machine": machine, "failures": failures, "measurements": measurements},
+            {
+                "generated_at": generated_at,
+                "machine": machine,
+                "failures": failures,
+                "measurements": measurements,
+            },
             indent=2,
         )
         + "\n"

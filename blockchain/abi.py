@@ -135,6 +135,10 @@ class ContractInterface:
                     inputs=tuple((i["name"], t) for i, t in zip(item["inputs"], types, strict=True)),
                 )
             elif item["type"] == "function":
+                types = [canonical_type(i) for i in item["inputs"]]
+                # Overloads (ERC-721 safeTransferFrom) are reachable by full signature; the bare
+                # name means the first declared.
+                iface.functions[f"{item['name']}({','.join(types)})"] = item
                 iface.functions.setdefault(item["name"], item)
         return iface
 
@@ -146,7 +150,7 @@ class ContractInterface:
         types = [canonical_type(i) for i in item["inputs"]]
         if len(args) != len(types):
             raise ValueError(f"{self.name}.{function} takes {len(types)} arguments, got {len(args)}")
-        selector = function_signature_to_4byte_selector(f"{function}({','.join(types)})")
+        selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
         return selector + abi_encode(types, list(args))
 
     def decode_output(self, function: str, data: bytes) -> tuple:

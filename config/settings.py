@@ -42,6 +42,13 @@ CHAIN_POLL_SECONDS = env.float("CHAIN_POLL_SECONDS", default=2.0)
 CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
 CHAIN_MAX_FEE_GWEI = env.float("CHAIN_MAX_FEE_GWEI", default=500.0)
 EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")  # e.g. https://polygonscan.com/tx/{tx_hash}
+CHAIN_CONFIRM_SECONDS = env.float("CHAIN_CONFIRM_SECONDS", default=2.0)  # confirmer beat interval
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+OUTBOX_GAS_MULTIPLIER = env.float("OUTBOX_GAS_MULTIPLIER", default=1.2)
+OUTBOX_REBROADCAST_SECONDS = env.int("OUTBOX_REBROADCAST_SECONDS", default=15)
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
+# Confirmed transactions are re-checked this many blocks deep, so a reorg past confirmation is seen.
+OUTBOX_REORG_WATCH_BLOCKS = env.int("OUTBOX_REORG_WATCH_BLOCKS", default=max(2 * CHAIN_CONFIRMATIONS, 12))
 CONTRACTS_BUILD_DIR = Path(env.str("CONTRACTS_BUILD_DIR", default=str(BASE_DIR / "contracts" / "build")))
 
 SIGNER_KEYSTORE = env.str("SIGNER_KEYSTORE", default="")
@@ -177,6 +184,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("chain-send"), Queue("chain-index"))
 CELERY_TASK_ROUTES = {
     "blockchain.tasks.send_*": {"queue": "chain-send"},
+    "blockchain.tasks.confirm_*": {"queue": "chain-send"},
     "blockchain.tasks.index_*": {"queue": "chain-index"},
 }
 CELERY_TASK_ACKS_LATE = True
@@ -189,7 +197,11 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "confirm-outbox": {"task": "blockchain.tasks.confirm_outbox", "schedule": CHAIN_CONFIRM_SECONDS},
+    "sweep-outbox": {"task": "blockchain.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    "reconcile-nonces": {"task": "blockchain.tasks.reconcile_nonces", "schedule": 600.0},
+}
 
 # --- API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

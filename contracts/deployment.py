@@ -17,7 +17,7 @@ from web3 import Web3
 
 from blockchain.abi import Artifact, canonical_type, load_artifact
 from blockchain.fees import suggest_fees
-from blockchain.models import ContractDeployment
+from blockchain.models import ContractDeployment, WatchedContract
 
 Addresses = dict[str, str]
 
@@ -113,16 +113,15 @@ def verify_deployments(*, w3: Web3, deployments: list[ContractDeployment]) -> li
     return results
 
 
-def deploy_suite(
+def deploy_suite_onchain(
     *,
     w3: Web3,
     signer: LocalAccount,
     admin: str | None = None,
     operator: str | None = None,
     progress: Callable[[DeployedContract], None] = lambda _d: None,
-) -> list[ContractDeployment]:
-    """Deploy every contract of SUITE as a new active set, retiring the previous set on this chain."""
-    chain_id = w3.eth.chain_id
+) -> list[DeployedContract]:
+    """Deploy every contract of SUITE, wiring constructor arguments; nothing is recorded."""
     admin = admin or signer.address
     operator = operator or signer.address
     done: Addresses = {}
@@ -135,12 +134,21 @@ def deploy_suite(
         done[entry.name] = result.address
         deployed.append(result)
         progress(result)
+    return deployed
+
+
+def record_suite(*, chain_id: int, deployed: list[DeployedContract]) -> list[ContractDeployment]:
+    """Record a deployed suite as the active set on `chain_id`, retiring the previous set."""
     with transaction.atomic():
         previous = ContractDeployment.objects.filter(chain_id=chain_id).order_by("-deployment_set").first()
         next_set = (previous.deployment_set + 1) if previous else 1
         ContractDeployment.objects.filter(chain_id=chain_id, active=True).update(active=False)
-        return [
-            ContractDeployment.objects.create(
+        WatchedContract.objects.filter(chain_id=chain_id, deployment__isnull=False, active=True).update(
+            active=False
+        )
+        rows = []
+        for d in deployed:
+            row = ContractDeployment.objects.create(
                 name=d.name,
                 address=d.address,
                 chain_id=chain_id,
@@ -149,5 +157,26 @@ def deploy_suite(
                 artifact_hash=load_artifact(d.name).artifact_hash,
                 deployment_set=next_set,
             )
-            for d in deployed
-        ]
+            # The indexer and the receipt path decode this address's logs from its deployment block.
+            WatchedContract.objects.create(
+                chain_id=chain_id,
+                address=d.address,
+                artifact=d.name,
+                start_block=d.block_number,
+                deployment=row,
+            )
+            rows.append(row)
+        return rows
+
+
+def deploy_suite(
+    *,
+    w3: Web3,
+    signer: LocalAccount,
+    admin: str | None = None,
+    operator: str | None = None,
+    progress: Callable[[DeployedContract], None] = lambda _d: None,
+) -> list[ContractDeployment]:
+    """Deploy every contract of SUITE as a new active set, retiring the previous set on this chain."""
+    deployed = deploy_suite_onchain(w3=w3, signer=signer, admin=admin, operator=operator, progress=progress)
+    return record_suite(chain_id=w3.eth.chain_id, deployed=deployed)

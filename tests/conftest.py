@@ -37,13 +37,32 @@ def anvil_node():
     node.stop()
 
 
+@pytest.fixture(scope="session")
+def deployed_suite(anvil_node):
+    """The contract suite, deployed once per session before any test snapshot is taken."""
+    from blockchain.client import build_web3
+    from blockchain.signer import get_signer
+    from contracts.deployment import deploy_suite_onchain
+
+    return deploy_suite_onchain(w3=build_web3(anvil_node.url), signer=get_signer())
+
+
 @pytest.fixture
-def chain(anvil_node):
-    """The anvil node, with every change a test makes reverted afterwards."""
+def chain(anvil_node, deployed_suite):
+    """The anvil node (suite deployed), with every change a test makes reverted afterwards."""
     snapshot = anvil_node.snapshot()
     yield anvil_node
     anvil_node.set_automine(True)
     assert anvil_node.revert(snapshot), "evm_revert failed: the next test would see this test's chain state"
+
+
+@pytest.fixture
+def contracts(chain, deployed_suite, db):
+    """The session's deployed suite recorded in this test's database: {name: address}."""
+    from contracts.deployment import record_suite
+
+    record_suite(chain_id=settings.CHAIN_ID, deployed=deployed_suite)
+    return {d.name: d.address for d in deployed_suite}
 
 
 def _database_url_for(settings_dict: dict) -> str:
@@ -55,21 +74,20 @@ def _database_url_for(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process against the test database and the test Redis.
-
-    Tests that use it must commit their data (`transactional_db`), since the worker is another
-    process with its own connection.
-    """
+def start_worker(
+    *, name: str, extra_env: dict[str, str] | None = None, pool: str = "prefork", concurrency: int = 2
+) -> ManagedProcess:
+    """A real `celery worker` process against the test database (and the test Redis unless
+    `extra_env` says otherwise). Tests that use one must commit their data (`transactional_db`),
+    since the worker is another process with its own connection."""
     from django.db import connection
 
     from config.celery import app
 
-    node_name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    env = {**os.environ, "DATABASE_URL": _database_url_for(connection.settings_dict)}
+    node_name = f"{name}-{uuid.uuid4().hex[:8]}@localhost"
+    env = {**os.environ, "DATABASE_URL": _database_url_for(connection.settings_dict), **(extra_env or {})}
     worker = ManagedProcess(
-        "celery-worker",
+        name,
         [
             sys.executable,
             "-m",
@@ -79,8 +97,10 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             "worker",
             "-Q",
             "default,chain-send,chain-index",
+            "-P",
+            pool,
             "-c",
-            "2",
+            str(concurrency),
             "-n",
             node_name,
             "--without-gossip",
@@ -90,19 +110,45 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         ],
         env=env,
         cwd=settings.BASE_DIR,
-        log_path=LOG_DIR / "celery-worker.log",
+        log_path=LOG_DIR / f"{node_name.split('@')[0]}.log",
     ).start()
+    if extra_env and "REDIS_URL" in extra_env:
+        return worker  # another broker: the caller waits for it in its own way
     try:
         wait_until(
-            lambda: bool(app.control.ping(destination=[node_name], timeout=1.0)),
+            lambda: bool(app.control.ping(destination=[node_name], timeout=1.0)) or not worker.running(),
             timeout=60,
-            what="the Celery worker to answer a ping",
+            what=f"the Celery worker {name} to answer a ping",
         )
     except TimeoutError:
         worker.stop()
-        raise RuntimeError("Celery worker did not start:\n" + worker.log_tail()) from None
+        raise RuntimeError(f"Celery worker {name} did not start:\n" + worker.log_tail()) from None
+    if not worker.running():
+        raise RuntimeError(f"Celery worker {name} exited:\n" + worker.log_tail())
+    return worker
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """One real Celery worker for the session."""
+    worker = start_worker(name="test-worker")
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def worker_factory(django_db_setup):
+    """Start extra worker processes for one test; all are stopped after it."""
+    started: list[ManagedProcess] = []
+
+    def make(name: str = "extra-worker", **kwargs) -> ManagedProcess:
+        worker = start_worker(name=name, **kwargs)
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()
 
 
 @pytest.fixture

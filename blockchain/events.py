@@ -1,0 +1,121 @@
+"""Raw logs (JSON from receipts or eth_getLogs) into decoded, stored and dispatched events.
+
+The receipt path (confirmer) and the indexer share this module, so an event is decoded, stored
+and handled the same way whichever path sees it first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from blockchain.abi import interface
+from blockchain.models import ChainEvent, WatchedContract
+from blockchain.registry import DecodedEvent, dispatch
+
+logger = logging.getLogger(__name__)
+
+
+class WatchedAddresses:
+    """address -> artifact name for one chain; reloaded from the DB when an address is unknown."""
+
+    def __init__(self, chain_id: int) -> None:
+        self.chain_id = chain_id
+        self._by_address: dict[str, str] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        self._by_address = {
+            address.lower(): artifact
+            for address, artifact in WatchedContract.objects.filter(
+                chain_id=self.chain_id, active=True
+            ).values_list("address", "artifact")
+        }
+
+    def artifact_of(self, address: str, *, reload_on_miss: bool = True) -> str | None:
+        key = address.lower()
+        if key not in self._by_address and reload_on_miss:
+            self.reload()
+        return self._by_address.get(key)
+
+    def addresses(self) -> list[str]:
+        return [to_checksum_address(a) for a in self._by_address]
+
+
+def _hex_to_int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def decode_log(
+    raw: dict, *, chain_id: int, artifact: str, transaction_id: int | None = None
+) -> DecodedEvent | None:
+    """Decode one raw JSON log with `artifact`'s ABI; None for an event the ABI does not know."""
+    topics = [bytes.fromhex(t[2:]) for t in raw["topics"]]
+    if not topics:
+        return None
+    spec = interface(artifact).events_by_topic.get(topics[0])
+    if spec is None:
+        return None
+    data = bytes.fromhex(raw["data"][2:]) if raw.get("data") and raw["data"] != "0x" else b""
+    return DecodedEvent(
+        chain_id=chain_id,
+        address=to_checksum_address(raw["address"]),
+        artifact=artifact,
+        name=spec.name,
+        args=spec.decode(topics, data),
+        block_number=_hex_to_int(raw["blockNumber"]),
+        block_hash=raw["blockHash"],
+        tx_hash=raw["transactionHash"],
+        log_index=_hex_to_int(raw["logIndex"]),
+        transaction_id=transaction_id,
+    )
+
+
+def decode_logs(
+    raws: Iterable[dict], *, watched: WatchedAddresses, transaction_id: int | None = None
+) -> list[DecodedEvent]:
+    events = []
+    for raw in raws:
+        if raw.get("removed"):
+            continue
+        artifact = watched.artifact_of(raw["address"])
+        if artifact is None:
+            continue  # not one of our contracts (a token we call, a foreign contract)
+        event = decode_log(raw, chain_id=watched.chain_id, artifact=artifact, transaction_id=transaction_id)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def store_events(events: list[DecodedEvent]) -> int:
+    """Insert the events; ones already stored are skipped (the unique key). Returns rows offered."""
+    ChainEvent.objects.bulk_create(
+        [
+            ChainEvent(
+                chain_id=e.chain_id,
+                contract_address=e.address,
+                artifact=e.artifact,
+                event_name=e.name,
+                args=e.args,
+                block_number=e.block_number,
+                block_hash=e.block_hash,
+                tx_hash=e.tx_hash,
+                log_index=e.log_index,
+            )
+            for e in events
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(events)
+
+
+def ingest(events: list[DecodedEvent]) -> int:
+    """Store and dispatch decoded events (call inside the caller's DB transaction)."""
+    if not events:
+        return 0
+    store_events(events)
+    return dispatch(events)

@@ -1,0 +1,111 @@
+"""Celery tasks of the write path: sender (kicked on commit), confirmer and sweep (beat)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+
+import requests
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.utils import timezone
+
+from config.locks import single_instance
+
+logger = logging.getLogger(__name__)
+
+# Node unreachable or timing out: retry with backoff; the rows stay queued and lose nothing.
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    name="blockchain.tasks.send_outbox",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=None,
+    acks_late=True,
+)
+def send_outbox() -> dict:
+    """Drain queued outbox rows: simulate, sign at allocated nonces, broadcast."""
+    from blockchain.sender import send_queued
+
+    report = send_queued()
+    return asdict(report)
+
+
+@shared_task(name="blockchain.tasks.confirm_outbox", ignore_result=True)
+@single_instance("blockchain:confirm-outbox", ttl=120)
+def confirm_outbox() -> dict | None:
+    """Receipts for every in-flight hash: mined, confirmed, failed, reorged, stuck."""
+    from blockchain.confirmer import confirm_pending
+
+    try:
+        return asdict(confirm_pending())
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("confirmer: chain unreachable (%s); next pass retries", exc)
+        return None
+
+
+@shared_task(name="blockchain.tasks.sweep_outbox", ignore_result=True)
+@single_instance("blockchain:sweep-outbox", ttl=120)
+def sweep_outbox() -> dict:
+    """Catch what a lost message or a crash left behind.
+
+    - queued rows (their on-commit kick never reached the broker): kick the sender;
+    - signed rows older than OUTBOX_REBROADCAST_SECONDS (a crash between commit and broadcast, or
+      the node was down): broadcast their stored bytes again.
+    """
+    from blockchain.models import ChainTransaction, TxStatus
+    from blockchain.sender import broadcast
+    from blockchain.services import kick_sender
+
+    queued = ChainTransaction.objects.filter(status=TxStatus.QUEUED, chain_id=settings.CHAIN_ID).count()
+    if queued:
+        kick_sender()
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_REBROADCAST_SECONDS)
+    stranded = list(
+        ChainTransaction.objects.filter(
+            status=TxStatus.SIGNED, chain_id=settings.CHAIN_ID, signed_at__lt=cutoff
+        ).order_by("nonce")[:500]
+    )
+    report = {"queued": queued, "rebroadcast": 0}
+    if stranded:
+        try:
+            result = broadcast(stranded)
+            report["rebroadcast"] = result.sent
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("sweep: chain unreachable (%s)", exc)
+    return report
+
+
+@shared_task(name="blockchain.tasks.reconcile_nonces", ignore_result=True)
+@single_instance("blockchain:reconcile-nonces", ttl=120)
+def reconcile_nonces() -> dict | None:
+    """Reconcile the signer's allocator with the chain and fill any nonce gap."""
+    from blockchain.client import get_web3
+    from blockchain.nonces import reconcile_nonce_account
+    from blockchain.sender import fill_nonce_gaps
+    from blockchain.signer import get_signer
+
+    try:
+        w3 = get_web3()
+        result = reconcile_nonce_account(w3=w3, chain_id=settings.CHAIN_ID, address=get_signer().address)
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("nonce reconcile: chain unreachable (%s)", exc)
+        return None
+    if result.gaps:
+        fill_nonce_gaps(result.gaps, w3=w3)
+    return asdict(result)
+
+
+@worker_ready.connect
+def _reconcile_on_worker_start(sender=None, **_kwargs) -> None:
+    # DESIGN rule 3: on start-up the allocator is reconciled with the chain.
+    try:
+        reconcile_nonces.apply_async(retry=False)
+    except Exception as exc:
+        logger.warning("could not queue the start-up nonce reconcile: %s", exc)

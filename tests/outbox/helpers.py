@@ -1,0 +1,52 @@
+"""Helpers shared by the outbox tests: intents against the real LoanRegistry on anvil."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from django.db import transaction
+from eth_utils import keccak
+
+from blockchain import services
+from blockchain.models import ChainTransaction, TxStatus
+
+BORROWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+_counter = itertools.count(1)
+
+
+def unique_loan_id(prefix: str = "L") -> str:
+    return f"{prefix}-{time.time_ns()}-{next(_counter)}"
+
+
+def enqueue_store_loan(loan_id: str | None = None, *, key: str | None = None) -> ChainTransaction:
+    loan_id = loan_id or unique_loan_id()
+    with transaction.atomic():
+        return services.enqueue(
+            kind="test.store_loan",
+            contract="LoanRegistry",
+            function="storeLoan",
+            args=[loan_id, keccak(text=loan_id), BORROWER, LENDER],
+            idempotency_key=key or f"test:store:{loan_id}",
+        )
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def statuses() -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(ChainTransaction.objects.values_list("status").annotate(n=Count("id")))
+
+
+def all_confirmed(expected: int) -> bool:
+    return ChainTransaction.objects.filter(status=TxStatus.CONFIRMED).count() == expected

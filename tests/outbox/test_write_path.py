@@ -1,0 +1,251 @@
+"""The write path in-process against anvil: enqueue -> send -> confirm -> handlers, and its failure modes."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+from eth_utils import keccak
+
+from blockchain import registry, services
+from blockchain.bindings import bound
+from blockchain.client import get_web3
+from blockchain.confirmer import confirm_pending
+from blockchain.models import (
+    AttemptStatus,
+    ChainEvent,
+    ChainTransaction,
+    NonceAccount,
+    TxAttempt,
+    TxStatus,
+)
+from blockchain.sender import send_queued
+from blockchain.signer import get_signer
+from tests.outbox.helpers import BORROWER, LENDER, enqueue_store_loan, unique_loan_id
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db]
+
+
+@pytest.fixture
+def handled(monkeypatch):
+    """Records every LoanStored event the registry dispatches, and failed rows compensated."""
+    seen: dict[str, list] = {"events": [], "compensated": []}
+
+    def on_stored(event):
+        seen["events"].append(event)
+
+    def on_failed(tx):
+        seen["compensated"].append((tx.pk, tx.error_code))
+
+    monkeypatch.setitem(registry._event_handlers, ("LoanRegistry", "LoanStored"), [on_stored])
+    monkeypatch.setitem(registry._compensations, "test.store_loan", [on_failed])
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_outside_a_transaction_is_refused(contracts):
+    with pytest.raises(services.OutboxError, match="inside"):
+        services.enqueue(
+            kind="test.store_loan",
+            contract="LoanRegistry",
+            function="storeLoan",
+            args=["X-1", b"\x01" * 32, BORROWER, LENDER],
+            idempotency_key="k-outside",
+        )
+
+
+def test_same_idempotency_key_gives_the_same_row(contracts):
+    first = enqueue_store_loan("IDEM-1")
+    again = enqueue_store_loan("IDEM-1")
+    assert first.pk == again.pk
+    assert ChainTransaction.objects.filter(idempotency_key="test:store:IDEM-1").count() == 1
+
+
+def test_bad_arguments_fail_at_enqueue_and_nothing_is_stored(contracts):
+    with pytest.raises(Exception), transaction.atomic():
+        services.enqueue(
+            kind="test.store_loan",
+            contract="LoanRegistry",
+            function="storeLoan",
+            args=["X-2", "not-bytes32", BORROWER],
+            idempotency_key="k-bad",
+        )
+    assert not ChainTransaction.objects.filter(idempotency_key="k-bad").exists()
+
+
+def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handled):
+    loan_id = unique_loan_id()
+    row = enqueue_store_loan(loan_id)
+    assert row.status == TxStatus.QUEUED and row.nonce is None
+
+    report = send_queued()
+    assert (report.signed, report.sent, report.failed) == (1, 1, 0)
+    row.refresh_from_db()
+    assert row.status == TxStatus.SENT
+    assert row.raw_tx and row.tx_hash.startswith("0x") and row.nonce is not None
+
+    confirm_pending()
+    row.refresh_from_db()
+    assert row.status == TxStatus.CONFIRMED
+    assert row.block_number and row.block_hash and row.gas_used > 21_000
+    assert row.mined_at and row.confirmed_at
+    assert TxAttempt.objects.get(transaction=row).status == AttemptStatus.MINED
+
+    (event,) = handled["events"]
+    assert event.args["loanId"] == loan_id
+    assert event.args["loanHash"] == "0x" + keccak(text=loan_id).hex()
+    assert event.args["borrower"] == BORROWER
+    assert event.transaction_id == row.pk
+    assert ChainEvent.objects.filter(tx_hash=row.tx_hash, event_name="LoanStored").count() == 1
+    # and the chain agrees
+    exists, loan_hash, *_rest = bound("LoanRegistry").call("getLoan", loan_id)
+    assert exists and loan_hash == keccak(text=loan_id)
+
+
+def test_confirming_twice_does_not_dispatch_twice(contracts, handled):
+    enqueue_store_loan()
+    send_queued()
+    confirm_pending()
+    confirm_pending()
+    assert len(handled["events"]) == 1
+
+
+def test_nonces_are_contiguous_from_the_chain_count(contracts):
+    w3 = get_web3()
+    signer = get_signer().address
+    start = w3.eth.get_transaction_count(signer, "pending")
+    rows = [enqueue_store_loan() for _ in range(7)]
+    send_queued(batch_size=3)
+    nonces = sorted(
+        ChainTransaction.objects.filter(pk__in=[r.pk for r in rows]).values_list("nonce", flat=True)
+    )
+    assert nonces == list(range(start, start + 7))
+    assert NonceAccount.objects.get(address=signer).next_nonce == start + 7
+
+
+def test_simulation_revert_fails_the_row_with_the_custom_error_and_uses_no_nonce(contracts, handled):
+    loan_id = unique_loan_id()
+    enqueue_store_loan(loan_id)
+    send_queued()
+    confirm_pending()
+    next_nonce = NonceAccount.objects.get().next_nonce
+
+    duplicate = enqueue_store_loan(loan_id, key="second-store")
+    report = send_queued()
+    duplicate.refresh_from_db()
+    assert report.failed == 1
+    assert duplicate.status == TxStatus.FAILED
+    assert duplicate.error_code == "LoanAlreadyStored"
+    assert duplicate.error["args"]["loanKey"] == "0x" + keccak(text=loan_id).hex()
+    assert duplicate.nonce is None and not duplicate.raw_tx
+    assert NonceAccount.objects.get().next_nonce == next_nonce
+    assert handled["compensated"] == [(duplicate.pk, "LoanAlreadyStored")]
+
+
+def test_onchain_revert_fails_the_row_with_the_decoded_error(contracts, handled, chain):
+    # Both simulate fine against the same state; the second reverts once the first is mined.
+    chain.set_automine(False)
+    loan_id = unique_loan_id()
+    first = enqueue_store_loan(loan_id)
+    second = enqueue_store_loan(loan_id, key="same-loan-again")
+    assert send_queued().signed == 2
+    chain.mine(1)
+    confirm_pending()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == TxStatus.CONFIRMED
+    assert second.status == TxStatus.FAILED
+    assert second.error_code == "LoanAlreadyStored"
+    assert second.block_number == first.block_number  # it was mined, and reverted
+    assert handled["compensated"] == [(second.pk, "LoanAlreadyStored")]
+
+
+def test_nonce_used_outside_the_platform_is_recovered(contracts):
+    w3 = get_web3()
+    signer = get_signer()
+    enqueue_store_loan()
+    send_queued()  # creates the allocator at the chain's count
+    # Someone uses the platform key directly: the allocator's next nonce is now taken.
+    nonce = w3.eth.get_transaction_count(signer.address, "pending")
+    tx = {
+        "to": LENDER,
+        "value": 1,
+        "gas": 21_000,
+        "nonce": nonce,
+        "chainId": w3.eth.chain_id,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
+
+    row = enqueue_store_loan()
+    report = send_queued()
+    assert report.requeued == 1
+    send_queued()
+    confirm_pending()
+    row.refresh_from_db()
+    assert row.status == TxStatus.CONFIRMED
+    assert row.nonce == nonce + 1
+    assert TxAttempt.objects.filter(transaction=row, status=AttemptStatus.DROPPED).count() == 1
+
+
+def test_stuck_transaction_is_replaced_with_bumped_fees_and_one_version_lands(contracts, chain):
+    chain.set_automine(False)
+    row = enqueue_store_loan()
+    send_queued()
+    with override_settings(CHAIN_STUCK_SECONDS=0):
+        report = confirm_pending()
+    assert report.replaced == 1
+    chain.mine(1)
+    confirm_pending()
+    row.refresh_from_db()
+    attempts = list(TxAttempt.objects.filter(transaction=row).order_by("id"))
+    assert len(attempts) == 2
+    first, second = attempts
+    assert first.nonce == second.nonce
+    assert second.max_fee_per_gas * 1000 >= first.max_fee_per_gas * 1125
+    assert second.max_priority_fee_per_gas * 1000 >= first.max_priority_fee_per_gas * 1125
+    assert row.status == TxStatus.CONFIRMED
+    assert sorted(a.status for a in attempts) == [AttemptStatus.MINED, AttemptStatus.REPLACED]
+    mined = next(a for a in attempts if a.status == AttemptStatus.MINED)
+    assert row.tx_hash == mined.tx_hash
+    # exactly one of the two versions is on chain
+    landed = [a for a in attempts if chain.rpc("eth_getTransactionReceipt", a.tx_hash) is not None]
+    assert len(landed) == 1
+
+
+def test_reorged_transaction_is_rebroadcast_and_lands_again(contracts, chain):
+    row = enqueue_store_loan()
+    send_queued()
+    confirm_pending()
+    row.refresh_from_db()
+    assert row.status == TxStatus.CONFIRMED
+    old_block_hash = row.block_hash
+    # Replace the block holding our transaction with an empty one.
+    chain.rpc("anvil_reorg", 1, [])
+    report = confirm_pending()
+    assert report.reorged == 1
+    row.refresh_from_db()
+    assert row.status in (TxStatus.SENT, TxStatus.CONFIRMED)
+    chain.mine(1)
+    confirm_pending()
+    row.refresh_from_db()
+    assert row.status == TxStatus.CONFIRMED
+    assert row.block_hash != old_block_hash
+    assert get_web3().eth.get_transaction_receipt(row.tx_hash)["status"] == 1
+
+
+def test_retry_failed_queues_a_fresh_attempt(contracts, handled):
+    loan_id = unique_loan_id()
+    enqueue_store_loan(loan_id)
+    send_queued()
+    confirm_pending()
+    duplicate = enqueue_store_loan(loan_id, key="dup-for-retry")
+    send_queued()
+    duplicate.refresh_from_db()
+    assert duplicate.status == TxStatus.FAILED
+    services.retry_failed(tx=duplicate)
+    duplicate.refresh_from_db()
+    assert duplicate.status == TxStatus.QUEUED and duplicate.error_code == ""
+    with pytest.raises(services.OutboxError):
+        services.retry_failed(tx=duplicate)
