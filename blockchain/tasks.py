@@ -28,6 +28,7 @@ TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError,
     retry_jitter=True,
     max_retries=None,
     acks_late=True,
+    ignore_result=True,
 )
 def send_outbox() -> dict:
     """Drain queued outbox rows: simulate, sign at allocated nonces, broadcast."""

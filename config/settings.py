@@ -168,7 +168,16 @@ LOCK_DIR = VAR_DIR / "locks"  # used for task locks only when Redis is not confi
 if USES_REDIS:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Publishing (an on-commit kick) must fail fast when Redis is down: the outbox row is already
+        # committed and the beat sweep re-kicks it, so a request never waits on the broker.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+        "socket_connect_timeout": 2,
+    }
 else:
     # kombu's filesystem transport needs no server and works across processes on one machine.
     CELERY_BROKER_URL = "filesystem://"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
+import redis as redis_lib
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -79,7 +81,8 @@ def start_worker(
 ) -> ManagedProcess:
     """A real `celery worker` process against the test database (and the test Redis unless
     `extra_env` says otherwise). Tests that use one must commit their data (`transactional_db`),
-    since the worker is another process with its own connection."""
+    since the worker is another process with its own connection. With another REDIS_URL, swap
+    this process's broker first (`isolated_broker`) so the start-up ping reaches the worker."""
     from django.db import connection
 
     from config.celery import app
@@ -112,8 +115,6 @@ def start_worker(
         cwd=settings.BASE_DIR,
         log_path=LOG_DIR / f"{node_name.split('@')[0]}.log",
     ).start()
-    if extra_env and "REDIS_URL" in extra_env:
-        return worker  # another broker: the caller waits for it in its own way
     try:
         wait_until(
             lambda: bool(app.control.ping(destination=[node_name], timeout=1.0)) or not worker.running(),
@@ -149,6 +150,42 @@ def worker_factory(django_db_setup):
     yield make
     for worker in started:
         worker.stop()
+
+
+@contextmanager
+def celery_broker(url: str):
+    """Point this process's Celery app at another broker for a while (publishing and control)."""
+    from config.celery import app
+
+    def reset() -> None:
+        from kombu import pools
+
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        pools.reset()  # kombu's process-wide producer pools, keyed by connection
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    reset()
+    try:
+        yield url
+    finally:
+        app.conf.broker_url = previous
+        reset()
+
+
+@pytest.fixture
+def isolated_broker():
+    """A Redis database of its own as the broker, so only the workers this test starts (with
+    REDIS_URL=the yielded URL) consume what it publishes; the session worker never sees it."""
+    url = "redis://127.0.0.1:6379/12"
+    client = redis_lib.Redis.from_url(url)
+    client.flushdb()
+    with celery_broker(url):
+        yield url
+    client.flushdb()
 
 
 @pytest.fixture
