@@ -1,24 +1,147 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from blockchain import services
 from blockchain.client import explorer_tx_url
-from blockchain.models import ContractDeployment
+from blockchain.models import (
+    ChainEvent,
+    ChainTransaction,
+    ContractDeployment,
+    NonceAccount,
+    TxAttempt,
+    WatchedContract,
+)
 
 
-@admin.register(ContractDeployment)
-class ContractDeploymentAdmin(admin.ModelAdmin):
-    list_display = ("name", "address", "chain_id", "deployment_set", "active", "block_number", "tx_link")
-    list_filter = ("chain_id", "active", "name")
-    search_fields = ("name", "address", "tx_hash")
-    readonly_fields = [f.name for f in ContractDeployment._meta.fields] + ["tx_link"]
+def tx_link(tx_hash: str) -> str:
+    url = explorer_tx_url(tx_hash)
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, tx_hash) if url else tx_hash
 
-    @admin.display(description="transaction")
-    def tx_link(self, obj: ContractDeployment) -> str:
-        url = explorer_tx_url(obj.tx_hash)
-        return format_html('<a href="{}">{}</a>', url, obj.tx_hash) if url else obj.tx_hash
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the platform's own processes; people look, they do not edit."""
 
     def has_add_permission(self, request) -> bool:
-        return False  # rows come from `manage.py deploy_contracts` only
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ContractDeployment)
+class ContractDeploymentAdmin(ReadOnlyAdmin):
+    list_display = ("name", "address", "chain_id", "deployment_set", "active", "block_number", "tx")
+    list_filter = ("chain_id", "active", "name")
+    search_fields = ("name", "address", "tx_hash")
+
+    @admin.display(description="transaction")
+    def tx(self, obj: ContractDeployment) -> str:
+        return tx_link(obj.tx_hash)
+
+
+class TxAttemptInline(admin.TabularInline):
+    model = TxAttempt
+    fields = (
+        "tx_hash",
+        "nonce",
+        "max_fee_per_gas",
+        "max_priority_fee_per_gas",
+        "gas_limit",
+        "status",
+        "broadcast_at",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ChainTransaction)
+class ChainTransactionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "contract_name",
+        "function",
+        "status",
+        "nonce",
+        "tx",
+        "error_code",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "contract_name", "chain_id")
+    search_fields = ("tx_hash", "idempotency_key", "attempt_set__tx_hash", "error_code")
+    date_hierarchy = "created_at"
+    inlines = [TxAttemptInline]
+    # raw_tx is public once broadcast, but it is bytes nobody reads here.
+    exclude = ("raw_tx", "calldata")
+    actions = ["retry_failed", "rebroadcast"]
+
+    @admin.display(description="tx hash")
+    def tx(self, obj: ChainTransaction) -> str:
+        return tx_link(obj.tx_hash) if obj.tx_hash else "—"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected failed transactions (fresh nonce)")
+    def retry_failed(self, request, queryset) -> None:
+        done, refused = 0, []
+        for tx in queryset:
+            try:
+                services.retry_failed(tx=tx)
+                done += 1
+            except services.OutboxError as exc:
+                refused.append(f"#{tx.pk}: {exc}")
+        self.message_user(request, f"{done} transaction(s) queued again.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not retried: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Re-broadcast the selected signed/sent transactions")
+    def rebroadcast(self, request, queryset) -> None:
+        done, refused = 0, []
+        for tx in queryset:
+            try:
+                services.rebroadcast(tx=tx)
+                done += 1
+            except services.OutboxError as exc:
+                refused.append(f"#{tx.pk}: {exc}")
+        self.message_user(request, f"{done} re-broadcast(s) queued.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not re-broadcast: " + "; ".join(refused), messages.WARNING)
+
+
+@admin.register(ChainEvent)
+class ChainEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "event_name",
+        "artifact",
+        "contract_address",
+        "block_number",
+        "log_index",
+        "removed",
+        "tx",
+    )
+    list_filter = ("event_name", "artifact", "removed", "chain_id")
+    search_fields = ("tx_hash", "contract_address", "block_hash")
+
+    @admin.display(description="transaction")
+    def tx(self, obj: ChainEvent) -> str:
+        return tx_link(obj.tx_hash)
+
+
+@admin.register(WatchedContract)
+class WatchedContractAdmin(ReadOnlyAdmin):
+    list_display = ("artifact", "address", "chain_id", "start_block", "active", "discovered_by_tx")
+    list_filter = ("artifact", "active", "chain_id")
+    search_fields = ("address",)
+
+
+@admin.register(NonceAccount)
+class NonceAccountAdmin(ReadOnlyAdmin):
+    list_display = ("address", "chain_id", "next_nonce", "reconciled_at", "updated_at")

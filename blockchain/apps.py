@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class BlockchainConfig(AppConfig):
     name = "blockchain"
     verbose_name = "Blockchain"
+
+    def ready(self) -> None:
+        from blockchain.metrics import register_collectors
+
+        register_collectors()

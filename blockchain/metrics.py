@@ -24,3 +24,45 @@ CONFIRMATION_LATENCY = Histogram(
     "From enqueue to confirmation",
     buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+
+
+class OutboxCollector:
+    """Outbox gauges computed from the DB at scrape time (any process can serve them)."""
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from django.conf import settings
+        from django.utils import timezone
+        from prometheus_client.core import GaugeMetricFamily
+
+        from blockchain.selectors import outbox_health
+
+        try:
+            health = outbox_health(chain_id=settings.CHAIN_ID)
+        except Exception:  # a scrape must not fail because the DB blinked
+            return
+        rows = GaugeMetricFamily("outbox_rows", "Outbox rows by status", labels=["status"])
+        for status, count in health["by_status"].items():
+            rows.add_metric([status], count)
+        yield rows
+        age = GaugeMetricFamily(
+            "outbox_oldest_age_seconds", "Age of the oldest row still waiting, by stage", labels=["stage"]
+        )
+        now = timezone.now()
+        for stage, at in (("queued", health["oldest_queued_at"]), ("sent", health["oldest_sent_at"])):
+            age.add_metric([stage], (now - at).total_seconds() if at else 0.0)
+        yield age
+
+
+_registered = False
+
+
+def register_collectors() -> None:
+    global _registered
+    if not _registered:
+        from prometheus_client import REGISTRY
+
+        REGISTRY.register(OutboxCollector())
+        _registered = True

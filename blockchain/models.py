@@ -136,7 +136,7 @@ class ChainTransaction(models.Model):
     content_type = models.ForeignKey(
         "contenttypes.ContentType", null=True, blank=True, on_delete=models.SET_NULL
     )
-    object_id = models.CharField(max_length=64, blank=True, default="")
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
     subject = GenericForeignKey("content_type", "object_id")
 
     status = models.CharField(max_length=16, choices=TxStatus.choices, default=TxStatus.QUEUED)

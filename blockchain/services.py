@@ -70,7 +70,7 @@ def enqueue(
     )
     if subject is not None:
         row.content_type = ContentType.objects.get_for_model(subject, for_concrete_model=False)
-        row.object_id = str(subject.pk)
+        row.object_id = subject.pk
     with transaction.atomic():  # a savepoint: a racing duplicate key loses cleanly
         row.save()
     transaction.on_commit(kick_sender)
@@ -112,10 +112,10 @@ def retry_failed(*, tx: ChainTransaction) -> ChainTransaction:
 
 
 def rebroadcast(*, tx: ChainTransaction) -> None:
-    """Send the stored bytes of a signed/sent row again (idempotent at the node)."""
-    from blockchain.sender import broadcast
+    """Ask a worker to send the stored bytes of a signed/sent row again (idempotent at the node)."""
+    from blockchain.tasks import send_rebroadcast
 
     tx.refresh_from_db()
     if tx.status not in (TxStatus.SIGNED, TxStatus.SENT):
         raise OutboxError(f"only signed or sent transactions can be re-broadcast (this one is {tx.status})")
-    broadcast([tx])
+    send_rebroadcast.apply_async(args=[tx.pk], retry=False)

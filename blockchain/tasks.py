@@ -38,6 +38,25 @@ def send_outbox() -> dict:
     return asdict(report)
 
 
+@shared_task(
+    name="blockchain.tasks.send_rebroadcast",
+    ignore_result=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    max_retries=10,
+)
+def send_rebroadcast(transaction_id: int) -> None:
+    """Broadcast one row's stored bytes again (operator action)."""
+    from blockchain.models import ChainTransaction, TxStatus
+    from blockchain.sender import broadcast
+
+    tx = ChainTransaction.objects.filter(
+        pk=transaction_id, status__in=[TxStatus.SIGNED, TxStatus.SENT]
+    ).first()
+    if tx is not None:
+        broadcast([tx])
+
+
 @shared_task(name="blockchain.tasks.confirm_outbox", ignore_result=True)
 @single_instance("blockchain:confirm-outbox", ttl=120)
 def confirm_outbox() -> dict | None:

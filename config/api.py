@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -116,6 +117,20 @@ def bad_request_view(request, exception=None) -> JsonResponse:
 
 def permission_denied_view(request, exception=None) -> JsonResponse:
     return JsonResponse({"code": "permission_denied", "message": "Permission denied."}, status=403)
+
+
+def role_required(*roles: str) -> type[BasePermission]:
+    """A DRF permission: an authenticated user with one of `roles` (superusers always pass)."""
+
+    class HasRole(BasePermission):
+        message = f"This needs one of the roles: {', '.join(roles)}."
+
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and (user.is_superuser or user.role in roles))
+
+    HasRole.__name__ = "HasRole_" + "_".join(roles)
+    return HasRole
 
 
 class StandardPagination(PageNumberPagination):

@@ -1,0 +1,102 @@
+"""Reads of the chain side's cached state. Never calls the chain."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from django.db import models
+from django.db.models import Count, Min
+
+from blockchain.client import explorer_tx_url
+from blockchain.confirmer import cached_head
+from blockchain.models import ChainTransaction, TxStatus
+
+# The API's `chain.status` vocabulary (API.md). A signed row has not reached the network yet.
+API_STATUS = {
+    TxStatus.QUEUED: "queued",
+    TxStatus.SIGNED: "queued",
+    TxStatus.SENT: "sent",
+    TxStatus.MINED: "mined",
+    TxStatus.CONFIRMED: "confirmed",
+    TxStatus.FAILED: "failed",
+    TxStatus.REPLACED: "replaced",
+}
+
+
+class ChainSummary(TypedDict):
+    status: str
+    tx_hash: str | None
+    block_number: int | None
+    confirmations: int | None
+    error: dict | None
+    explorer_url: str | None
+
+
+NOT_REQUESTED: ChainSummary = {
+    "status": "not_requested",
+    "tx_hash": None,
+    "block_number": None,
+    "confirmations": None,
+    "error": None,
+    "explorer_url": None,
+}
+
+
+def chain_summary(tx: ChainTransaction | None, *, head: int | None = None) -> ChainSummary:
+    """The `chain` object every chain-backed resource exposes (DESIGN rule 6)."""
+    if tx is None:
+        return dict(NOT_REQUESTED)  # type: ignore[return-value]
+    head = cached_head() if head is None else head
+    confirmations = None
+    if tx.block_number is not None and head is not None:
+        confirmations = max(0, head - tx.block_number + 1)
+    error = None
+    if tx.status == TxStatus.FAILED:
+        error = {"code": tx.error_code or "failed", "detail": tx.error}
+    broadcast = tx.status not in (TxStatus.QUEUED, TxStatus.SIGNED)
+    return {
+        "status": API_STATUS[TxStatus(tx.status)],
+        "tx_hash": tx.tx_hash if broadcast and tx.tx_hash else None,
+        "block_number": tx.block_number,
+        "confirmations": confirmations,
+        "error": error,
+        "explorer_url": explorer_tx_url(tx.tx_hash) if broadcast else None,
+    }
+
+
+def transactions_for(obj: models.Model) -> models.QuerySet[ChainTransaction]:
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
+    return ChainTransaction.objects.filter(content_type=content_type, object_id=obj.pk).order_by("-id")
+
+
+def latest_transaction(obj: models.Model, *, kind: str | None = None) -> ChainTransaction | None:
+    """The newest outbox row about `obj` (of `kind`), using a prefetched `chain_transactions`
+    relation when the queryset has one."""
+    cache = getattr(obj, "_prefetched_objects_cache", {})
+    if "chain_transactions" in cache:
+        rows = [t for t in cache["chain_transactions"] if kind is None or t.kind == kind]
+        return max(rows, key=lambda t: t.pk) if rows else None
+    qs = transactions_for(obj)
+    if kind is not None:
+        qs = qs.filter(kind=kind)
+    return qs.first()
+
+
+class OutboxHealth(TypedDict):
+    by_status: dict[str, int]
+    oldest_queued_at: object
+    oldest_sent_at: object
+
+
+def outbox_health(*, chain_id: int) -> OutboxHealth:
+    rows = ChainTransaction.objects.filter(chain_id=chain_id)
+    by_status = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+    oldest = rows.filter(status__in=[TxStatus.QUEUED, TxStatus.SIGNED]).aggregate(at=Min("created_at"))["at"]
+    oldest_sent = rows.filter(status=TxStatus.SENT).aggregate(at=Min("sent_at"))["at"]
+    return {
+        "by_status": {s.value: by_status.get(s.value, 0) for s in TxStatus},
+        "oldest_queued_at": oldest,
+        "oldest_sent_at": oldest_sent,
+    }

@@ -1,0 +1,102 @@
+"""Serializers of the chain side: the `chain` object and the outbox for operators."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from blockchain.models import ChainTransaction, TxAttempt
+from blockchain.selectors import chain_summary, latest_transaction
+
+
+class ChainStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["queued", "sent", "mined", "confirmed", "failed", "replaced", "not_requested"]
+    )
+    tx_hash = serializers.CharField(allow_null=True)
+    block_number = serializers.IntegerField(allow_null=True)
+    confirmations = serializers.IntegerField(allow_null=True)
+    error = serializers.DictField(allow_null=True)
+    explorer_url = serializers.CharField(allow_null=True)
+
+
+@extend_schema_field(ChainStatusSerializer)
+class ChainStatusField(serializers.Field):
+    """`chain` for a chain-backed domain row: the state of its newest outbox row (of `kind`)."""
+
+    def __init__(self, *, kind: str | None = None, **kwargs) -> None:
+        kwargs.setdefault("source", "*")
+        kwargs["read_only"] = True
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance) -> dict:
+        return dict(chain_summary(latest_transaction(instance, kind=self.kind)))
+
+
+class TxAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TxAttempt
+        fields = [
+            "tx_hash",
+            "nonce",
+            "gas_limit",
+            "max_fee_per_gas",
+            "max_priority_fee_per_gas",
+            "status",
+            "created_at",
+            "broadcast_at",
+        ]
+
+
+class ChainTransactionSerializer(serializers.ModelSerializer):
+    chain = serializers.SerializerMethodField()
+    subject_type = serializers.SerializerMethodField()
+    attempts_detail = TxAttemptSerializer(source="attempt_set", many=True, read_only=True)
+    value = serializers.DecimalField(max_digits=78, decimal_places=0, coerce_to_string=True)
+
+    class Meta:
+        model = ChainTransaction
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "chain_id",
+            "contract_name",
+            "contract_address",
+            "function",
+            "args",
+            "value",
+            "subject_type",
+            "object_id",
+            "signer",
+            "nonce",
+            "gas_limit",
+            "max_fee_per_gas",
+            "max_priority_fee_per_gas",
+            "tx_hash",
+            "attempts",
+            "error_code",
+            "error",
+            "last_error",
+            "gas_used",
+            "effective_gas_price",
+            "block_number",
+            "block_hash",
+            "created_at",
+            "signed_at",
+            "sent_at",
+            "mined_at",
+            "confirmed_at",
+            "failed_at",
+            "chain",
+            "attempts_detail",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ChainStatusSerializer)
+    def get_chain(self, obj: ChainTransaction) -> dict:
+        return dict(chain_summary(obj))
+
+    def get_subject_type(self, obj: ChainTransaction) -> str | None:
+        return f"{obj.content_type.app_label}.{obj.content_type.model}" if obj.content_type_id else None

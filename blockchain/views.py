@@ -1,0 +1,58 @@
+"""Operator endpoints for the outbox (`/api/blockchain/transactions/`)."""
+
+from __future__ import annotations
+
+import django_filters
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from blockchain import services
+from blockchain.models import ChainTransaction, TxStatus
+from blockchain.serializers import ChainTransactionSerializer
+from config.api import StateConflict, role_required
+
+
+class ChainTransactionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=TxStatus.choices)
+    kind = django_filters.CharFilter()
+    contract_name = django_filters.CharFilter()
+    tx_hash = django_filters.CharFilter(field_name="attempt_set__tx_hash", distinct=True)
+
+    class Meta:
+        model = ChainTransaction
+        fields = ["status", "kind", "contract_name", "tx_hash"]
+
+
+class ChainTransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The outbox: every chain write the platform made or will make."""
+
+    serializer_class = ChainTransactionSerializer
+    permission_classes = [role_required("operator")]
+    filterset_class = ChainTransactionFilter
+    queryset = (
+        ChainTransaction.objects.select_related("content_type")
+        .prefetch_related("attempt_set")
+        .order_by("-id")
+    )
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Queue a failed transaction again (fresh nonce)."""
+        tx = self.get_object()
+        try:
+            tx = services.retry_failed(tx=tx)
+        except services.OutboxError as exc:
+            raise StateConflict(str(exc), code="not_failed") from None
+        return Response(self.get_serializer(tx).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"])
+    def rebroadcast(self, request: Request, pk: str | None = None) -> Response:
+        """Queue a re-broadcast of the stored signed bytes (idempotent at the node)."""
+        tx = self.get_object()
+        try:
+            services.rebroadcast(tx=tx)
+        except services.OutboxError as exc:
+            raise StateConflict(str(exc), code="not_in_flight") from None
+        return Response(self.get_serializer(tx).data, status=status.HTTP_202_ACCEPTED)
