@@ -85,3 +85,58 @@ def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[floa
     """Run `measure` `runs` times; return the median and every sample."""
     samples = [measure() for _ in range(runs)]
     return statistics.median(samples), samples
+
+
+def start_workers(count: int, *, name: str, concurrency: int = 1, include: str = "") -> list:
+    """`count` real Celery worker processes with the bench's environment (DB, Redis, anvil)."""
+    import os
+    import sys
+    import uuid
+
+    from config.celery import app
+    from config.processes import ManagedProcess, wait_until
+
+    root = Path(__file__).resolve().parent.parent
+    workers = []
+    for i in range(count):
+        node = f"{name}{i}-{uuid.uuid4().hex[:6]}@localhost"
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,chain-send,chain-index",
+            "-c",
+            str(concurrency),
+            "-n",
+            node,
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
+        ]
+        if include:
+            argv += ["--include", include]
+        worker = ManagedProcess(
+            node,
+            argv,
+            env=dict(os.environ),
+            cwd=root,
+            log_path=root / "var" / "bench-logs" / f"{name}{i}.log",
+        ).start()
+        wait_until(lambda n=node: bool(app.control.ping(destination=[n], timeout=1.0)), timeout=60, what=node)
+        workers.append(worker)
+    return workers
+
+
+def reset_chain_tables() -> None:
+    """Empty the outbox and event tables of the bench database (deployments stay)."""
+    from blockchain.models import ChainEvent, ChainTransaction, NonceAccount, TxAttempt
+
+    TxAttempt.objects.all().delete()
+    ChainTransaction.objects.all().delete()
+    ChainEvent.objects.all().delete()
+    NonceAccount.objects.all().delete()

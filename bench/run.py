@@ -15,6 +15,7 @@ import json
 import os
 import pkgutil
 import platform
+import socket
 import sys
 import time
 import traceback
@@ -55,7 +56,11 @@ def ensure_database() -> None:
 
 
 def bench_modules(selected: list[str]) -> list[str]:
-    names = sorted(m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name not in NOT_BENCHES)
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules([str(ROOT / "bench")])
+        if m.name not in NOT_BENCHES and not m.name.startswith("_")  # _helpers are not benches
+    )
     unknown = set(selected) - set(names)
     if unknown:
         raise SystemExit(f"unknown bench(es): {', '.join(sorted(unknown))}; have: {', '.join(names)}")
@@ -117,9 +122,10 @@ def update_readme(table: str, generated_at: str, machine: dict) -> None:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from config.processes import free_port
-
-    chain_port = free_port()
+    # The environment must be set before anything imports config (which loads the settings).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        chain_port = sock.getsockname()[1]
     configure_environment(chain_port)
     import django
 
@@ -137,6 +143,7 @@ def main(argv: list[str]) -> int:
     measurements: list[dict] = []
     try:
         call_command("migrate", "--noinput", verbosity=0)
+        call_command("flush", "--noinput", verbosity=0)  # a fresh chain: nothing of the last run applies
         ctx = BenchContext(node=node, root=ROOT)
         for name in names:
             module = importlib.import_module(f"bench.{name}")

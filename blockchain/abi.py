@@ -37,6 +37,13 @@ def canonical_type(param: dict) -> str:
     return kind
 
 
+@functools.lru_cache(maxsize=65536)
+def checksum_address(address: str) -> str:
+    """EIP-55 form of an address; cached, since decoding sees the same few addresses again and
+    again and the checksum costs a keccak in Python."""
+    return to_checksum_address(address)
+
+
 def to_json_value(value: Any, abi_type: str) -> Any:
     """Turn an eth_abi value into JSON: bytes as 0x-hex, addresses EIP-55, big ints kept as int."""
     if isinstance(value, (list, tuple)):
@@ -45,7 +52,7 @@ def to_json_value(value: Any, abi_type: str) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if abi_type == "address":
-        return to_checksum_address(value)
+        return checksum_address(value)
     return value
 
 
@@ -155,7 +162,11 @@ class ContractInterface:
 
     def decode_output(self, function: str, data: bytes) -> tuple:
         item = self.functions[function]
-        return tuple(abi_decode([canonical_type(o) for o in item["outputs"]], data))
+        types = [canonical_type(o) for o in item["outputs"]]
+        values = abi_decode(types, data)
+        # Addresses come back EIP-55 checksummed, like everywhere else in the platform.
+        pairs = zip(values, types, strict=True)
+        return tuple(to_json_value(v, t) if t in ("address", "address[]") else v for v, t in pairs)
 
     def event_topic(self, event: str) -> bytes:
         return self.events_by_name[event].topic0

@@ -26,6 +26,7 @@ from django.utils import timezone
 from web3 import Web3
 
 from blockchain.client import RpcError, get_web3, rpc_batch, rpc_call
+from blockchain.dbutil import bulk_set
 from blockchain.events import WatchedAddresses, decode_logs, ingest
 from blockchain.fees import FeeCapExceeded, Fees, bumped, suggest_fees
 from blockchain.metrics import (
@@ -94,15 +95,15 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     )
     watched = WatchedAddresses(settings.CHAIN_ID)
     stale_to_rebroadcast: list[ChainTransaction] = []
+    landed_items: list[tuple[ChainTransaction, TxAttempt, dict]] = []
     for row in rows:
         row_attempts = attempts.get(row.pk, [])
         landed = [(a, receipts[a.tx_hash]) for a in row_attempts if isinstance(receipts.get(a.tx_hash), dict)]
         try:
             if landed:
                 attempt, receipt = landed[0]
-                _apply_receipt(
-                    row, attempt, receipt, row_attempts, head=head, w3=w3, watched=watched, report=report
-                )
+                if not (row.status == TxStatus.CONFIRMED and row.block_hash == receipt["blockHash"]):
+                    landed_items.append((row, attempt, receipt))
             elif row.status in (TxStatus.MINED, TxStatus.CONFIRMED):
                 _reorged(row, report=report)
                 stale_to_rebroadcast.append(row)
@@ -114,6 +115,7 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
         except Exception as exc:  # one bad row must not stop the others; it is retried next pass
             logger.exception("confirming outbox row %s failed", row.pk)
             report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
+    _apply_receipts(landed_items, head=head, w3=w3, watched=watched, report=report)
     if stale_to_rebroadcast:
         report.rebroadcast += len(stale_to_rebroadcast)
         for row in stale_to_rebroadcast:
@@ -122,67 +124,149 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     return report
 
 
-def _apply_receipt(
-    row: ChainTransaction,
-    attempt: TxAttempt,
-    receipt: dict,
-    row_attempts: list[TxAttempt],
+ROW_FIELDS_SET_BY_RECEIPT = [
+    "status",
+    "tx_hash",
+    "raw_tx",
+    "nonce",
+    "gas_limit",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+    "block_number",
+    "block_hash",
+    "gas_used",
+    "effective_gas_price",
+    "mined_at",
+    "confirmed_at",
+    "updated_at",
+]
+
+
+def _advance(
+    locked: ChainTransaction, attempt: TxAttempt, receipt: dict, *, head: int, now, report: ConfirmReport
+) -> bool:
+    """Move a locked row to what its successful receipt says (in memory). True when now confirmed."""
+    block_number = int(receipt["blockNumber"], 16)
+    first_sighting = locked.status in (TxStatus.SIGNED, TxStatus.SENT)
+    locked.tx_hash = attempt.tx_hash
+    locked.raw_tx = attempt.raw_tx
+    locked.nonce = attempt.nonce
+    locked.gas_limit = attempt.gas_limit
+    locked.max_fee_per_gas = attempt.max_fee_per_gas
+    locked.max_priority_fee_per_gas = attempt.max_priority_fee_per_gas
+    locked.block_number = block_number
+    locked.block_hash = receipt["blockHash"]
+    locked.gas_used = int(receipt["gasUsed"], 16)
+    locked.effective_gas_price = int(receipt.get("effectiveGasPrice") or "0x0", 16)
+    locked.updated_at = now
+    if first_sighting or locked.status == TxStatus.CONFIRMED:  # new, or re-mined elsewhere after a reorg
+        locked.status = TxStatus.MINED
+        locked.mined_at = locked.mined_at or now
+        locked.confirmed_at = None
+        report.mined += 1
+        OUTBOX_TRANSITIONS.labels(TxStatus.MINED).inc()
+        if first_sighting:
+            GAS_USED.labels(locked.contract_name or "-", locked.function or "-").inc(locked.gas_used)
+            FEES_PAID_WEI.inc(locked.gas_used * locked.effective_gas_price)
+    if head - block_number < settings.CHAIN_CONFIRMATIONS:
+        return False
+    locked.status = TxStatus.CONFIRMED
+    locked.confirmed_at = now
+    report.confirmed += 1
+    OUTBOX_TRANSITIONS.labels(TxStatus.CONFIRMED).inc()
+    CONFIRMATION_LATENCY.observe((now - locked.created_at).total_seconds())
+    return True
+
+
+def _settle_attempts(landed: list[TxAttempt]) -> None:
+    """The landed version of each row is mined; every other live version of it was replaced."""
+    TxAttempt.objects.filter(pk__in=[a.pk for a in landed]).update(status=AttemptStatus.MINED)
+    TxAttempt.objects.filter(transaction_id__in=[a.transaction_id for a in landed]).exclude(
+        pk__in=[a.pk for a in landed]
+    ).exclude(status=AttemptStatus.DROPPED).update(status=AttemptStatus.REPLACED)
+
+
+def _apply_receipts(
+    items: list[tuple[ChainTransaction, TxAttempt, dict]],
     *,
     head: int,
     w3: Web3,
     watched: WatchedAddresses,
     report: ConfirmReport,
 ) -> None:
-    block_number = int(receipt["blockNumber"], 16)
-    block_hash = receipt["blockHash"]
-    succeeded = int(receipt["status"], 16) == 1
-    final = head - block_number >= settings.CHAIN_CONFIRMATIONS
+    """Apply successful receipts in one DB transaction (rows, attempts, events, handlers); reverted
+    ones, and every row of a batch that raised, one at a time so one bad row cannot block the rest."""
+    succeeded = [item for item in items if int(item[2]["status"], 16) == 1]
+    singles = [item for item in items if int(item[2]["status"], 16) != 1]
+    if succeeded:
+        batch_report = ConfirmReport()
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                locked = ChainTransaction.objects.select_for_update().in_bulk(
+                    [row.pk for row, _a, _r in succeeded]
+                )
+                changed, events, landed = [], [], []
+                for row, attempt, receipt in succeeded:
+                    current = locked[row.pk]
+                    if current.status == TxStatus.FAILED:
+                        continue
+                    if _advance(current, attempt, receipt, head=head, now=now, report=batch_report):
+                        events.extend(
+                            decode_logs(receipt.get("logs", []), watched=watched, transaction_id=row.pk)
+                        )
+                    changed.append(current)
+                    landed.append(attempt)
+                bulk_set(ChainTransaction, changed, ROW_FIELDS_SET_BY_RECEIPT)
+                _settle_attempts(landed)
+                ingest(events)
+            report.mined += batch_report.mined
+            report.confirmed += batch_report.confirmed
+        except Exception:
+            logger.exception(
+                "applying %d receipts as a batch failed; applying them one by one", len(succeeded)
+            )
+            singles.extend(succeeded)
+    for row, attempt, receipt in singles:
+        try:
+            _apply_receipt(row, attempt, receipt, head=head, w3=w3, watched=watched, report=report)
+        except Exception as exc:  # retried next pass
+            logger.exception("confirming outbox row %s failed", row.pk)
+            report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
+
+
+def _apply_receipt(
+    row: ChainTransaction,
+    attempt: TxAttempt,
+    receipt: dict,
+    *,
+    head: int,
+    w3: Web3,
+    watched: WatchedAddresses,
+    report: ConfirmReport,
+) -> None:
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
         if locked.status == TxStatus.FAILED:
             return
-        moved_block = locked.block_hash and locked.block_hash != block_hash
-        if locked.status == TxStatus.CONFIRMED and not moved_block:
+        if locked.status == TxStatus.CONFIRMED and locked.block_hash == receipt["blockHash"]:
             return  # still where we confirmed it
         now = timezone.now()
-        first_sighting = locked.status in (TxStatus.SIGNED, TxStatus.SENT)
-        locked.tx_hash = attempt.tx_hash
-        locked.raw_tx = attempt.raw_tx
-        locked.nonce = attempt.nonce
-        locked.gas_limit = attempt.gas_limit
-        locked.max_fee_per_gas = attempt.max_fee_per_gas
-        locked.max_priority_fee_per_gas = attempt.max_priority_fee_per_gas
-        locked.block_number = block_number
-        locked.block_hash = block_hash
-        locked.gas_used = int(receipt["gasUsed"], 16)
-        locked.effective_gas_price = int(receipt.get("effectiveGasPrice") or "0x0", 16)
-        if first_sighting or locked.status == TxStatus.CONFIRMED:
+        if int(receipt["status"], 16) != 1:
+            _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport())
             locked.status = TxStatus.MINED
-            locked.mined_at = locked.mined_at or now
-            report.mined += 1
-            OUTBOX_TRANSITIONS.labels(TxStatus.MINED).inc()
-            if first_sighting:
-                GAS_USED.labels(locked.contract_name or "-", locked.function or "-").inc(locked.gas_used)
-                FEES_PAID_WEI.inc(locked.gas_used * locked.effective_gas_price)
-        TxAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.MINED)
-        TxAttempt.objects.filter(transaction=locked).exclude(pk=attempt.pk).exclude(
-            status=AttemptStatus.DROPPED
-        ).update(status=AttemptStatus.REPLACED)
-        if not succeeded:
+            locked.confirmed_at = None
             locked.save()
-            decoded = _revert_reason(locked, block_number, w3=w3)
+            _settle_attempts([attempt])
+            decoded = _revert_reason(locked, locked.block_number, w3=w3)
             mark_failed(locked, code=decoded["name"], error=decoded, note="reverted on chain")
             report.failed += 1
             return
-        if final:
-            locked.status = TxStatus.CONFIRMED
-            locked.confirmed_at = now
-            events = decode_logs(receipt.get("logs", []), watched=watched, transaction_id=locked.pk)
-            ingest(events)
-            report.confirmed += 1
-            OUTBOX_TRANSITIONS.labels(TxStatus.CONFIRMED).inc()
-            CONFIRMATION_LATENCY.observe((now - locked.created_at).total_seconds())
+        confirmed = _advance(locked, attempt, receipt, head=head, now=now, report=report)
         locked.save()
+        _settle_attempts([attempt])
+        if confirmed:
+            ingest(decode_logs(receipt.get("logs", []), watched=watched, transaction_id=locked.pk))
 
 
 def _revert_reason(row: ChainTransaction, block_number: int, *, w3: Web3) -> dict:

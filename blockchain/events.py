@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from blockchain.abi import interface
+from blockchain.abi import checksum_address, interface
 from blockchain.models import ChainEvent, WatchedContract
 from blockchain.registry import DecodedEvent, dispatch
 
@@ -62,7 +62,7 @@ def decode_log(
     data = bytes.fromhex(raw["data"][2:]) if raw.get("data") and raw["data"] != "0x" else b""
     return DecodedEvent(
         chain_id=chain_id,
-        address=to_checksum_address(raw["address"]),
+        address=checksum_address(raw["address"]),
         artifact=artifact,
         name=spec.name,
         args=spec.decode(topics, data),

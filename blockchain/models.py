@@ -35,8 +35,11 @@ class ContractDeployment(models.Model):
                 condition=models.Q(active=True),
                 name="one_active_deployment_per_name",
             ),
+            # Partial: a dev chain that was reset hands out the same addresses again.
             models.UniqueConstraint(
-                fields=["chain_id", "address"], name="deployment_address_unique_per_chain"
+                fields=["chain_id", "address"],
+                condition=models.Q(active=True),
+                name="active_deployment_address_unique",
             ),
             models.CheckConstraint(
                 condition=models.Q(address__regex=r"^0x[0-9a-fA-F]{40}$"), name="deployment_address_format"
@@ -66,7 +69,11 @@ class WatchedContract(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["chain_id", "address"], name="watched_contract_unique_per_chain"),
+            models.UniqueConstraint(
+                fields=["chain_id", "address"],
+                condition=models.Q(active=True),
+                name="active_watched_address_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(address__regex=r"^0x[0-9a-fA-F]{40}$"), name="watched_address_format"
             ),

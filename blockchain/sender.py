@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from web3 import Web3
 
 from blockchain.abi import DecodedError, interface
 from blockchain.client import RpcError, get_web3, rpc_batch
+from blockchain.dbutil import bulk_set
 from blockchain.failpoints import failpoint
 from blockchain.fees import Fees, suggest_fees
 from blockchain.metrics import OUTBOX_FAILURES, OUTBOX_TRANSITIONS
@@ -191,7 +193,10 @@ def _claim_and_sign(
             row.last_error = ""
         account.save(update_fields=["next_nonce", "updated_at"])
         signed_rows = [row for row, _gas in ready]
-        ChainTransaction.objects.bulk_update(
+        for row in signed_rows:
+            row.updated_at = now
+        bulk_set(
+            ChainTransaction,
             signed_rows,
             [
                 "status",
@@ -213,32 +218,55 @@ def _claim_and_sign(
         return signed_rows
 
 
-def send_queued(*, batch_size: int | None = None, max_batches: int = 50) -> SendReport:
-    """Drain queued rows: simulate, sign and broadcast, a batch at a time, until none is left."""
+def send_queued(
+    *, batch_size: int | None = None, max_batches: int = 50, on_backlog: Callable[[], None] | None = None
+) -> SendReport:
+    """Drain queued rows: simulate, sign and broadcast, a batch at a time, until none is left.
+
+    `on_backlog` is called once when a full batch shows more work is waiting (another worker can
+    join the drain), and again if this run stops at `max_batches` with rows left.
+    """
     w3 = get_web3()
     signer = get_signer()
     chain_id = settings.CHAIN_ID
+    size = batch_size or settings.OUTBOX_BATCH_SIZE
     report = SendReport()
+    asked_for_help = False
     for _ in range(max_batches):
-        signed = _claim_and_sign(w3, signer, chain_id, batch_size or settings.OUTBOX_BATCH_SIZE, report)
-        if not signed:
-            break
-        broadcast(signed, w3=w3, report=report)
+        claimed_before = report.claimed
+        signed = _claim_and_sign(w3, signer, chain_id, size, report)
+        full = report.claimed - claimed_before >= size
+        if full and on_backlog and not asked_for_help:
+            on_backlog()
+            asked_for_help = True
+        if signed:
+            broadcast(signed, w3=w3, report=report)
+        if not full or (not signed and report.transient_errors):
+            break  # drained, or the node cannot simulate now: the next kick or sweep retries
+    else:
+        if on_backlog:
+            on_backlog()
     return report
 
 
-def _mark_broadcast(row: ChainTransaction, attempt_hash: str) -> bool:
-    """signed -> sent (never moves a row the confirmer already advanced)."""
+def mark_broadcast(rows: list[ChainTransaction]) -> int:
+    """Record that the node has these rows' current versions: signed -> sent (never moving a row
+    the confirmer already advanced), one more attempt each. Returns how many became sent."""
+    if not rows:
+        return 0
     now = timezone.now()
-    TxAttempt.objects.filter(tx_hash=attempt_hash).update(broadcast_at=now)
-    updated = ChainTransaction.objects.filter(pk=row.pk, status=TxStatus.SIGNED).update(
+    ids = [row.pk for row in rows]
+    TxAttempt.objects.filter(tx_hash__in=[row.tx_hash for row in rows]).update(broadcast_at=now)
+    # A re-broadcast of a row already sent (or further) only counts the attempt.
+    ChainTransaction.objects.filter(pk__in=ids).exclude(status=TxStatus.SIGNED).update(
+        attempts=F("attempts") + 1, updated_at=now
+    )
+    sent = ChainTransaction.objects.filter(pk__in=ids, status=TxStatus.SIGNED).update(
         status=TxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error="", updated_at=now
     )
-    if updated:
-        OUTBOX_TRANSITIONS.labels(TxStatus.SENT).inc()
-    else:  # a re-broadcast of a row already sent (or further): count the attempt only
-        ChainTransaction.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, updated_at=now)
-    return bool(updated)
+    if sent:
+        OUTBOX_TRANSITIONS.labels(TxStatus.SENT).inc(sent)
+    return sent
 
 
 def broadcast(
@@ -264,6 +292,7 @@ def broadcast(
         logger.warning("broadcast of %d transactions failed, will retry: %s", len(rows), note)
         return report
     failpoint("after_broadcast")  # the node has the bytes; our DB does not know yet
+    accepted = []
     for row, result in zip(rows, results, strict=True):
         if (
             not isinstance(result, RpcError)
@@ -271,8 +300,7 @@ def broadcast(
             or _matches(result, UNDERPRICED)
         ):
             # Underpriced: another version of ours holds this nonce in the pool; the confirmer polls both.
-            _mark_broadcast(row, row.tx_hash)
-            report.sent += 1
+            accepted.append(row)
         elif _matches(result, NONCE_TOO_LOW):
             if handle_nonce_too_low(row, w3=w3):
                 report.requeued += 1
@@ -286,6 +314,8 @@ def broadcast(
         else:
             reject_permanently(row, result, w3=w3)
             report.failed += 1
+    report.sent += len(accepted)
+    mark_broadcast(accepted)
     return report
 
 
@@ -305,7 +335,7 @@ def handle_nonce_too_low(row: ChainTransaction, *, w3: Web3) -> bool:
     """
     hashes = list(TxAttempt.objects.filter(transaction=row).values_list("tx_hash", flat=True))
     if receipts_exist(w3, hashes):
-        _mark_broadcast(row, row.tx_hash)
+        mark_broadcast([row])
         return False
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)

@@ -73,7 +73,7 @@ def enqueue(
         row.object_id = subject.pk
     with transaction.atomic():  # a savepoint: a racing duplicate key loses cleanly
         row.save()
-    transaction.on_commit(kick_sender)
+    kick_sender_on_commit()
     return row
 
 
@@ -85,6 +85,18 @@ def kick_sender() -> None:
         send_outbox.apply_async(retry=False)
     except Exception as exc:
         logger.warning("could not queue the outbox sender (the sweep will): %s", exc)
+
+
+def _kick_after_commit() -> None:
+    kick_sender()
+
+
+def kick_sender_on_commit() -> None:
+    """One kick per committed transaction, however many intents it enqueued (a batch of 1,000
+    rows costs one message; the worker draining it calls for help when it sees a backlog)."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(func is _kick_after_commit for _sids, func, _robust in pending):
+        transaction.on_commit(_kick_after_commit)
 
 
 def retry_failed(*, tx: ChainTransaction) -> ChainTransaction:
@@ -107,7 +119,7 @@ def retry_failed(*, tx: ChainTransaction) -> ChainTransaction:
         locked.block_hash = ""
         locked.last_error = f"retried at {timezone.now().isoformat()}"
         locked.save()
-        transaction.on_commit(kick_sender)
+        kick_sender_on_commit()
     return locked
 
 

@@ -33,8 +33,9 @@ TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError,
 def send_outbox() -> dict:
     """Drain queued outbox rows: simulate, sign at allocated nonces, broadcast."""
     from blockchain.sender import send_queued
+    from blockchain.services import kick_sender
 
-    report = send_queued()
+    report = send_queued(on_backlog=kick_sender)
     return asdict(report)
 
 

@@ -15,22 +15,6 @@ app.autodiscover_tasks()
 app.conf.include = ["config.tasks"]
 
 
-def _ensure_filesystem_broker_folders() -> None:
-    # The embedded broker (no REDIS_URL) exchanges messages through these folders.
-    from pathlib import Path
-
-    options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-        if options.get(key):
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
-    if str(app.conf.result_backend or "").startswith("file://"):
-        Path(app.conf.result_backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-
-
-if str(app.conf.broker_url).startswith("filesystem://"):
-    _ensure_filesystem_broker_folders()
-
-
 @task_prerun.connect
 def _close_stale_db_connections_before(**_kwargs) -> None:
     # A worker process lives for days; drop connections past CONN_MAX_AGE or broken by a DB restart.

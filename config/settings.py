@@ -43,7 +43,7 @@ CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
 CHAIN_MAX_FEE_GWEI = env.float("CHAIN_MAX_FEE_GWEI", default=500.0)
 EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")  # e.g. https://polygonscan.com/tx/{tx_hash}
 CHAIN_CONFIRM_SECONDS = env.float("CHAIN_CONFIRM_SECONDS", default=2.0)  # confirmer beat interval
-OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_GAS_MULTIPLIER = env.float("OUTBOX_GAS_MULTIPLIER", default=1.2)
 OUTBOX_REBROADCAST_SECONDS = env.int("OUTBOX_REBROADCAST_SECONDS", default=15)
 OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
@@ -185,9 +185,12 @@ else:
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),  # broadcast (ping, inspect) messages
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
+    for _folder in ("broker", "broker-processed", "broker-control", "results"):
+        (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("chain-send"), Queue("chain-index"))

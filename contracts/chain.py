@@ -12,6 +12,7 @@ def watch_created_campaign(event: DecodedEvent) -> None:
     WatchedContract.objects.get_or_create(
         chain_id=event.chain_id,
         address=event.args["campaignAddress"],
+        active=True,
         defaults={
             "artifact": "Campaign",
             "start_block": event.block_number,

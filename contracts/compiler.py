@@ -108,37 +108,42 @@ def compile_all() -> CompileResult:
     warnings = [e["formattedMessage"] for e in output.get("errors", []) if e["severity"] == "warning"]
     source_hash = compute_source_hash()
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    deployable = [
+        (source_path, name, data)
+        for source_path, contracts in sorted(output["contracts"].items())
+        if source_path.startswith("contracts/src/")  # OpenZeppelin's own contracts are not ours
+        for name, data in sorted(contracts.items())
+        if data["evm"]["bytecode"]["object"]  # interfaces and abstract contracts have none
+    ]
+    # Every artifact names the whole set, so `--check` notices one that was deleted.
+    build_set = sorted(name for _path, name, _data in deployable)
     written: list[str] = []
-    for source_path, contracts in sorted(output["contracts"].items()):
-        if not source_path.startswith("contracts/src/"):
-            continue  # OpenZeppelin's own contracts are not artifacts of ours
-        for name, data in sorted(contracts.items()):
-            bytecode = data["evm"]["bytecode"]["object"]
-            if not bytecode:
-                continue  # interfaces and abstract contracts
-            deployed = data["evm"]["deployedBytecode"]["object"]
-            artifact = {
-                "format": ARTIFACT_FORMAT,
-                "contractName": name,
-                "sourcePath": source_path,
-                "abi": data["abi"],
-                "bytecode": "0x" + bytecode,
-                "deployedBytecode": "0x" + deployed,
-                "immutableReferences": data["evm"]["deployedBytecode"].get("immutableReferences", {}),
-                "methodIdentifiers": data["evm"].get("methodIdentifiers", {}),
-                "compiler": {
-                    "version": version,
-                    "optimizer": COMPILER_SETTINGS["optimizer"],
-                    "evmVersion": COMPILER_SETTINGS["evmVersion"],
-                    "openzeppelin": openzeppelin_version(),
-                },
-                "sourceHash": source_hash,
-                "artifactHash": "0x" + keccak(hexstr=bytecode).hex(),
-                "warnings": [w for w in warnings if source_path in w],
-            }
-            path = BUILD_DIR / f"{name}.json"
-            path.write_text(json.dumps(artifact, indent=2, sort_keys=True) + "\n")
-            written.append(name)
+    for source_path, name, data in deployable:
+        bytecode = data["evm"]["bytecode"]["object"]
+        deployed = data["evm"]["deployedBytecode"]["object"]
+        artifact = {
+            "format": ARTIFACT_FORMAT,
+            "contractName": name,
+            "sourcePath": source_path,
+            "abi": data["abi"],
+            "bytecode": "0x" + bytecode,
+            "deployedBytecode": "0x" + deployed,
+            "immutableReferences": data["evm"]["deployedBytecode"].get("immutableReferences", {}),
+            "methodIdentifiers": data["evm"].get("methodIdentifiers", {}),
+            "compiler": {
+                "version": version,
+                "optimizer": COMPILER_SETTINGS["optimizer"],
+                "evmVersion": COMPILER_SETTINGS["evmVersion"],
+                "openzeppelin": openzeppelin_version(),
+            },
+            "sourceHash": source_hash,
+            "buildSet": build_set,
+            "artifactHash": "0x" + keccak(hexstr=bytecode).hex(),
+            "warnings": [w for w in warnings if source_path in w],
+        }
+        path = BUILD_DIR / f"{name}.json"
+        path.write_text(json.dumps(artifact, indent=2, sort_keys=True) + "\n")
+        written.append(name)
     for stale in BUILD_DIR.glob("*.json"):
         if stale.stem not in written:
             stale.unlink()
@@ -146,14 +151,18 @@ def compile_all() -> CompileResult:
 
 
 def stale_artifacts() -> list[str]:
-    """Names of artifacts whose sources changed since they were built ([] = all current)."""
+    """Artifacts that do not match the sources ([] = all current): built from other sources, or
+    missing from the set they were built with."""
     current = compute_source_hash()
     artifacts = sorted(BUILD_DIR.glob("*.json"))
     if not artifacts:
         return ["(no artifacts: run compile_contracts)"]
-    stale = []
+    stale: list[str] = []
+    expected: set[str] = set()
     for path in artifacts:
         data = json.loads(path.read_text())
+        expected.update(data.get("buildSet", []))
         if data.get("sourceHash") != current:
             stale.append(path.stem)
+    stale.extend(f"{name} (missing)" for name in sorted(expected - {p.stem for p in artifacts}))
     return stale

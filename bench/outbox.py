@@ -1,0 +1,146 @@
+"""Outbox throughput: 1,000 intents through two worker processes until confirmed, against a naive
+sender (nonce from eth_getTransactionCount(pending) in every task) in the same run."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from eth_utils import keccak
+
+from bench.common import BenchContext, Measurement, reset_chain_tables, start_workers
+from blockchain import services
+from blockchain.client import build_web3, get_web3
+from blockchain.confirmer import confirm_pending
+from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
+from blockchain.signer import get_signer
+from config.redis import get_redis
+from contracts.deployment import deploy_suite_onchain, record_suite
+
+TITLE = "Outbox: confirmed transactions per second, 1,000 intents, two workers"
+INTENTS = 1000
+RUNS = 3
+BORROWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def _ours(run: int) -> tuple[float, int, float]:
+    reset_chain_tables()
+    ids = [f"OURS-{run}-{i}" for i in range(INTENTS)]
+    with transaction.atomic():
+        for loan_id in ids:
+            services.enqueue(
+                kind="bench.store_loan",
+                contract="LoanRegistry",
+                function="storeLoan",
+                args=[loan_id, keccak(text=loan_id), BORROWER, LENDER],
+                idempotency_key=f"bench:{loan_id}",
+            )
+    started = time.perf_counter()  # the intents are committed: the clock runs from here
+    started_at = timezone.now()
+    deadline = started + 300
+    while time.perf_counter() < deadline:
+        confirm_pending()
+        if ChainTransaction.objects.filter(status=TxStatus.CONFIRMED).count() == INTENTS:
+            break
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    confirmed = ChainTransaction.objects.filter(status=TxStatus.CONFIRMED).count()
+    errors = (
+        ChainTransaction.objects.filter(status=TxStatus.FAILED).count()
+        + TxAttempt.objects.filter(status=AttemptStatus.DROPPED).count()
+    )
+    last_sent = ChainTransaction.objects.aggregate(at=Max("sent_at"))["at"]
+    print(
+        f"[bench]     run {run}: all sent after {(last_sent - started_at).total_seconds():.2f}s, "
+        f"all confirmed after {elapsed:.2f}s",
+        flush=True,
+    )
+    return confirmed / elapsed, errors + (INTENTS - confirmed), elapsed
+
+
+def _naive(run: int, registry: str) -> tuple[float, int, float, dict]:
+    from bench._naive_sender import naive_send
+
+    redis = get_redis()
+    for key in redis.scan_iter("bench:naive:*"):
+        redis.delete(key)
+    w3 = get_web3()
+    first_block = w3.eth.block_number + 1
+    ids = [f"NAIVE-{run}-{i}" for i in range(INTENTS)]
+    started = time.perf_counter()
+    for loan_id in ids:
+        naive_send.apply_async(args=[loan_id, registry])
+    deadline = started + 300
+    while time.perf_counter() < deadline and int(redis.get("bench:naive:done") or 0) < INTENTS:
+        time.sleep(0.05)
+    # Whatever the node accepted is mined at once (automine); count what landed.
+    while w3.eth.get_block("pending")["transactions"] and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    topic = "0x" + keccak(text="LoanStored(bytes32,string,bytes32,address,address)").hex()
+    landed = len(
+        w3.eth.get_logs(
+            {"address": registry, "fromBlock": first_block, "toBlock": "latest", "topics": [topic]}
+        )
+    )
+    errors = {
+        key.decode().removeprefix("bench:naive:error:"): int(redis.get(key))
+        for key in redis.scan_iter("bench:naive:error:*")
+    }
+    # An intent is in error when its send raised or it never landed (a silently dropped duplicate).
+    return landed / elapsed, max(sum(errors.values()), INTENTS - landed), elapsed, errors
+
+
+def run(ctx: BenchContext) -> list[Measurement]:
+    w3 = build_web3(ctx.node.url)
+    deployed = deploy_suite_onchain(w3=w3, signer=get_signer())
+    record_suite(chain_id=settings.CHAIN_ID, deployed=deployed)
+    registry = next(d.address for d in deployed if d.name == "LoanRegistry")
+    get_web3.cache_clear()
+    workers = start_workers(2, name="outbox-bench", include="bench._naive_sender")
+    try:
+        ours = [_ours(run) for run in range(RUNS)]
+        naive = [_naive(run, registry) for run in range(RUNS if not os.environ.get("BENCH_QUICK") else 1)]
+    finally:
+        for worker in workers:
+            worker.stop()
+    ours_tps = statistics.median(r[0] for r in ours)
+    naive_tps = statistics.median(r[0] for r in naive)
+    ours_errors = max(r[1] for r in ours)
+    naive_errors = statistics.median(r[1] for r in naive)
+    naive_kinds: dict[str, int] = {}
+    for r in naive:
+        for kind, count in r[3].items():
+            naive_kinds[kind] = naive_kinds.get(kind, 0) + count
+    return [
+        Measurement(
+            what="outbox: confirmed tx/s (1,000 intents, 2 workers)",
+            unit="tx/s",
+            ours=round(ours_tps, 1),
+            naive=round(naive_tps, 1),
+            target="≥ 300 tx/s",
+            target_value=300,
+            samples={"ours": [round(r[0], 1) for r in ours], "naive": [round(r[0], 1) for r in naive]},
+            extra={
+                "ours_seconds": [round(r[2], 2) for r in ours],
+                "naive_seconds": [round(r[2], 2) for r in naive],
+            },
+        ),
+        Measurement(
+            what="outbox: errors per 1,000 intents (failed, lost or duplicate nonce)",
+            unit="errors",
+            ours=ours_errors,
+            naive=naive_errors,
+            higher_is_better=False,
+            target="0",
+            target_value=0,
+            samples={"ours": [r[1] for r in ours], "naive": [r[1] for r in naive]},
+            extra={"naive_error_kinds_all_runs": naive_kinds},
+        ),
+    ]
