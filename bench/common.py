@@ -127,8 +127,15 @@ def start_workers(count: int, *, name: str, concurrency: int = 1, include: str =
             cwd=root,
             log_path=root / "var" / "bench-logs" / f"{name}{i}.log",
         ).start()
-        wait_until(lambda n=node: bool(app.control.ping(destination=[n], timeout=1.0)), timeout=60, what=node)
         workers.append(worker)
+        try:
+            wait_until(
+                lambda n=node: bool(app.control.ping(destination=[n], timeout=1.0)), timeout=60, what=node
+            )
+        except TimeoutError:
+            for started in workers:  # never leave a worker behind to consume the next run's tasks
+                started.stop()
+            raise
     return workers
 
 
