@@ -139,7 +139,11 @@ def main(argv: list[str]) -> int:
     from blockchain.devnode import AnvilNode
 
     names = bench_modules(argv)
-    node = AnvilNode(port=chain_port, log_path=ROOT / "var" / "bench-logs" / "anvil.log").start()
+    node = AnvilNode(
+        port=chain_port,
+        log_path=ROOT / "var" / "bench-logs" / "anvil.log",
+        extra_args=("--gas-limit", "1000000000", "--silent"),  # big bench blocks never stall automine
+    ).start()
     failures: list[str] = []
     measurements: list[dict] = []
     try:

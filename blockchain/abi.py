@@ -73,12 +73,71 @@ class EventSpec:
             if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
                 args[name] = "0x" + topic.hex()  # dynamic indexed values are stored as their hash
             else:
-                args[name] = to_json_value(abi_decode([kind], topic)[0], kind)
+                args[name] = decode_word(topic, kind)
         if self.data:
-            values = abi_decode([k for _, k in self.data], data)
-            for (name, kind), value in zip(self.data, values, strict=True):
-                args[name] = to_json_value(value, kind)
+            if self.fast_data:
+                for (name, _kind), value in zip(self.data, decode_simple(data, self.data), strict=True):
+                    args[name] = value
+            else:
+                values = abi_decode([k for _, k in self.data], data)
+                for (name, kind), value in zip(self.data, values, strict=True):
+                    args[name] = to_json_value(value, kind)
         return {name: args[name] for name in self.order}
+
+    @functools.cached_property
+    def fast_data(self) -> bool:
+        return all(_is_simple(kind) for _, kind in self.data)
+
+
+# The indexer decodes tens of thousands of logs a second; for the ABI types our events use (static
+# elementary types, string, bytes) reading the 32-byte words directly is several times faster than
+# eth_abi's general decoder, and gives the same values (the tests compare both).
+_DYNAMIC = ("string", "bytes")
+
+
+def _is_simple(kind: str) -> bool:
+    return (
+        kind in _DYNAMIC
+        or kind in ("address", "bool")
+        or (kind.startswith(("uint", "int", "bytes")) and kind[-1].isdigit() and "[" not in kind)
+    )
+
+
+def decode_word(word: bytes, kind: str) -> Any:
+    """One 32-byte ABI word of a static elementary type, as JSON-friendly as `to_json_value`."""
+    if kind == "address":
+        return checksum_address("0x" + word[12:].hex())
+    if kind == "bool":
+        return word[-1] == 1
+    if kind.startswith("uint"):
+        return int.from_bytes(word, "big")
+    if kind.startswith("int"):
+        return int.from_bytes(word, "big", signed=True)
+    if kind.startswith("bytes"):
+        return "0x" + word[: int(kind[5:])].hex()
+    return to_json_value(abi_decode([kind], word)[0], kind)
+
+
+def decode_simple(data: bytes, fields: tuple[tuple[str, str], ...]) -> list[Any]:
+    """Decode a top-level tuple of simple types (see `_is_simple`)."""
+    values = []
+    for i, (_name, kind) in enumerate(fields):
+        word = data[32 * i : 32 * i + 32]
+        if len(word) != 32:
+            raise ValueError("log data is shorter than its ABI says")
+        if kind in _DYNAMIC:
+            offset = int.from_bytes(word, "big")
+            length_word = data[offset : offset + 32]
+            if len(length_word) != 32:
+                raise ValueError("log data is shorter than its ABI says")
+            length = int.from_bytes(length_word, "big")
+            raw = data[offset + 32 : offset + 32 + length]
+            if len(raw) != length:
+                raise ValueError("log data is shorter than its ABI says")
+            values.append(raw.decode("utf-8", errors="replace") if kind == "string" else "0x" + raw.hex())
+        else:
+            values.append(decode_word(word, kind))
+    return values
 
 
 @dataclass(frozen=True)

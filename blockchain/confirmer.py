@@ -64,6 +64,26 @@ def cached_head() -> int | None:
     return cache.get(HEAD_CACHE_KEY)
 
 
+SIGNER_BALANCE_CACHE_KEY = "chain:signer-balance"
+
+
+def _remember_signer_balance(w3: Web3) -> None:
+    """The signer's native balance, for reads that must not call the chain (sync status, health)."""
+    try:
+        address = get_signer().address
+        cache.set(
+            SIGNER_BALANCE_CACHE_KEY,
+            {"address": address, "wei": int(w3.eth.get_balance(address)), "at": timezone.now().isoformat()},
+            timeout=None,
+        )
+    except Exception as exc:  # informational only; the confirmer's real work goes on
+        logger.debug("signer balance not refreshed: %s", exc)
+
+
+def cached_signer_balance() -> dict | None:
+    return cache.get(SIGNER_BALANCE_CACHE_KEY)
+
+
 def _watched_rows(head: int) -> list[ChainTransaction]:
     window_start = max(0, head - settings.OUTBOX_REORG_WATCH_BLOCKS)
     return list(
@@ -82,6 +102,7 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     head = w3.eth.block_number
     report.head = head
     cache.set(HEAD_CACHE_KEY, head, timeout=None)
+    _remember_signer_balance(w3)
     rows = _watched_rows(head)
     report.checked = len(rows)
     if not rows:

@@ -6,10 +6,12 @@ and handled the same way whichever path sees it first.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from eth_utils import to_checksum_address
 
 from blockchain.abi import checksum_address, interface
@@ -90,8 +92,28 @@ def decode_logs(
     return events
 
 
+COPY_THRESHOLD = 500
+_EVENT_COLUMNS = (
+    "chain_id",
+    "contract_address",
+    "artifact",
+    "event_name",
+    "args",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+)
+
+
 def store_events(events: list[DecodedEvent]) -> int:
-    """Insert the events; ones already stored are skipped (the unique key). Returns rows offered."""
+    """Insert the events; ones already stored are skipped (the unique key). Returns rows offered.
+
+    Large batches (a backfill) go through PostgreSQL COPY into a temporary table and one
+    INSERT … ON CONFLICT DO NOTHING, several times faster than a multi-row INSERT.
+    """
+    if len(events) >= COPY_THRESHOLD and connection.vendor == "postgresql":
+        return _copy_events(events)
     ChainEvent.objects.bulk_create(
         [
             ChainEvent(
@@ -113,9 +135,68 @@ def store_events(events: list[DecodedEvent]) -> int:
     return len(events)
 
 
+def _copy_events(events: list[DecodedEvent]) -> int:
+    table = ChainEvent._meta.db_table
+    columns = ", ".join(_EVENT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS chain_event_incoming (chain_id bigint, "
+            "contract_address varchar(42), artifact varchar(64), event_name varchar(64), args jsonb, "
+            "block_number bigint, block_hash varchar(66), tx_hash varchar(66), log_index integer) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(f"COPY chain_event_incoming ({columns}) FROM STDIN") as copy:
+            for e in events:
+                copy.write_row(
+                    (
+                        e.chain_id,
+                        e.address,
+                        e.artifact,
+                        e.name,
+                        json.dumps(e.args),
+                        e.block_number,
+                        e.block_hash,
+                        e.tx_hash,
+                        e.log_index,
+                    )
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608 - fixed identifiers
+            f"SELECT {columns}, false, now() FROM chain_event_incoming ON CONFLICT DO NOTHING"
+        )
+        cursor.execute("TRUNCATE chain_event_incoming")
+    return len(events)
+
+
 def ingest(events: list[DecodedEvent]) -> int:
     """Store and dispatch decoded events (call inside the caller's DB transaction)."""
     if not events:
         return 0
     store_events(events)
     return dispatch(events)
+
+
+def event_from_row(row: ChainEvent) -> DecodedEvent:
+    return DecodedEvent(
+        chain_id=row.chain_id,
+        address=row.contract_address,
+        artifact=row.artifact,
+        name=row.event_name,
+        args=row.args,
+        block_number=row.block_number,
+        block_hash=row.block_hash,
+        tx_hash=row.tx_hash,
+        log_index=row.log_index,
+    )
+
+
+def remove_events(rows: list[ChainEvent]) -> list[DecodedEvent]:
+    """Mark stored events orphaned (a reorg) and let the domains re-derive what they touched."""
+    from blockchain.registry import dispatch_removed
+
+    if not rows:
+        return []
+    ChainEvent.objects.filter(pk__in=[r.pk for r in rows]).update(removed=True)
+    events = [event_from_row(r) for r in rows]
+    dispatch_removed(events)
+    return events

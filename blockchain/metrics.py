@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RPC_CALLS = Counter("chain_rpc_calls_total", "JSON-RPC calls made to the chain node", ["method"])
 RPC_ERRORS = Counter("chain_rpc_errors_total", "JSON-RPC calls that raised or returned an error", ["method"])
@@ -66,3 +66,12 @@ def register_collectors() -> None:
 
         REGISTRY.register(OutboxCollector())
         _registered = True
+
+
+INDEXER_EVENTS = Counter("indexer_events_total", "Chain events indexed")
+INDEXER_HEAD = Gauge("indexer_chain_head", "Latest block the indexer saw")
+INDEXER_INDEXED_BLOCK = Gauge("indexer_indexed_block", "Highest block indexed for every watched contract")
+INDEXER_REORGS = Counter("indexer_reorgs_total", "Reorgs detected by the indexer")
+INDEXER_REORG_DEPTH = Histogram(
+    "indexer_reorg_depth_blocks", "Blocks rewound per reorg", buckets=(1, 2, 3, 5, 10, 20, 50, 100, 500)
+)

@@ -65,6 +65,11 @@ class WatchedContract(models.Model):
     deployment = models.ForeignKey(ContractDeployment, null=True, blank=True, on_delete=models.CASCADE)
     discovered_by_tx = models.CharField(max_length=66, blank=True, default="")
     active = models.BooleanField(default=True)
+    next_block = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="indexer cursor: the first block not indexed yet (unset: start_block)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -265,3 +270,76 @@ class ChainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_name} @ {self.block_number}:{self.log_index}"
+
+
+class IndexedBlock(models.Model):
+    """The hash the indexer saw for a block inside the unconfirmed window (reorg detection)."""
+
+    chain_id = models.PositiveBigIntegerField()
+    number = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=66)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain_id", "number"], name="indexed_block_unique")]
+        ordering = ["chain_id", "number"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.hash}"
+
+
+class ChainSyncState(models.Model):
+    """Where the indexer is on one chain, for `/api/blockchain/sync/`, `/healthz` and metrics."""
+
+    chain_id = models.PositiveBigIntegerField(unique=True)
+    head = models.PositiveBigIntegerField(default=0)
+    indexed_block = models.PositiveBigIntegerField(null=True, blank=True)
+    range_size = models.PositiveIntegerField(default=0, help_text="the adaptive eth_getLogs block range")
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    reorgs_detected = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"chain {self.chain_id}: indexed {self.indexed_block} of {self.head}"
+
+    @property
+    def lag_blocks(self) -> int | None:
+        return None if self.indexed_block is None else max(0, self.head - self.indexed_block)
+
+
+class ReorgRecord(models.Model):
+    """One reorg the indexer detected and rewound."""
+
+    chain_id = models.PositiveBigIntegerField()
+    fork_block = models.PositiveBigIntegerField(help_text="the first block that changed")
+    depth = models.PositiveIntegerField(help_text="blocks rewound")
+    events_removed = models.PositiveIntegerField(default=0)
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+
+    def __str__(self) -> str:
+        return f"reorg at {self.fork_block} (depth {self.depth})"
+
+
+class ReconcileReport(models.Model):
+    """The result of comparing the cache with the chain (`manage.py reconcile`, beat)."""
+
+    chain_id = models.PositiveBigIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    checked = models.PositiveIntegerField(default=0)
+    drift_count = models.PositiveIntegerField(default=0)
+    drift = models.JSONField(default=list, help_text="[{check, key, cache, chain}]")
+
+    class Meta:
+        ordering = ["-finished_at"]
+        get_latest_by = "finished_at"
+
+    def __str__(self) -> str:
+        return f"reconcile {self.finished_at:%Y-%m-%d %H:%M}: {self.drift_count} drift of {self.checked}"
+
+    @property
+    def ok(self) -> bool:
+        return self.drift_count == 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,15 +42,40 @@ class DecodedEvent:
 
 
 EventHandler = Callable[[DecodedEvent], None]
+BatchHandler = Callable[[list[DecodedEvent]], None]
 CompensationHook = Callable[["ChainTransaction"], None]
+RemovalHandler = Callable[[list[DecodedEvent]], None]
+RebuildHook = Callable[[], None]
 
-_event_handlers: dict[tuple[str, str], list[EventHandler]] = defaultdict(list)
+
+@dataclass(frozen=True)
+class Drift:
+    check: str
+    key: str
+    cache: Any
+    chain: Any
+
+
+@dataclass
+class ReconcileResult:
+    checked: int = 0
+    drift: list[Drift] = field(default_factory=list)
+
+
+Reconciler = Callable[[Any], ReconcileResult]  # (w3) -> result
+
+_event_handlers: dict[tuple[str, str], list[tuple[Callable, bool]]] = defaultdict(list)
 _compensations: dict[str, list[CompensationHook]] = defaultdict(list)
+_removal_handlers: dict[tuple[str, str], list[RemovalHandler]] = defaultdict(list)
+_rebuild_hooks: dict[str, RebuildHook] = {}
+_reconcilers: dict[str, Reconciler] = {}
 
 
-def register_event_handler(artifact: str, event: str, handler: EventHandler) -> None:
-    if handler not in _event_handlers[(artifact, event)]:
-        _event_handlers[(artifact, event)].append(handler)
+def register_event_handler(artifact: str, event: str, handler: Callable, *, batch: bool = False) -> None:
+    """`batch=True`: the handler takes a list of consecutive events of this kind (bulk upserts)."""
+    entry = (handler, batch)
+    if entry not in _event_handlers[(artifact, event)]:
+        _event_handlers[(artifact, event)].append(entry)
 
 
 def register_compensation(kind: str, hook: CompensationHook) -> None:
@@ -58,12 +83,29 @@ def register_compensation(kind: str, hook: CompensationHook) -> None:
         _compensations[kind].append(hook)
 
 
-def on_event(artifact: str, event: str) -> Callable[[EventHandler], EventHandler]:
+def register_removal_handler(artifact: str, event: str, handler: RemovalHandler) -> None:
+    """Called with events a reorg orphaned (already marked removed): re-derive what they touched
+    from the events that survive."""
+    if handler not in _removal_handlers[(artifact, event)]:
+        _removal_handlers[(artifact, event)].append(handler)
+
+
+def register_rebuild_hook(name: str, hook: RebuildHook) -> None:
+    """Called by `rebuild_from_chain` before the replay: delete this app's chain-derived rows."""
+    _rebuild_hooks[name] = hook
+
+
+def register_reconciler(name: str, reconciler: Reconciler) -> None:
+    """Called by `reconcile`: compare this app's cached rows with the chain's views."""
+    _reconcilers[name] = reconciler
+
+
+def on_event(artifact: str, event: str, *, batch: bool = False) -> Callable[[Callable], Callable]:
     """Decorator form of `register_event_handler` (registration happens at import: import the module
     from `AppConfig.ready()`)."""
 
-    def decorate(handler: EventHandler) -> EventHandler:
-        register_event_handler(artifact, event, handler)
+    def decorate(handler: Callable) -> Callable:
+        register_event_handler(artifact, event, handler, batch=batch)
         return handler
 
     return decorate
@@ -77,20 +119,68 @@ def on_failure(kind: str) -> Callable[[CompensationHook], CompensationHook]:
     return decorate
 
 
-def handlers_for(artifact: str, event: str) -> list[EventHandler]:
-    return list(_event_handlers.get((artifact, event), ()))
+def on_removed(artifact: str, event: str) -> Callable[[RemovalHandler], RemovalHandler]:
+    def decorate(handler: RemovalHandler) -> RemovalHandler:
+        register_removal_handler(artifact, event, handler)
+        return handler
+
+    return decorate
+
+
+def handlers_for(artifact: str, event: str) -> list[Callable]:
+    return [handler for handler, _batch in _event_handlers.get((artifact, event), ())]
+
+
+def rebuild_hooks() -> dict[str, RebuildHook]:
+    return dict(_rebuild_hooks)
+
+
+def reconcilers() -> dict[str, Reconciler]:
+    return dict(_reconcilers)
+
+
+def _runs(events: Iterable[DecodedEvent]) -> Iterable[tuple[tuple[str, str], list[DecodedEvent]]]:
+    """Consecutive events of the same kind, in order (batch handlers get each run as one list)."""
+    key: tuple[str, str] | None = None
+    run: list[DecodedEvent] = []
+    for event in events:
+        this = (event.artifact, event.name)
+        if this != key and run:
+            yield key, run  # type: ignore[misc]
+            run = []
+        key = this
+        run.append(event)
+    if run:
+        yield key, run  # type: ignore[misc]
 
 
 def dispatch(events: Iterable[DecodedEvent]) -> int:
-    """Run every registered handler for each event, in order. Returns how many handler calls ran.
+    """Run every registered handler for the events, in order. Returns how many handler calls ran.
 
     An exception propagates: the caller's DB transaction rolls back and the events are delivered
     again on the next pass, so a handler bug never half-applies a batch.
     """
     calls = 0
+    for key, run in _runs(events):
+        for handler, batch in _event_handlers.get(key, ()):
+            if batch:
+                handler(run)
+                calls += 1
+            else:
+                for event in run:
+                    handler(event)
+                    calls += 1
+    return calls
+
+
+def dispatch_removed(events: list[DecodedEvent]) -> int:
+    by_key: dict[tuple[str, str], list[DecodedEvent]] = defaultdict(list)
     for event in events:
-        for handler in _event_handlers.get((event.artifact, event.name), ()):
-            handler(event)
+        by_key[(event.artifact, event.name)].append(event)
+    calls = 0
+    for key, group in by_key.items():
+        for handler in _removal_handlers.get(key, ()):
+            handler(group)
             calls += 1
     return calls
 

@@ -100,3 +100,47 @@ def outbox_health(*, chain_id: int) -> OutboxHealth:
         "oldest_queued_at": oldest,
         "oldest_sent_at": oldest_sent,
     }
+
+
+def sync_status(*, chain_id: int) -> dict:
+    """`/api/blockchain/sync/`: everything from the DB and the cache, nothing from the chain."""
+    from decimal import Decimal
+
+    from blockchain.confirmer import cached_signer_balance
+    from blockchain.models import ChainSyncState, ReconcileReport
+
+    state = ChainSyncState.objects.filter(chain_id=chain_id).first()
+    health = outbox_health(chain_id=chain_id)
+    balance = cached_signer_balance()
+    report = ReconcileReport.objects.filter(chain_id=chain_id).order_by("-finished_at").first()
+    head = max(filter(None, [cached_head(), state.head if state else None]), default=None)
+    indexed = state.indexed_block if state else None
+    return {
+        "chain_id": chain_id,
+        "head": head,
+        "indexed_block": indexed,
+        "lag_blocks": (max(0, head - indexed) if head is not None and indexed is not None else None),
+        "last_indexed_at": state.last_run_at if state else None,
+        "reorgs_detected": state.reorgs_detected if state else 0,
+        "signer": {
+            "address": balance["address"] if balance else None,
+            "balance": str(Decimal(balance["wei"]) / Decimal(10**18)) if balance else None,
+            "balance_at": balance["at"] if balance else None,
+        },
+        "outbox": {
+            "queued": health["by_status"]["queued"] + health["by_status"]["signed"],
+            "sent": health["by_status"]["sent"] + health["by_status"]["mined"],
+            "failed": health["by_status"]["failed"],
+            "oldest_queued_at": health["oldest_queued_at"],
+        },
+        "last_reconcile": (
+            {
+                "at": report.finished_at,
+                "checked": report.checked,
+                "drift_count": report.drift_count,
+                "drift": report.drift[:20],
+            }
+            if report
+            else None
+        ),
+    }

@@ -100,3 +100,35 @@ class ChainTransactionSerializer(serializers.ModelSerializer):
 
     def get_subject_type(self, obj: ChainTransaction) -> str | None:
         return f"{obj.content_type.app_label}.{obj.content_type.model}" if obj.content_type_id else None
+
+
+class SignerStatusSerializer(serializers.Serializer):
+    address = serializers.CharField(allow_null=True)
+    balance = serializers.CharField(allow_null=True, help_text="native coin, decimal string")
+    balance_at = serializers.CharField(allow_null=True)
+
+
+class OutboxStatusSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    oldest_queued_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReconcileSummarySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    checked = serializers.IntegerField()
+    drift_count = serializers.IntegerField()
+    drift = serializers.ListField(child=serializers.DictField())
+
+
+class SyncStatusSerializer(serializers.Serializer):
+    chain_id = serializers.IntegerField()
+    head = serializers.IntegerField(allow_null=True)
+    indexed_block = serializers.IntegerField(allow_null=True)
+    lag_blocks = serializers.IntegerField(allow_null=True)
+    last_indexed_at = serializers.DateTimeField(allow_null=True)
+    reorgs_detected = serializers.IntegerField()
+    signer = SignerStatusSerializer()
+    outbox = OutboxStatusSerializer()
+    last_reconcile = ReconcileSummarySerializer(allow_null=True)

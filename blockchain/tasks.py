@@ -130,3 +130,34 @@ def _reconcile_on_worker_start(sender=None, **_kwargs) -> None:
         reconcile_nonces.apply_async(retry=False)
     except Exception as exc:
         logger.warning("could not queue the start-up nonce reconcile: %s", exc)
+
+
+@shared_task(name="blockchain.tasks.index_chain_events", ignore_result=True)
+def index_chain_events() -> dict | None:
+    """One indexer run (beat); skipped while `poll_blockchain` or another run holds the lock."""
+    from blockchain.indexer import INDEXER_LOCK, Indexer
+    from config.locks import held_lock
+
+    with held_lock(INDEXER_LOCK, ttl=settings.INDEXER_LOCK_TTL) as lock:
+        if lock is None:
+            return None
+        try:
+            report = Indexer().run(max_seconds=settings.INDEXER_LOCK_TTL / 2)
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("indexer: chain unreachable (%s); next run retries", exc)
+            return None
+        return {"head": report.head, "to_block": report.to_block, "events": report.events}
+
+
+@shared_task(name="blockchain.tasks.reconcile_chain", ignore_result=True)
+@single_instance("blockchain:reconcile-chain", ttl=3600)
+def reconcile_chain() -> dict | None:
+    """Compare the cache with the chain and store the drift report (hourly)."""
+    from blockchain.reconcile import run_reconcile
+
+    try:
+        report = run_reconcile()
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("reconcile: chain unreachable (%s)", exc)
+        return None
+    return {"checked": report.checked, "drift": report.drift_count}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from blockchain import services
 from blockchain.models import ChainTransaction, TxStatus
-from blockchain.serializers import ChainTransactionSerializer
+from blockchain.selectors import sync_status
+from blockchain.serializers import ChainTransactionSerializer, SyncStatusSerializer
 from config.api import StateConflict, role_required
 
 
@@ -56,3 +60,13 @@ class ChainTransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         except services.OutboxError as exc:
             raise StateConflict(str(exc), code="not_in_flight") from None
         return Response(self.get_serializer(tx).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SyncStatusView(APIView):
+    """Indexer position, outbox health, signer balance and the last drift report (no chain call)."""
+
+    permission_classes = [role_required("operator", "compliance")]
+
+    @extend_schema(responses=SyncStatusSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(SyncStatusSerializer(sync_status(chain_id=settings.CHAIN_ID)).data)

@@ -41,10 +41,30 @@ def check_chain() -> CheckResult:
     return {"ok": True, "chain_id": chain_id, "head": head}
 
 
+def check_indexer() -> CheckResult:
+    from blockchain.models import ChainSyncState, WatchedContract
+
+    state = ChainSyncState.objects.filter(chain_id=settings.CHAIN_ID).first()
+    if state is None or state.indexed_block is None:
+        if not WatchedContract.objects.filter(chain_id=settings.CHAIN_ID, active=True).exists():
+            return {"ok": True, "note": "no contracts deployed yet"}
+        return {"ok": False, "error": "the indexer has not run yet"}
+    lag = state.lag_blocks
+    result = {
+        "ok": lag <= settings.HEALTH_MAX_INDEXER_LAG,
+        "indexed_block": state.indexed_block,
+        "lag_blocks": lag,
+    }
+    if not result["ok"]:
+        result["error"] = f"indexer is {lag} blocks behind (limit {settings.HEALTH_MAX_INDEXER_LAG})"
+    return result
+
+
 HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "broker": check_broker,
     "chain": check_chain,
+    "indexer": check_indexer,
 }
 
 

@@ -49,6 +49,14 @@ OUTBOX_REBROADCAST_SECONDS = env.int("OUTBOX_REBROADCAST_SECONDS", default=15)
 OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
 # Confirmed transactions are re-checked this many blocks deep, so a reorg past confirmation is seen.
 OUTBOX_REORG_WATCH_BLOCKS = env.int("OUTBOX_REORG_WATCH_BLOCKS", default=max(2 * CHAIN_CONFIRMATIONS, 12))
+# Indexer: eth_getLogs block range (adaptive between these), and the window re-checked for reorgs.
+INDEXER_INITIAL_RANGE = env.int("INDEXER_INITIAL_RANGE", default=1000)
+INDEXER_MAX_RANGE = env.int("INDEXER_MAX_RANGE", default=50_000)
+INDEXER_FAST_SECONDS = env.float("INDEXER_FAST_SECONDS", default=1.0)
+INDEXER_SLOW_SECONDS = env.float("INDEXER_SLOW_SECONDS", default=5.0)
+INDEXER_REORG_WINDOW = env.int("INDEXER_REORG_WINDOW", default=max(2 * CHAIN_CONFIRMATIONS, 64))
+INDEXER_LOCK_TTL = env.int("INDEXER_LOCK_TTL", default=300)
+HEALTH_MAX_INDEXER_LAG = env.int("HEALTH_MAX_INDEXER_LAG", default=100)
 CONTRACTS_BUILD_DIR = Path(env.str("CONTRACTS_BUILD_DIR", default=str(BASE_DIR / "contracts" / "build")))
 
 SIGNER_KEYSTORE = env.str("SIGNER_KEYSTORE", default="")
@@ -213,6 +221,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "confirm-outbox": {"task": "blockchain.tasks.confirm_outbox", "schedule": CHAIN_CONFIRM_SECONDS},
     "sweep-outbox": {"task": "blockchain.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
     "reconcile-nonces": {"task": "blockchain.tasks.reconcile_nonces", "schedule": 600.0},
+    "index-chain-events": {"task": "blockchain.tasks.index_chain_events", "schedule": CHAIN_POLL_SECONDS},
+    "reconcile-chain": {"task": "blockchain.tasks.reconcile_chain", "schedule": 3600.0},
 }
 
 # --- API -------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from blockchain.models import WatchedContract
-from blockchain.registry import DecodedEvent, on_event
+from blockchain.models import ChainEvent, WatchedContract
+from blockchain.registry import DecodedEvent, on_event, on_removed
 
 
 @on_event("CampaignFactory", "CampaignCreated")
@@ -19,3 +19,20 @@ def watch_created_campaign(event: DecodedEvent) -> None:
             "discovered_by_tx": event.tx_hash,
         },
     )
+
+
+@on_removed("CampaignFactory", "CampaignCreated")
+def unwatch_orphaned_campaigns(events: list[DecodedEvent]) -> None:
+    """A reorg took the creation away: stop watching the clone unless a surviving event created it."""
+    for event in events:
+        address = event.args["campaignAddress"]
+        still_created = ChainEvent.objects.filter(
+            chain_id=event.chain_id,
+            event_name="CampaignCreated",
+            removed=False,
+            args__campaignAddress=address,
+        ).exists()
+        if not still_created:
+            WatchedContract.objects.filter(
+                chain_id=event.chain_id, address=address, deployment__isnull=True, active=True
+            ).update(active=False)

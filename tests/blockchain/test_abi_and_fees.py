@@ -108,3 +108,40 @@ def test_replacement_respects_a_higher_floor_and_the_cap(settings):
     assert bumped(Fees(10**9, 10**8), floor=floor) == floor
     with pytest.raises(FeeCapExceeded):
         bumped(Fees(9 * 10**9, 10**9))
+
+
+FAST_TYPES = ["address", "uint256", "uint64", "int256", "bool", "bytes32", "bytes4", "string", "bytes"]
+SAMPLES = {
+    "address": [BORROWER, "0x0000000000000000000000000000000000000000"],
+    "uint256": [0, 1, 2**256 - 1],
+    "uint64": [0, 2**64 - 1],
+    "int256": [-(2**255), -1, 0, 2**255 - 1],
+    "bool": [True, False],
+    "bytes32": [b"\x00" * 32, bytes(range(32))],
+    "bytes4": [b"\xde\xad\xbe\xef"],
+    "string": ["", "L-1", "ünïcödé " * 20],
+    "bytes": [b"", b"\x01\x02" * 40],
+}
+
+
+@pytest.mark.parametrize("kinds", [FAST_TYPES, ["string", "uint256", "string"], ["bytes", "address"]])
+def test_fast_decoder_gives_what_eth_abi_gives(kinds):
+    import itertools
+
+    from blockchain.abi import decode_simple, to_json_value
+
+    fields = tuple((f"f{i}", k) for i, k in enumerate(kinds))
+    for combo in itertools.islice(itertools.product(*(SAMPLES[k] for k in kinds)), 200):
+        data = encode(kinds, list(combo))
+        expected = [to_json_value(v, k) for v, k in zip(combo, kinds, strict=True)]
+        assert decode_simple(data, fields) == expected
+
+
+def test_fast_decoder_refuses_truncated_data():
+    from blockchain.abi import decode_simple
+
+    data = encode(["uint256", "string"], [1, "hello"])
+    with pytest.raises(ValueError):
+        decode_simple(data[:40], (("a", "uint256"), ("b", "string")))
+    with pytest.raises(ValueError):
+        decode_simple(data[:-40], (("a", "uint256"), ("b", "string")))

@@ -37,7 +37,7 @@ def handled(monkeypatch):
     def on_failed(tx):
         seen["compensated"].append((tx.pk, tx.error_code))
 
-    monkeypatch.setitem(registry._event_handlers, ("LoanRegistry", "LoanStored"), [on_stored])
+    monkeypatch.setitem(registry._event_handlers, ("LoanRegistry", "LoanStored"), [(on_stored, False)])
     monkeypatch.setitem(registry._compensations, "test.store_loan", [on_failed])
     return seen
 
