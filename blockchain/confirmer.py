@@ -96,6 +96,24 @@ def _watched_rows(head: int) -> list[ChainTransaction]:
     )
 
 
+def _still_in_question(rows: list[ChainTransaction], *, w3: Web3) -> list[ChainTransaction]:
+    """In-flight rows, plus confirmed rows of the watch window whose block is no longer canonical.
+
+    A confirmed row's block hash is checked against the chain (one header per distinct block);
+    only when it changed are its receipts fetched again, to see where (or whether) it landed now.
+    """
+    confirmed = [r for r in rows if r.status == TxStatus.CONFIRMED]
+    in_flight = [r for r in rows if r.status != TxStatus.CONFIRMED]
+    if not confirmed:
+        return in_flight
+    numbers = sorted({r.block_number for r in confirmed})
+    headers = rpc_batch(w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+    canonical = {
+        n: (h.get("hash") if isinstance(h, dict) else None) for n, h in zip(numbers, headers, strict=True)
+    }
+    return in_flight + [r for r in confirmed if canonical.get(r.block_number) != r.block_hash]
+
+
 def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     w3 = w3 or get_web3()
     report = ConfirmReport()
@@ -103,7 +121,7 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     report.head = head
     cache.set(HEAD_CACHE_KEY, head, timeout=None)
     _remember_signer_balance(w3)
-    rows = _watched_rows(head)
+    rows = _still_in_question(_watched_rows(head), w3=w3)
     report.checked = len(rows)
     if not rows:
         return report

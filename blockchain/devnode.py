@@ -12,6 +12,7 @@ from django.conf import settings
 from config.processes import ManagedProcess, port_is_open, wait_until
 
 ANVIL_BIN = Path(settings.BASE_DIR) / "node_modules" / ".bin" / "anvil"
+ANVIL_DISK_ARGS = ("--max-persisted-states", "0")
 
 
 class RpcError(Exception):
@@ -36,7 +37,18 @@ class AnvilNode:
         self.port = port
         self.chain_id = chain_id
         self.url = f"http://127.0.0.1:{port}"
-        argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id)]
+        argv = [
+            str(ANVIL_BIN),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--chain-id",
+            str(chain_id),
+            # anvil writes every historical state past its in-memory window to ~/.foundry/anvil/tmp
+            # and never deletes it: a long test or bench run filled a 250 GB disk. Keep none on disk.
+            *ANVIL_DISK_ARGS,
+        ]
         if state_path:
             argv += ["--state", str(state_path)]
         if block_time:

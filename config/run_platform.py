@@ -89,6 +89,9 @@ def main() -> int:
                     "--state",
                     str(var / "anvil-state.json"),
                     "--silent",
+                    # No historical states on disk (anvil never deletes them from ~/.foundry).
+                    "--max-persisted-states",
+                    "0",
                 ],
             ).start()
             children.append(anvil)
