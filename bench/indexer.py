@@ -48,6 +48,9 @@ def _emit_events(addresses: dict[str, str]) -> None:
     signed = []
     for offset, tx in enumerate(raws):
         signed.append(signer.sign_transaction({**base, **tx, "nonce": nonce + offset}).raw_transaction)
+    # A large block gas limit while the chain fills: anvil's automine otherwise leaves a transaction
+    # that did not fit pending until some later transaction arrives (the last one never mines).
+    w3.provider.make_request("evm_setBlockGasLimit", [hex(1_000_000_000)])
     last = None
     for start in range(0, len(signed), 20):  # mintBatch transactions are ~20 KB each
         chunk = signed[start : start + 20]
@@ -56,10 +59,9 @@ def _emit_events(addresses: dict[str, str]) -> None:
         if refused:
             raise RuntimeError(f"the node refused {len(refused)} bench transactions: {refused[0]}")
         last = results[-1]
-    # The bench node's block gas limit is raised (bench/run.py) so that anvil's automine never
-    # leaves a transaction that did not fit pending until some later transaction arrives.
     receipt = w3.eth.wait_for_transaction_receipt(last, timeout=300)
     assert receipt["status"] == 1
+    w3.provider.make_request("evm_setBlockGasLimit", [hex(30_000_000)])
 
 
 def _reset_cache() -> None:

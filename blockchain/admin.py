@@ -5,9 +5,12 @@ from blockchain import services
 from blockchain.client import explorer_tx_url
 from blockchain.models import (
     ChainEvent,
+    ChainSyncState,
     ChainTransaction,
     ContractDeployment,
     NonceAccount,
+    ReconcileReport,
+    ReorgRecord,
     TxAttempt,
     WatchedContract,
 )
@@ -145,3 +148,37 @@ class WatchedContractAdmin(ReadOnlyAdmin):
 @admin.register(NonceAccount)
 class NonceAccountAdmin(ReadOnlyAdmin):
     list_display = ("address", "chain_id", "next_nonce", "reconciled_at", "updated_at")
+
+
+@admin.register(ChainSyncState)
+class ChainSyncStateAdmin(ReadOnlyAdmin):
+    list_display = (
+        "chain_id",
+        "head",
+        "indexed_block",
+        "lag",
+        "range_size",
+        "reorgs_detected",
+        "last_run_at",
+    )
+
+    @admin.display(description="lag (blocks)")
+    def lag(self, obj: ChainSyncState):
+        return obj.lag_blocks
+
+
+@admin.register(ReorgRecord)
+class ReorgRecordAdmin(ReadOnlyAdmin):
+    list_display = ("detected_at", "chain_id", "fork_block", "depth", "events_removed")
+    list_filter = ("chain_id",)
+
+
+@admin.register(ReconcileReport)
+class ReconcileReportAdmin(ReadOnlyAdmin):
+    list_display = ("finished_at", "chain_id", "checked", "drift_count", "ok")
+    list_filter = ("chain_id",)
+    readonly_fields = ("chain_id", "started_at", "finished_at", "checked", "drift_count", "drift")
+
+    @admin.display(boolean=True, description="no drift")
+    def ok(self, obj: ReconcileReport) -> bool:
+        return obj.ok

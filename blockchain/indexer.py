@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ from blockchain.metrics import (
     INDEXER_EVENTS,
     INDEXER_HEAD,
     INDEXER_INDEXED_BLOCK,
+    INDEXER_LAG,
     INDEXER_REORG_DEPTH,
     INDEXER_REORGS,
 )
@@ -200,7 +202,8 @@ class Indexer:
             )
             IndexedBlock.objects.filter(chain_id=self.chain_id, number__lt=window_start).delete()
         report.events += len(events)
-        INDEXER_EVENTS.inc(len(events))
+        for (artifact, name), count in Counter((e.artifact, e.name) for e in events).items():
+            INDEXER_EVENTS.labels(artifact, name).inc(count)
         return removed
 
     def _drop_vanished(self, start: int, end: int, addresses: list[str], fetched: list[DecodedEvent]) -> int:
@@ -293,3 +296,4 @@ class Indexer:
         INDEXER_HEAD.set(head)
         if self.state.indexed_block is not None:
             INDEXER_INDEXED_BLOCK.set(self.state.indexed_block)
+            INDEXER_LAG.set(max(0, head - self.state.indexed_block))

@@ -68,7 +68,10 @@ def register_collectors() -> None:
         _registered = True
 
 
-INDEXER_EVENTS = Counter("indexer_events_total", "Chain events indexed")
+INDEXER_EVENTS = Counter(
+    "indexer_events_total", "Chain events indexed, by contract artifact and event", ["artifact", "event"]
+)
+INDEXER_LAG = Gauge("indexer_lag_blocks", "Blocks between the chain head and the indexed block")
 INDEXER_HEAD = Gauge("indexer_chain_head", "Latest block the indexer saw")
 INDEXER_INDEXED_BLOCK = Gauge("indexer_indexed_block", "Highest block indexed for every watched contract")
 INDEXER_REORGS = Counter("indexer_reorgs_total", "Reorgs detected by the indexer")
