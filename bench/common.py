@@ -90,36 +90,22 @@ def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[floa
 def start_workers(count: int, *, name: str, concurrency: int = 1, include: str = "") -> list:
     """`count` real Celery worker processes with the bench's environment (DB, Redis, anvil)."""
     import os
-    import sys
     import uuid
 
     from config.celery import app
-    from config.processes import ManagedProcess, wait_until
+    from config.processes import ManagedProcess, celery_worker_argv, wait_until
 
     root = Path(__file__).resolve().parent.parent
     workers = []
     for i in range(count):
         node = f"{name}{i}-{uuid.uuid4().hex[:6]}@localhost"
-        argv = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,chain-send,chain-index",
-            "-c",
-            str(concurrency),
-            "-n",
-            node,
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
-        ]
-        if include:
-            argv += ["--include", include]
+        argv = celery_worker_argv(
+            node_name=node,
+            concurrency=concurrency,
+            loglevel=os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
+            include=include,
+            quiet_cluster=True,
+        )
         worker = ManagedProcess(
             node,
             argv,

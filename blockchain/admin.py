@@ -92,31 +92,25 @@ class ChainTransactionAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Retry the selected failed transactions (fresh nonce)")
-    def retry_failed(self, request, queryset) -> None:
-        done, refused = 0, []
+    def _apply(self, request, queryset, service, done: str, refused_as: str) -> None:
+        count, refused = 0, []
         for tx in queryset:
             try:
-                services.retry_failed(tx=tx)
-                done += 1
+                service(tx=tx)
+                count += 1
             except services.OutboxError as exc:
                 refused.append(f"#{tx.pk}: {exc}")
-        self.message_user(request, f"{done} transaction(s) queued again.", messages.SUCCESS)
+        self.message_user(request, f"{count} {done}", messages.SUCCESS)
         if refused:
-            self.message_user(request, "Not retried: " + "; ".join(refused), messages.WARNING)
+            self.message_user(request, f"{refused_as}: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Retry the selected failed transactions (fresh nonce)")
+    def retry_failed(self, request, queryset) -> None:
+        self._apply(request, queryset, services.retry_failed, "transaction(s) queued again.", "Not retried")
 
     @admin.action(description="Re-broadcast the selected signed/sent transactions")
     def rebroadcast(self, request, queryset) -> None:
-        done, refused = 0, []
-        for tx in queryset:
-            try:
-                services.rebroadcast(tx=tx)
-                done += 1
-            except services.OutboxError as exc:
-                refused.append(f"#{tx.pk}: {exc}")
-        self.message_user(request, f"{done} re-broadcast(s) queued.", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Not re-broadcast: " + "; ".join(refused), messages.WARNING)
+        self._apply(request, queryset, services.rebroadcast, "re-broadcast(s) queued.", "Not re-broadcast")
 
 
 @admin.register(ChainEvent)

@@ -9,11 +9,49 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import IO
+
+WORKER_QUEUES = "default,chain-send,chain-index"
+
+
+def celery_worker_argv(
+    *,
+    node_name: str | None = None,
+    concurrency: int = 2,
+    pool: str = "prefork",
+    loglevel: str = "INFO",
+    include: str = "",
+    quiet_cluster: bool = False,
+) -> list[str]:
+    """The one command line of a Celery worker on every queue (`make run`, tests, bench)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        WORKER_QUEUES,
+        "-P",
+        pool,
+        "-c",
+        str(concurrency),
+        "-l",
+        loglevel,
+    ]
+    if node_name:
+        argv += ["-n", node_name]
+    if quiet_cluster:  # no gossip or mingle: workers started for a test or bench need no peers
+        argv += ["--without-gossip", "--without-mingle"]
+    if include:
+        argv += ["--include", include]
+    return argv
 
 
 def port_is_open(host: str, port: int, timeout: float = 0.2) -> bool:

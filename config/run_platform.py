@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from config.processes import ManagedProcess, port_is_open, wait_until
+from config.processes import ManagedProcess, celery_worker_argv, port_is_open, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -121,20 +121,7 @@ def main() -> int:
         children.append(
             ManagedProcess(
                 "worker",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "default,chain-send,chain-index",
-                    "-c",
-                    "2",
-                    "-l",
-                    "INFO",
-                ],
+                celery_worker_argv(concurrency=2),
                 env=env,
                 cwd=ROOT,
             ).start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from blockchain.devnode import AnvilNode
-from config.processes import ManagedProcess, wait_until
+from config.processes import ManagedProcess, celery_worker_argv, wait_until
 from config.redis import get_redis
 
 LOG_DIR = Path(settings.BASE_DIR) / "var" / "test-logs"
@@ -91,26 +90,7 @@ def start_worker(
     env = {**os.environ, "DATABASE_URL": _database_url_for(connection.settings_dict), **(extra_env or {})}
     worker = ManagedProcess(
         name,
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,chain-send,chain-index",
-            "-P",
-            pool,
-            "-c",
-            str(concurrency),
-            "-n",
-            node_name,
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "INFO",
-        ],
+        celery_worker_argv(node_name=node_name, concurrency=concurrency, pool=pool, quiet_cluster=True),
         env=env,
         cwd=settings.BASE_DIR,
         log_path=LOG_DIR / f"{node_name.split('@')[0]}.log",
