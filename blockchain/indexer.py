@@ -20,7 +20,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -59,7 +59,6 @@ class IndexReport:
     removed: int = 0
     reorg_fork: int | None = None
     seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -282,6 +281,13 @@ class Indexer:
         return len(removed)
 
     # -- state --------------------------------------------------------------------------------------
+    @staticmethod
+    def record_failure(exc: BaseException, *, chain_id: int | None = None) -> None:
+        """Keep why the last run failed (sync status, admin); the next good run clears it."""
+        ChainSyncState.objects.filter(chain_id=chain_id or settings.CHAIN_ID).update(
+            last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+
     def _save_state(self, head: int, report: IndexReport) -> None:
         lowest = WatchedContract.objects.filter(chain_id=self.chain_id, active=True).aggregate(
             low=Min("next_block")
@@ -290,7 +296,7 @@ class Indexer:
         self.state.indexed_block = (lowest - 1) if lowest else self.state.indexed_block
         self.state.range_size = self.range
         self.state.last_run_at = timezone.now()
-        self.state.last_error = "; ".join(report.errors)[:2000]
+        self.state.last_error = ""
         self.state.save()
         cache.set(HEAD_CACHE_KEY, head, timeout=None)
         INDEXER_HEAD.set(head)

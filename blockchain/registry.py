@@ -127,10 +127,6 @@ def on_removed(artifact: str, event: str) -> Callable[[RemovalHandler], RemovalH
     return decorate
 
 
-def handlers_for(artifact: str, event: str) -> list[Callable]:
-    return [handler for handler, _batch in _event_handlers.get((artifact, event), ())]
-
-
 def rebuild_hooks() -> dict[str, RebuildHook]:
     return dict(_rebuild_hooks)
 

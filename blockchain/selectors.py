@@ -122,6 +122,7 @@ def sync_status(*, chain_id: int) -> dict:
         "lag_blocks": (max(0, head - indexed) if head is not None and indexed is not None else None),
         "last_indexed_at": state.last_run_at if state else None,
         "reorgs_detected": state.reorgs_detected if state else 0,
+        "indexer_error": state.last_error if state else "",
         "signer": {
             "address": balance["address"] if balance else None,
             "balance": str(Decimal(balance["wei"]) / Decimal(10**18)) if balance else None,

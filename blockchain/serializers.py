@@ -129,6 +129,9 @@ class SyncStatusSerializer(serializers.Serializer):
     lag_blocks = serializers.IntegerField(allow_null=True)
     last_indexed_at = serializers.DateTimeField(allow_null=True)
     reorgs_detected = serializers.IntegerField()
+    indexer_error = serializers.CharField(
+        allow_blank=True, help_text="why the last indexer run failed, if it did"
+    )
     signer = SignerStatusSerializer()
     outbox = OutboxStatusSerializer()
     last_reconcile = ReconcileSummarySerializer(allow_null=True)

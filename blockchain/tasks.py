@@ -145,6 +145,7 @@ def index_chain_events() -> dict | None:
             report = Indexer().run(max_seconds=settings.INDEXER_LOCK_TTL / 2)
         except TRANSIENT_ERRORS as exc:
             logger.warning("indexer: chain unreachable (%s); next run retries", exc)
+            Indexer.record_failure(exc)
             return None
         return {"head": report.head, "to_block": report.to_block, "events": report.events}
 

@@ -43,6 +43,16 @@ def test_sync_status_reports_lag_signer_outbox_and_reconcile_without_calling_the
     assert float(body["signer"]["balance"]) > 0
     assert set(body["outbox"]) >= {"queued", "sent", "failed"}
     assert body["last_reconcile"]["drift_count"] == 0
+    assert body["indexer_error"] == ""
+
+
+def test_a_failed_indexer_run_is_reported_until_the_next_good_one(contracts, auth_client):
+    Indexer().run()
+    Indexer.record_failure(ConnectionError("node unreachable"))
+    client = auth_client("operator")
+    assert client.get("/api/blockchain/sync/").json()["indexer_error"] == "ConnectionError: node unreachable"
+    Indexer().run()
+    assert client.get("/api/blockchain/sync/").json()["indexer_error"] == ""
 
 
 def test_healthz_reports_indexer_lag_both_ways(contracts, client, settings):

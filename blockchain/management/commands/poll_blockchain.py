@@ -1,3 +1,4 @@
+import contextlib
 import logging
 import signal
 import threading
@@ -64,6 +65,8 @@ class Command(BaseCommand):
                 except Exception as exc:  # RPC outage, DB restart: back off and carry on
                     backoff = min(max(backoff * 2, 1.0), 30.0)
                     indexer = None  # a fresh connection and state next time
+                    with contextlib.suppress(Exception):  # the DB may be what failed
+                        Indexer.record_failure(exc)
                     logger.warning(
                         "poller: run failed (%s: %s); retrying in %.0fs", type(exc).__name__, exc, backoff
                     )
