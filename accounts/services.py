@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,6 +45,8 @@ def create_user(
     try:
         with transaction.atomic():
             user.save()
+            # Staff roles get the admin permissions of the group named after the role.
+            user.groups.add(*Group.objects.filter(name=role))
     except IntegrityError:
         raise StateConflict(
             "A user with that username or email already exists.", code="user_exists"

@@ -51,6 +51,13 @@ class NotFound(DomainError):
     default_code = "not_found"
 
 
+class ChainUnavailable(DomainError):
+    """An explicit chain read (verification, chain fallback) could not reach the node (503)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "chain_unavailable"
+
+
 def _first_code(codes: Any, default: str) -> str:
     if isinstance(codes, str):
         return codes

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -216,6 +217,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+LOAN_VERIFY_SAMPLE = env.int("LOAN_VERIFY_SAMPLE", default=100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
     "confirm-outbox": {"task": "blockchain.tasks.confirm_outbox", "schedule": CHAIN_CONFIRM_SECONDS},
@@ -223,6 +225,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reconcile-nonces": {"task": "blockchain.tasks.reconcile_nonces", "schedule": 600.0},
     "index-chain-events": {"task": "blockchain.tasks.index_chain_events", "schedule": CHAIN_POLL_SECONDS},
     "reconcile-chain": {"task": "blockchain.tasks.reconcile_chain", "schedule": 3600.0},
+    "verify-loans-weekly": {
+        "task": "loans.tasks.verify_loan_sample",
+        "schedule": crontab(minute=30, hour=3, day_of_week="mon"),
+        "kwargs": {"sample": LOAN_VERIFY_SAMPLE},
+    },
 }
 
 # --- API -------------------------------------------------------------------------------------------

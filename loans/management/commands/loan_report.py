@@ -1,0 +1,70 @@
+import csv
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+
+from loans.selectors import loan_operations
+
+COLUMNS = [
+    "loan_id",
+    "operation",
+    "status",
+    "tx_hash",
+    "block_number",
+    "mined_at",
+    "gas_used",
+    "effective_gas_price_wei",
+    "fee_wei",
+    "fee_native",
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "CSV of the loan transactions mined in a month (anchoring and repayment): tx hash, block, gas "
+        "used and the fee paid for each. A summary goes to stderr."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--month", required=True, metavar="YYYY-MM")
+        parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+
+    def handle(self, *args, month: str, output: str | None, **opts) -> None:
+        match = re.fullmatch(r"(\d{4})-(\d{2})", month)
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise CommandError(f"--month must be YYYY-MM, not {month!r}")
+        first_day = date(int(match.group(1)), int(match.group(2)), 1)
+        stream = open(output, "w", newline="", encoding="utf-8") if output else self.stdout  # noqa: SIM115
+        totals = {"anchor": 0, "repayment": 0, "failed": 0, "gas": 0, "fee_wei": 0}
+        try:
+            writer = csv.writer(stream)
+            writer.writerow(COLUMNS)
+            for op in loan_operations(month=first_day):
+                writer.writerow(
+                    [
+                        op.loan_id,
+                        op.operation,
+                        op.status,
+                        op.tx_hash,
+                        op.block_number,
+                        op.mined_at.isoformat() if op.mined_at else "",
+                        op.gas_used,
+                        op.effective_gas_price,
+                        op.fee_wei,
+                        f"{op.fee_native:f}",
+                    ]
+                )
+                totals[op.operation] += op.status != "failed"
+                totals["failed"] += op.status == "failed"
+                totals["gas"] += op.gas_used
+                totals["fee_wei"] += op.fee_wei
+        finally:
+            if output:
+                stream.close()
+        self.stderr.write(
+            f"{month}: {totals['anchor']} anchored, {totals['repayment']} repaid, "
+            f"{totals['failed']} reverted; "
+            f"gas {totals['gas']:,}, fees {Decimal(totals['fee_wei']).scaleb(-18):f} (native coin)"
+        )

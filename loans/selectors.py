@@ -1,0 +1,93 @@
+"""Loan reads, scoped to who asks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
+from blockchain.models import ChainTransaction
+from loans.chain import REPAY_KIND, STORE_KIND
+from loans.models import Loan
+
+WEI_PER_NATIVE = Decimal(10**18)
+
+
+def loans_for(user: User) -> QuerySet[Loan]:
+    """Operators and compliance officers see every loan; nobody else sees any."""
+    loans = Loan.objects.select_related("created_by", "approved_by").prefetch_related(
+        Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+    )
+    if user.is_authenticated and user.has_role("operator", "compliance"):
+        return loans
+    return loans.none()
+
+
+@dataclass(frozen=True)
+class LoanOperation:
+    """One mined loan transaction, for the monthly report."""
+
+    loan_id: str
+    operation: str  # anchor | repayment
+    status: str
+    tx_hash: str
+    block_number: int | None
+    mined_at: datetime | None
+    gas_used: int
+    effective_gas_price: int
+
+    @property
+    def fee_wei(self) -> int:
+        return self.gas_used * self.effective_gas_price
+
+    @property
+    def fee_native(self) -> Decimal:
+        return Decimal(self.fee_wei) / WEI_PER_NATIVE
+
+
+OPERATIONS = {STORE_KIND: "anchor", REPAY_KIND: "repayment"}
+
+
+def loan_operations(*, month: date) -> Iterator[LoanOperation]:
+    """Every loan transaction mined in `month` (first day of it), confirmed or reverted, oldest
+    first: the gas and fee each one cost."""
+    start = month.replace(day=1)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    rows = (
+        ChainTransaction.objects.filter(
+            kind__in=OPERATIONS,
+            mined_at__date__gte=start,
+            mined_at__date__lt=end,
+            gas_used__isnull=False,
+        )
+        .order_by("mined_at", "id")
+        .values_list(
+            "loan__loan_id",
+            "kind",
+            "status",
+            "tx_hash",
+            "block_number",
+            "mined_at",
+            "gas_used",
+            "effective_gas_price",
+        )
+    )
+    for loan_id, kind, status, tx_hash, block, mined_at, gas_used, price in rows.iterator(chunk_size=2000):
+        yield LoanOperation(
+            loan_id=loan_id,
+            operation=OPERATIONS[kind],
+            status=status,
+            tx_hash=tx_hash,
+            block_number=block,
+            mined_at=mined_at,
+            gas_used=gas_used or 0,
+            effective_gas_price=price or 0,
+        )

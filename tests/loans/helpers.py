@@ -1,0 +1,38 @@
+"""Loans for the tests, and driving the outbox in-process (sender + confirmer against anvil)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from blockchain.confirmer import confirm_pending
+from blockchain.sender import send_queued
+from loans import services
+from loans.models import Loan
+
+BORROWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+_ids = itertools.count(1)
+
+TERMS = {
+    "borrower_wallet": BORROWER,
+    "lender_wallet": LENDER,
+    "principal": "250000.00",
+    "currency": "USD",
+    "interest_rate_bps": 675,
+    "term_months": 36,
+}
+
+
+def new_loan_id(prefix: str = "LN") -> str:
+    return f"{prefix}-{time.time_ns()}-{next(_ids)}"
+
+
+def make_loan(*, actor=None, loan_id: str | None = None, **overrides) -> Loan:
+    return services.create_loan(actor=actor, loan_id=loan_id or new_loan_id(), **{**TERMS, **overrides})
+
+
+def settle_outbox() -> None:
+    """Sign, send and confirm everything queued (CHAIN_CONFIRMATIONS is 0 in tests)."""
+    send_queued()
+    confirm_pending()
