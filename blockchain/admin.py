@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from blockchain import services
-from blockchain.client import explorer_tx_url
+from blockchain.client import explorer_address_url, explorer_tx_url
 from blockchain.models import (
     ChainEvent,
     ChainSyncState,
@@ -19,6 +19,13 @@ from blockchain.models import (
 def tx_link(tx_hash: str) -> str:
     url = explorer_tx_url(tx_hash)
     return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, tx_hash) if url else tx_hash
+
+
+def address_link(address: str) -> str:
+    if not address:
+        return "—"
+    url = explorer_address_url(address)
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, address) if url else address
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -92,3 +92,38 @@ def bound(
         interface=interface(artifact or name),
         w3=w3 or get_web3(),
     )
+
+
+def call_many(
+    calls: list[tuple[str, str, str, list]],
+    *,
+    w3: Web3 | None = None,
+    block: int | None = None,
+    chunk: int = 200,
+) -> tuple[list[Any], int]:
+    """Read views in bulk: eth_call every (artifact, address, function, args) in JSON-RPC batches,
+    all at one block (default: the head now). Returns (decoded values in call order, block); a
+    single return value is unwrapped. A refused call raises its RpcError."""
+    from blockchain.client import RpcError, rpc_batch, rpc_call
+
+    w3 = w3 or get_web3()
+    block = int(rpc_call(w3, "eth_blockNumber", []), 16) if block is None else block
+    requests = [
+        (
+            "eth_call",
+            [
+                {"to": address, "data": "0x" + interface(artifact).encode_call(function, list(args)).hex()},
+                hex(block),
+            ],
+        )
+        for artifact, address, function, args in calls
+    ]
+    values: list[Any] = []
+    for (artifact, _address, function, _args), raw in zip(
+        calls, rpc_batch(w3, requests, chunk=chunk), strict=True
+    ):
+        if isinstance(raw, RpcError):
+            raise raw
+        decoded = interface(artifact).decode_output(function, bytes.fromhex(raw.removeprefix("0x")))
+        values.append(decoded[0] if len(decoded) == 1 else decoded)
+    return values, block

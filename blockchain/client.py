@@ -116,3 +116,9 @@ def explorer_tx_url(tx_hash: str | None) -> str | None:
     if not tx_hash or not settings.EXPLORER_TX_URL:
         return None
     return settings.EXPLORER_TX_URL.format(tx_hash=tx_hash)
+
+
+def explorer_address_url(address: str | None) -> str | None:
+    if not address or not settings.EXPLORER_ADDRESS_URL:
+        return None
+    return settings.EXPLORER_ADDRESS_URL.format(address=address)

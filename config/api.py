@@ -79,6 +79,17 @@ def _message_of(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"code": exc.code, "message": exc.message, **exc.extra}, status=exc.status_code)
+    from blockchain.bindings import NotDeployed
+
+    if isinstance(exc, NotDeployed):  # an operator has not run deploy_contracts on this chain
+        logger.error("chain write refused: %s", exc)
+        return Response(
+            {
+                "code": "chain_not_configured",
+                "message": "The platform's contracts are not deployed on this chain.",
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)

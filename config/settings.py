@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -37,12 +38,17 @@ ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=ANVIL_CHAIN_ID)
 CHAIN_POA = env.bool("CHAIN_POA", default=False)
+# Platform amounts (Decimal) are integers on chain: amount × 10**CHAIN_AMOUNT_DECIMALS.
+CHAIN_AMOUNT_DECIMALS = env.int("CHAIN_AMOUNT_DECIMALS", default=2)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0 if CHAIN_ID == ANVIL_CHAIN_ID else 12)
 CHAIN_RPC_TIMEOUT = env.float("CHAIN_RPC_TIMEOUT", default=10.0)
 CHAIN_POLL_SECONDS = env.float("CHAIN_POLL_SECONDS", default=2.0)
 CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
 CHAIN_MAX_FEE_GWEI = env.float("CHAIN_MAX_FEE_GWEI", default=500.0)
 EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")  # e.g. https://polygonscan.com/tx/{tx_hash}
+EXPLORER_ADDRESS_URL = env.str(
+    "EXPLORER_ADDRESS_URL", default=""
+)  # e.g. https://polygonscan.com/address/{address}
 CHAIN_CONFIRM_SECONDS = env.float("CHAIN_CONFIRM_SECONDS", default=2.0)  # confirmer beat interval
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_GAS_MULTIPLIER = env.float("OUTBOX_GAS_MULTIPLIER", default=1.2)
@@ -217,6 +223,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Issuance rules: the total of a company's campaign goals within 12 months.
+ISSUER_ANNUAL_CAP = Decimal(env.str("ISSUER_ANNUAL_CAP", default="5000000"))
 LOAN_VERIFY_SAMPLE = env.int("LOAN_VERIFY_SAMPLE", default=100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
@@ -225,6 +233,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reconcile-nonces": {"task": "blockchain.tasks.reconcile_nonces", "schedule": 600.0},
     "index-chain-events": {"task": "blockchain.tasks.index_chain_events", "schedule": CHAIN_POLL_SECONDS},
     "reconcile-chain": {"task": "blockchain.tasks.reconcile_chain", "schedule": 3600.0},
+    "close-ended-campaigns": {"task": "campaigns.tasks.close_ended_campaigns", "schedule": 60.0},
     "verify-loans-weekly": {
         "task": "loans.tasks.verify_loan_sample",
         "schedule": crontab(minute=30, hour=3, day_of_week="mon"),

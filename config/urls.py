@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("accounts.urls")),
     path("api/blockchain/", include("blockchain.urls")),
+    path("api/", include("issuers.urls")),
+    path("api/", include("campaigns.urls")),
     path("api/", include("loans.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

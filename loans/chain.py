@@ -12,9 +12,7 @@ from django.db import transaction
 from web3 import Web3
 
 from blockchain import services as outbox
-from blockchain.abi import interface
-from blockchain.bindings import deployment_of
-from blockchain.client import RpcError, get_web3, rpc_batch, rpc_call
+from blockchain.bindings import call_many, deployment_of
 from blockchain.models import ChainEvent, ChainTransaction
 from blockchain.registry import (
     DecodedEvent,
@@ -78,10 +76,8 @@ class OnchainLoan:
     repaid_at: int | None
 
 
-def _decode_get_loan(raw: str) -> OnchainLoan:
-    exists, loan_hash, borrower, lender, stored_at, repaid, repaid_hash, repaid_at = interface(
-        ARTIFACT
-    ).decode_output("getLoan", bytes.fromhex(raw.removeprefix("0x")))
+def _onchain_loan(values: tuple) -> OnchainLoan:
+    exists, loan_hash, borrower, lender, stored_at, repaid, repaid_hash, repaid_at = values
     if not exists:
         return OnchainLoan(False, None, None, None, None, False, None, None)
     return OnchainLoan(
@@ -100,24 +96,14 @@ def read_onchain_loans(
     loan_ids: list[str], *, w3: Web3 | None = None, block: int | None = None
 ) -> tuple[dict[str, OnchainLoan], int]:
     """`getLoan` for every id, in JSON-RPC batches, all at one block. Returns ({id: loan}, block)."""
-    w3 = w3 or get_web3()
     registry = deployment_of(ARTIFACT).address
-    block = int(rpc_call(w3, "eth_blockNumber", []), 16) if block is None else block
-    codec = interface(ARTIFACT)
-    calls = [
-        (
-            "eth_call",
-            [{"to": registry, "data": "0x" + codec.encode_call("getLoan", [loan_id]).hex()}, hex(block)],
-        )
-        for loan_id in loan_ids
-    ]
-    results = rpc_batch(w3, calls, chunk=READ_CHUNK)
-    loans: dict[str, OnchainLoan] = {}
-    for loan_id, result in zip(loan_ids, results, strict=True):
-        if isinstance(result, RpcError):
-            raise result
-        loans[loan_id] = _decode_get_loan(result)
-    return loans, block
+    values, block = call_many(
+        [(ARTIFACT, registry, "getLoan", [loan_id]) for loan_id in loan_ids],
+        w3=w3,
+        block=block,
+        chunk=READ_CHUNK,
+    )
+    return {loan_id: _onchain_loan(v) for loan_id, v in zip(loan_ids, values, strict=True)}, block
 
 
 # --- events ---------------------------------------------------------------------------------------

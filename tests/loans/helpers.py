@@ -32,7 +32,14 @@ def make_loan(*, actor=None, loan_id: str | None = None, **overrides) -> Loan:
     return services.create_loan(actor=actor, loan_id=loan_id or new_loan_id(), **{**TERMS, **overrides})
 
 
-def settle_outbox() -> None:
-    """Sign, send and confirm everything queued (CHAIN_CONFIRMATIONS is 0 in tests)."""
-    send_queued()
-    confirm_pending()
+def settle_outbox(*, rounds: int = 10) -> None:
+    """Sign, send and confirm until nothing is in flight (CHAIN_CONFIRMATIONS is 0 in tests). More
+    than one round when a direct call by the same signer took a nonce and a row was re-queued."""
+    from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
+
+    for _ in range(rounds):
+        send_queued()
+        confirm_pending()
+        if not ChainTransaction.objects.filter(status__in=IN_FLIGHT_STATUSES).exists():
+            return
+    raise AssertionError("the outbox did not settle")

@@ -1,0 +1,199 @@
+"""Campaigns on chain: the factory and Campaign intents, their events, reconciliation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from web3 import Web3
+
+from blockchain import services as outbox
+from blockchain.amounts import from_base_units, to_base_units
+from blockchain.bindings import call_many
+from blockchain.models import ChainEvent, ChainTransaction
+from blockchain.registry import (
+    DecodedEvent,
+    Drift,
+    ReconcileResult,
+    on_event,
+    on_failure,
+    on_removed,
+    register_rebuild_hook,
+    register_reconciler,
+)
+
+CREATE_KIND = "campaigns.create_campaign"
+FINALIZE_KIND = "campaigns.finalize"
+
+
+def enqueue_create_campaign(campaign) -> ChainTransaction:
+    """createCampaign(campaignRef, issuer, goal, hardCap, deadline) for this deployment attempt."""
+    return outbox.enqueue(
+        kind=CREATE_KIND,
+        contract="CampaignFactory",
+        function="createCampaign",
+        args=[
+            bytes.fromhex(campaign.campaign_ref.removeprefix("0x")),
+            campaign.issuer.wallet_address,
+            to_base_units(campaign.goal),
+            to_base_units(campaign.hard_cap),
+            int(campaign.ends_at.timestamp()),
+        ],
+        idempotency_key=f"{CREATE_KIND}:{settings.CHAIN_ID}:{campaign.pk}:{campaign.deploy_attempt}",
+        subject=campaign,
+    )
+
+
+def enqueue_finalize(campaign) -> ChainTransaction:
+    return outbox.enqueue(
+        kind=FINALIZE_KIND,
+        contract="Campaign",
+        function="finalize",
+        args=[],
+        address=campaign.contract_address,
+        idempotency_key=f"{FINALIZE_KIND}:{settings.CHAIN_ID}:{campaign.pk}:{campaign.finalize_attempt}",
+        subject=campaign,
+    )
+
+
+@on_event("CampaignFactory", "CampaignCreated")
+def campaign_created(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_campaign_created(
+        campaign_ref=event.args["campaignRef"], address=event.args["campaignAddress"], tx_hash=event.tx_hash
+    )
+
+
+def _position(event: DecodedEvent) -> int:
+    return event.block_number * 1_000_000 + event.log_index
+
+
+@on_event("Campaign", "InvestmentRecorded")
+@on_event("Campaign", "InvestmentCancelled")
+def campaign_total_changed(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_raised(
+        address=event.address, raised_units=int(event.args["raised"]), position=_position(event)
+    )
+
+
+@on_event("Campaign", "CampaignFinalized")
+def campaign_finalized(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_campaign_finalized(
+        address=event.address,
+        successful=bool(event.args["successful"]),
+        raised_units=int(event.args["raised"]),
+        tx_hash=event.tx_hash,
+    )
+
+
+def _survives(event: DecodedEvent, **args) -> bool:
+    filters = {f"args__{k}": v for k, v in args.items()}
+    return ChainEvent.objects.filter(
+        chain_id=settings.CHAIN_ID, event_name=event.name, removed=False, **filters
+    ).exists()
+
+
+@on_removed("CampaignFactory", "CampaignCreated")
+def campaign_creation_orphaned(events: list[DecodedEvent]) -> None:
+    from campaigns import services
+
+    for event in events:
+        if not _survives(event, campaignAddress=event.args["campaignAddress"]):
+            services.forget_campaign_created(address=event.args["campaignAddress"], tx_hash=event.tx_hash)
+
+
+@on_removed("Campaign", "CampaignFinalized")
+def campaign_finalization_orphaned(events: list[DecodedEvent]) -> None:
+    from campaigns import services
+
+    for event in events:
+        survived = ChainEvent.objects.filter(
+            chain_id=settings.CHAIN_ID, contract_address=event.address, event_name=event.name, removed=False
+        ).exists()
+        if not survived:
+            services.forget_campaign_finalized(address=event.address, tx_hash=event.tx_hash)
+
+
+@on_failure(CREATE_KIND)
+def create_campaign_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.deployment_failed(campaign_id=tx.object_id, error_code=tx.error_code or "failed")
+
+
+@on_failure(FINALIZE_KIND)
+def finalize_campaign_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.finalize_failed(campaign_id=tx.object_id, error_code=tx.error_code or "failed")
+
+
+def forget_chain_facts() -> None:
+    """Before `rebuild_from_chain` replays the logs."""
+    from campaigns.models import Campaign, CampaignStatus
+
+    Campaign.objects.filter(
+        status__in=[CampaignStatus.ACTIVE, CampaignStatus.SUCCESSFUL, CampaignStatus.FAILED]
+    ).update(status=CampaignStatus.DEPLOYING)
+    Campaign.objects.update(
+        contract_address="",
+        created_tx_hash="",
+        finalized_tx_hash="",
+        closed_at=None,
+        raised=0,
+        raised_position=0,
+    )
+
+
+def reconcile_campaigns(w3: Web3) -> ReconcileResult:
+    """Every deployed campaign's status and total against its contract's views."""
+    from campaigns.models import Campaign, CampaignStatus
+
+    rows = list(
+        Campaign.objects.exclude(contract_address="").values_list(
+            "pk", "contract_address", "status", "raised"
+        )
+    )
+    result = ReconcileResult(checked=len(rows))
+    if not rows:
+        return result
+    calls = []
+    for _pk, address, _status, _raised in rows:
+        calls += [
+            ("Campaign", address, "finalized", []),
+            ("Campaign", address, "successful", []),
+            ("Campaign", address, "raised", []),
+        ]
+    values, _block = call_many(calls, w3=w3)
+    for i, (pk, _address, status, raised) in enumerate(rows):
+        finalized, successful, raised_units = values[3 * i : 3 * i + 3]
+        expected = {
+            CampaignStatus.SUCCESSFUL: (True, True),
+            CampaignStatus.FAILED: (True, False),
+            CampaignStatus.ACTIVE: (False, False),
+        }.get(status)
+        if expected is not None and (bool(finalized), bool(successful)) != expected:
+            result.drift.append(
+                Drift(
+                    "campaigns",
+                    f"{pk}:status",
+                    cache=status,
+                    chain={"finalized": finalized, "successful": successful},
+                )
+            )
+        if from_base_units(raised_units) != raised:
+            result.drift.append(
+                Drift(
+                    "campaigns", f"{pk}:raised", cache=str(raised), chain=str(from_base_units(raised_units))
+                )
+            )
+    return result
+
+
+register_rebuild_hook("campaigns", forget_chain_facts)
+register_reconciler("campaigns", reconcile_campaigns)

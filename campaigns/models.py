@@ -1,0 +1,134 @@
+"""Investment campaigns and their life cycle."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.db import models
+
+from blockchain.models import ChainTransaction
+
+MIN_CAMPAIGN_DURATION = timedelta(days=21)
+ROLLING_WINDOW = timedelta(days=365)
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"  # approved; not deployed (never requested, or the last deployment failed)
+    DEPLOYING = "deploying"  # createCampaign is in the outbox or on its way
+    ACTIVE = "active"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# At most one campaign per company in these (the exclusivity rule; a partial unique index).
+IN_PROGRESS = (
+    CampaignStatus.PENDING_REVIEW,
+    CampaignStatus.APPROVED,
+    CampaignStatus.DEPLOYING,
+    CampaignStatus.ACTIVE,
+)
+PUBLIC_STATUSES = (CampaignStatus.ACTIVE, CampaignStatus.SUCCESSFUL)
+
+
+class Campaign(models.Model):
+    """A company's raise. Approval deploys its contract (a Campaign clone) through the outbox."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign_ref = models.CharField(max_length=66, unique=True, help_text="bytes32 on chain (CREATE2 salt)")
+    issuer = models.ForeignKey("issuers.Company", on_delete=models.PROTECT, related_name="campaigns")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    goal = models.DecimalField(max_digits=30, decimal_places=6)
+    hard_cap = models.DecimalField(max_digits=30, decimal_places=6)
+    min_investment = models.DecimalField(max_digits=30, decimal_places=6)
+    share_price = models.DecimalField(max_digits=30, decimal_places=6)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    status = models.CharField(
+        max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True
+    )
+    contract_address = models.CharField(max_length=42, blank=True, default="")
+    deploy_attempt = models.PositiveSmallIntegerField(default=0)
+    finalize_attempt = models.PositiveSmallIntegerField(default=0)
+    last_chain_error = models.CharField(max_length=300, blank=True, default="")
+
+    raised = models.DecimalField(max_digits=30, decimal_places=6, default=0, help_text="from the chain")
+    raised_position = models.PositiveBigIntegerField(
+        default=0, help_text="block × 1e6 + log index of the event `raised` came from (newest wins)"
+    )
+    pending_amount = models.DecimalField(max_digits=30, decimal_places=6, default=0)
+    investor_count = models.PositiveIntegerField(default=0)
+
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    close_requested_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.TextField(blank=True, default="")
+    created_tx_hash = models.CharField(max_length=66, blank=True, default="")
+    finalized_tx_hash = models.CharField(max_length=66, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    chain_transactions = GenericRelation(ChainTransaction, related_query_name="campaign")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["issuer", "status"], name="campaign_issuer_status_idx"),
+            models.Index(fields=["status", "ends_at"], name="campaign_status_ends_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer"],
+                condition=models.Q(status__in=[s.value for s in IN_PROGRESS]),
+                name="one_campaign_in_progress_per_company",
+            ),
+            models.UniqueConstraint(
+                fields=["contract_address"],
+                condition=~models.Q(contract_address=""),
+                name="campaign_contract_address_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(goal__gt=0), name="campaign_goal_positive"),
+            models.CheckConstraint(
+                condition=models.Q(goal__lte=models.F("hard_cap")), name="campaign_goal_within_cap"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_investment__gt=0, min_investment__lte=models.F("hard_cap")),
+                name="campaign_min_investment_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(share_price__gt=0), name="campaign_share_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gte=models.F("starts_at") + MIN_CAMPAIGN_DURATION),
+                name="campaign_runs_at_least_21_days",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contract_address="") | models.Q(contract_address__regex=ADDRESS_PATTERN),
+                name="campaign_contract_address_format",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(
+                    status__in=[CampaignStatus.ACTIVE, CampaignStatus.SUCCESSFUL, CampaignStatus.FAILED]
+                )
+                | ~models.Q(contract_address=""),
+                name="live_campaign_has_contract",
+            ),
+            models.CheckConstraint(condition=models.Q(raised__gte=0), name="campaign_raised_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status})"

@@ -1,0 +1,125 @@
+"""Campaign API shapes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from blockchain.serializers import ChainStatusField
+from campaigns.models import Campaign
+from campaigns.services import allowed_actions
+from issuers.models import Company, ReviewDecision
+
+AMOUNT = {"max_digits": 30, "decimal_places": 6, "min_value": Decimal("0.000001"), "coerce_to_string": True}
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    goal = serializers.DecimalField(**AMOUNT)
+    hard_cap = serializers.DecimalField(**AMOUNT)
+    min_investment = serializers.DecimalField(**AMOUNT)
+    share_price = serializers.DecimalField(**AMOUNT)
+    raised = serializers.DecimalField(max_digits=30, decimal_places=6, read_only=True, coerce_to_string=True)
+    pending_amount = serializers.DecimalField(
+        max_digits=30, decimal_places=6, read_only=True, coerce_to_string=True
+    )
+    allowed_actions = serializers.SerializerMethodField()
+    chain = ChainStatusField()
+
+    class Meta:
+        model = Campaign
+        read_only_fields = [
+            "id",
+            "status",
+            "contract_address",
+            "campaign_ref",
+            "raised",
+            "pending_amount",
+            "investor_count",
+            "last_chain_error",
+            "submitted_at",
+            "approved_at",
+            "activated_at",
+            "close_requested_at",
+            "closed_at",
+            "cancelled_at",
+            "cancellation_reason",
+            "created_at",
+            "updated_at",
+        ]
+        fields = [
+            "issuer",
+            "title",
+            "description",
+            "goal",
+            "hard_cap",
+            "min_investment",
+            "share_price",
+            "starts_at",
+            "ends_at",
+            *read_only_fields,
+            "allowed_actions",
+            "chain",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        issuer = fields.get("issuer")
+        if issuer is not None and not issuer.read_only:
+            # Only the caller's own companies: anything else is "does not exist" (400).
+            user = getattr(request, "user", None)
+            issuer.queryset = (
+                Company.objects.filter(owner=user)
+                if user is not None and user.is_authenticated
+                else Company.objects.none()
+            )
+        return fields
+
+    def get_allowed_actions(self, campaign: Campaign) -> list[str]:
+        return allowed_actions(campaign.status)
+
+    def validate(self, attrs: dict) -> dict:
+        current = (
+            {}
+            if self.instance is None
+            else {f: getattr(self.instance, f) for f in ("goal", "hard_cap", "min_investment")}
+        )
+        merged = {**current, **attrs}
+        errors = {}
+        if (
+            merged.get("goal") is not None
+            and merged.get("hard_cap") is not None
+            and merged["goal"] > merged["hard_cap"]
+        ):
+            errors["goal"] = "The goal cannot be above the hard cap."
+        if (
+            merged.get("min_investment") is not None
+            and merged.get("hard_cap") is not None
+            and merged["min_investment"] > merged["hard_cap"]
+        ):
+            errors["min_investment"] = "The minimum investment cannot be above the hard cap."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class CampaignUpdateSerializer(CampaignSerializer):
+    class Meta(CampaignSerializer.Meta):
+        read_only_fields = [*CampaignSerializer.Meta.read_only_fields, "issuer"]
+
+
+class CampaignReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES]
+    )
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["decision"] != ReviewDecision.APPROVE and not attrs["notes"].strip():
+            raise serializers.ValidationError({"notes": "This decision needs notes for the issuer."})
+        return attrs
+
+
+class CampaignCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -1,0 +1,446 @@
+"""Campaign writes: the life cycle and the issuance rules.
+
+Every status change goes through `_move`, which checks `TRANSITIONS`: an action from a state that
+does not allow it is a 409 naming the actions the current state allows. Chain work is never done
+here: a change that needs it (deploying, a close) makes the campaign's post_save signal put the
+intent in the outbox in the same DB transaction (campaigns/signals.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from eth_utils import keccak
+
+from accounts.models import User
+from blockchain.amounts import AmountError, from_base_units, to_base_units
+from campaigns.models import (
+    IN_PROGRESS,
+    MIN_CAMPAIGN_DURATION,
+    ROLLING_WINDOW,
+    Campaign,
+    CampaignStatus,
+)
+from config.api import DomainError, NotAllowed, StateConflict
+from issuers.models import Company, ReviewDecision
+from issuers.services import record_review
+
+logger = logging.getLogger(__name__)
+
+S = CampaignStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: tuple[str, ...]
+    target: str
+
+
+# The life cycle of API.md, in one place.
+TRANSITIONS: dict[str, Transition] = {
+    "edit": Transition((S.DRAFT,), S.DRAFT),
+    "submit": Transition((S.DRAFT,), S.PENDING_REVIEW),
+    "approve": Transition((S.PENDING_REVIEW,), S.DEPLOYING),
+    "reject": Transition((S.PENDING_REVIEW,), S.CANCELLED),
+    "request_changes": Transition((S.PENDING_REVIEW,), S.DRAFT),
+    "deploy": Transition((S.APPROVED,), S.DEPLOYING),
+    "deployed": Transition((S.DEPLOYING, S.APPROVED), S.ACTIVE),
+    "deployment_failed": Transition((S.DEPLOYING,), S.APPROVED),
+    "close": Transition((S.ACTIVE,), S.ACTIVE),  # finalize() requested; the event decides
+    "finalized_successful": Transition((S.ACTIVE,), S.SUCCESSFUL),
+    "finalized_failed": Transition((S.ACTIVE,), S.FAILED),
+    # Not while deploying: the contract may be created any moment; cancel once active or approved.
+    "cancel": Transition((S.DRAFT, S.PENDING_REVIEW, S.APPROVED, S.ACTIVE), S.CANCELLED),
+}
+ISSUER_CANCELLABLE = (S.DRAFT, S.PENDING_REVIEW, S.APPROVED)
+TERMS = ("title", "description", "goal", "hard_cap", "min_investment", "share_price", "starts_at", "ends_at")
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [name for name, t in TRANSITIONS.items() if status in t.sources and not _internal(name)]
+
+
+def _internal(action: str) -> bool:
+    return action in ("deployed", "deployment_failed", "finalized_successful", "finalized_failed", "edit")
+
+
+def _move(campaign: Campaign, action: str) -> str:
+    """Apply `action`'s transition in memory; returns the previous status."""
+    transition = TRANSITIONS[action]
+    if campaign.status not in transition.sources:
+        allowed = allowed_actions(campaign.status)
+        raise StateConflict(
+            f"A {campaign.status} campaign cannot {action.replace('_', ' ')}; "
+            f"allowed now: {', '.join(allowed) or 'nothing'}.",
+            code="invalid_transition",
+            status=campaign.status,
+            allowed_actions=allowed,
+        )
+    previous = campaign.status
+    campaign.status = transition.target
+    return previous
+
+
+def campaign_ref_for(campaign: Campaign) -> str:
+    return "0x" + keccak(text=f"ledgerbridge.campaign.v1:{campaign.public_id}").hex()
+
+
+def _check_terms(values: dict[str, Any]) -> None:
+    errors: dict[str, str] = {}
+    for name in ("goal", "hard_cap", "min_investment", "share_price"):
+        try:
+            if to_base_units(values[name]) <= 0:
+                errors[name] = "Must be more than zero."
+        except AmountError as exc:
+            errors[name] = str(exc)
+    if not errors:
+        if values["goal"] > values["hard_cap"]:
+            errors["goal"] = "The goal cannot be above the hard cap."
+        if values["min_investment"] > values["hard_cap"]:
+            errors["min_investment"] = "The minimum investment cannot be above the hard cap."
+    if values["ends_at"] < values["starts_at"] + MIN_CAMPAIGN_DURATION:
+        errors["ends_at"] = f"A campaign runs at least {MIN_CAMPAIGN_DURATION.days} days."
+    if errors:
+        raise DomainError(
+            "Invalid campaign terms: " + "; ".join(errors.values()), code="invalid", errors=errors
+        )
+
+
+def create_campaign(
+    *,
+    actor: User,
+    issuer: Company,
+    title: str,
+    goal: Decimal,
+    hard_cap: Decimal,
+    min_investment: Decimal,
+    share_price: Decimal,
+    starts_at: datetime,
+    ends_at: datetime,
+    description: str = "",
+) -> Campaign:
+    """A draft campaign of a company the actor owns."""
+    if issuer.owner_id != actor.pk and not actor.is_superuser:
+        raise NotAllowed("You can only create campaigns for your own companies.")
+    values = {
+        "title": title,
+        "description": description,
+        "goal": Decimal(goal),
+        "hard_cap": Decimal(hard_cap),
+        "min_investment": Decimal(min_investment),
+        "share_price": Decimal(share_price),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+    }
+    _check_terms(values)
+    campaign = Campaign(issuer=issuer, created_by=actor, **values)
+    campaign.campaign_ref = campaign_ref_for(campaign)
+    campaign.save()
+    return campaign
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update().select_related("issuer").get(pk=campaign.pk)
+
+
+def _owned(campaign: Campaign, actor: User) -> None:
+    if campaign.issuer.owner_id != actor.pk and not actor.is_superuser:
+        raise NotAllowed("Only the issuing company's owner may do this.")
+
+
+def update_campaign(*, campaign: Campaign, actor: User, **changes: Any) -> Campaign:
+    """Change a draft's terms (409 once submitted)."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        _owned(locked, actor)
+        _move(locked, "edit")
+        for name, value in changes.items():
+            if name in TERMS:
+                setattr(locked, name, value)
+        _check_terms({name: getattr(locked, name) for name in TERMS})
+        locked.save()
+    return locked
+
+
+def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
+    """Draft → pending_review, under the issuance rules:
+    - the company is registered on chain;
+    - no other campaign of the company is in progress (also a partial unique index);
+    - no other campaign of the company ran within 12 months of this one's start;
+    - the goals of the company's campaigns within 12 months stay within ISSUER_ANNUAL_CAP.
+    Submits for one company are serialised on the company row.
+    """
+    with transaction.atomic():
+        Company.objects.select_for_update().filter(pk=campaign.issuer_id).get()
+        locked = _locked(campaign)
+        _owned(locked, actor)
+        previous = _move(locked, "submit")
+        company = locked.issuer
+        if not company.registered:
+            raise StateConflict(
+                "The company is not registered on chain yet (KYB approval registers it).",
+                code="issuer_not_registered",
+                registration_status=company.registration_status,
+            )
+        if locked.ends_at <= timezone.now():
+            raise StateConflict("The campaign's end date has passed; change it first.", code="campaign_ended")
+        others = Campaign.objects.filter(issuer=company).exclude(pk=locked.pk)
+        in_progress = others.filter(status__in=IN_PROGRESS).first()
+        if in_progress is not None:
+            raise StateConflict(
+                "The company already has a campaign in progress "
+                f"({in_progress.title!r}, {in_progress.status}).",
+                code="campaign_in_progress",
+            )
+        window = Q(
+            starts_at__gt=locked.starts_at - ROLLING_WINDOW, starts_at__lt=locked.starts_at + ROLLING_WINDOW
+        )
+        ran = Q(status__in=[S.SUCCESSFUL, S.FAILED]) | Q(status=S.CANCELLED, activated_at__isnull=False)
+        recent = others.filter(window & ran).order_by("-starts_at").first()
+        if recent is not None:
+            raise StateConflict(
+                f"The company ran a campaign within 12 months of this one's start ({recent.title!r}, "
+                f"starting {recent.starts_at:%Y-%m-%d}).",
+                code="campaign_within_12_months",
+            )
+        counted = others.filter(window & (ran | Q(status__in=IN_PROGRESS)))
+        total = (counted.aggregate(total=Sum("goal"))["total"] or Decimal(0)) + locked.goal
+        cap = Decimal(settings.ISSUER_ANNUAL_CAP)
+        if total > cap:
+            raise StateConflict(
+                f"The company's campaign goals within 12 months would total {total:f}, "
+                f"above the {cap:f} cap.",
+                code="annual_cap_exceeded",
+                cap=str(cap),
+            )
+        locked.submitted_at = timezone.now()
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError:
+            raise StateConflict(
+                "The company already has a campaign in progress.", code="campaign_in_progress"
+            ) from None
+    logger.info("campaign %s submitted (%s → %s)", locked.pk, previous, locked.status)
+    return locked
+
+
+def review_campaign(*, campaign: Campaign, officer: User, decision: str, notes: str = "") -> Campaign:
+    """Compliance decides on a pending campaign: approve (deploys its contract), reject (cancels it)
+    or request changes (back to draft). Reject and request_changes need notes."""
+    if decision not in (ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES):
+        raise DomainError(
+            "Unknown decision.", code="invalid", errors={"decision": "approve|reject|request_changes"}
+        )
+    if decision != ReviewDecision.APPROVE and not notes.strip():
+        raise DomainError(
+            "This decision needs notes for the issuer.", code="invalid", errors={"notes": "required"}
+        )
+    with transaction.atomic():
+        locked = _locked(campaign)
+        previous = _move(locked, decision)
+        now = timezone.now()
+        if decision == ReviewDecision.APPROVE:
+            if locked.ends_at <= now:
+                raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
+            locked.approved_at = now
+            locked.deploy_attempt += 1
+            locked.last_chain_error = ""
+        elif decision == ReviewDecision.REJECT:
+            locked.cancelled_at = now
+            locked.cancellation_reason = notes.strip()
+        locked.save()  # post_save enqueues createCampaign when deploying
+        record_review(
+            subject=locked,
+            officer=officer,
+            decision=decision,
+            notes=notes,
+            from_status=previous,
+            to_status=S.APPROVED if decision == ReviewDecision.APPROVE else locked.status,
+        )
+    return locked
+
+
+def request_deployment(*, campaign: Campaign) -> Campaign:
+    """Approved (its deployment failed) → deploying again: a new createCampaign intent."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        _move(locked, "deploy")
+        if locked.ends_at <= timezone.now():
+            raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
+        locked.deploy_attempt += 1
+        locked.last_chain_error = ""
+        locked.save()
+    return locked
+
+
+def close_campaign(*, campaign: Campaign, actor: User | None, automatic: bool = False) -> Campaign:
+    """Ask the chain to finalize an active campaign. Before `ends_at` only after 21 days open and with
+    the goal met; the CampaignFinalized event makes it successful or failed. Idempotent while a
+    close is in flight."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        if actor is not None and actor.has_role("issuer") and not actor.is_superuser:
+            _owned(locked, actor)
+        if locked.status == S.ACTIVE and locked.close_requested_at:
+            return locked
+        _move(locked, "close")
+        now = timezone.now()
+        if now < locked.ends_at and not automatic:
+            opened = max(filter(None, [locked.activated_at, locked.starts_at]))
+            if now < opened + MIN_CAMPAIGN_DURATION:
+                raise StateConflict(
+                    f"A campaign can close early only after {MIN_CAMPAIGN_DURATION.days} days open "
+                    f"(from {opened + MIN_CAMPAIGN_DURATION:%Y-%m-%d %H:%M} UTC).",
+                    code="too_early_to_close",
+                )
+            if locked.raised < locked.goal:
+                raise StateConflict(
+                    "A campaign can close early only when its goal is met "
+                    f"({locked.raised:f} of {locked.goal:f}).",
+                    code="goal_not_met",
+                )
+        locked.close_requested_at = now
+        locked.finalize_attempt += 1
+        locked.last_chain_error = ""
+        locked.save()  # post_save enqueues finalize()
+    return locked
+
+
+def cancel_campaign(*, campaign: Campaign, actor: User, reason: str = "") -> Campaign:
+    """Cancel before success or failure. Issuers may cancel until the campaign is active; compliance
+    also while active, which finalizes the contract so nothing more is recorded on it."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        is_officer = actor.has_role("compliance")
+        if not is_officer:
+            _owned(locked, actor)
+            if locked.status not in ISSUER_CANCELLABLE and locked.status in TRANSITIONS["cancel"].sources:
+                raise StateConflict(
+                    "Only compliance can cancel an active campaign.",
+                    code="invalid_transition",
+                    status=locked.status,
+                    allowed_actions=[a for a in allowed_actions(locked.status) if a != "cancel"],
+                )
+        previous = _move(locked, "cancel")
+        now = timezone.now()
+        locked.cancelled_at = now
+        locked.cancellation_reason = reason.strip()
+        if previous == S.ACTIVE and not locked.close_requested_at:
+            locked.close_requested_at = now
+            locked.finalize_attempt += 1
+        locked.save()
+        if is_officer:
+            record_review(
+                subject=locked,
+                officer=actor,
+                decision=ReviewDecision.REJECT,
+                notes=reason or "cancelled",
+                from_status=previous,
+                to_status=locked.status,
+            )
+    return locked
+
+
+def close_ended_campaigns(*, now: datetime | None = None) -> int:
+    """Beat: request finalize() for every active campaign past its end. Returns how many."""
+    now = now or timezone.now()
+    due = Campaign.objects.filter(status=S.ACTIVE, ends_at__lte=now, close_requested_at__isnull=True)
+    closed = 0
+    for campaign in due.iterator():
+        try:
+            close_campaign(campaign=campaign, actor=None, automatic=True)
+            closed += 1
+        except DomainError as exc:  # changed meanwhile
+            logger.info("not closing campaign %s: %s", campaign.pk, exc.message)
+    return closed
+
+
+# --- what the chain said --------------------------------------------------------------------------
+
+
+def record_campaign_created(*, campaign_ref: str, address: str, tx_hash: str) -> None:
+    campaign = Campaign.objects.select_for_update().filter(campaign_ref=campaign_ref).first()
+    if campaign is None:
+        logger.warning("CampaignCreated for unknown campaignRef %s (tx %s)", campaign_ref, tx_hash)
+        return
+    if campaign.contract_address == address and campaign.created_tx_hash == tx_hash:
+        return
+    campaign.contract_address = address
+    campaign.created_tx_hash = tx_hash
+    if campaign.status in TRANSITIONS["deployed"].sources:
+        _move(campaign, "deployed")
+        campaign.activated_at = campaign.activated_at or timezone.now()
+        campaign.last_chain_error = ""
+    campaign.save()
+
+
+def record_raised(*, address: str, raised_units: int, position: int) -> None:
+    """InvestmentRecorded/Cancelled carry the campaign's new total: keep the newest."""
+    Campaign.objects.filter(contract_address=address, raised_position__lt=position).update(
+        raised=from_base_units(raised_units), raised_position=position
+    )
+
+
+def record_campaign_finalized(*, address: str, successful: bool, raised_units: int, tx_hash: str) -> None:
+    campaign = Campaign.objects.select_for_update().filter(contract_address=address).first()
+    if campaign is None or campaign.finalized_tx_hash == tx_hash:
+        return
+    campaign.finalized_tx_hash = tx_hash
+    campaign.raised = from_base_units(raised_units)
+    campaign.closed_at = campaign.closed_at or timezone.now()
+    if campaign.status == S.ACTIVE:
+        _move(campaign, "finalized_successful" if successful else "finalized_failed")
+    campaign.save()
+
+
+def forget_campaign_created(*, address: str, tx_hash: str) -> None:
+    """A reorg orphaned CampaignCreated: deploying again until the outbox re-mines it."""
+    campaign = Campaign.objects.select_for_update().filter(contract_address=address).first()
+    if campaign is None or campaign.created_tx_hash != tx_hash:
+        return
+    if campaign.status == S.ACTIVE:
+        campaign.status = S.DEPLOYING
+    campaign.contract_address = ""
+    campaign.created_tx_hash = ""
+    campaign.save()
+
+
+def forget_campaign_finalized(*, address: str, tx_hash: str) -> None:
+    campaign = Campaign.objects.select_for_update().filter(contract_address=address).first()
+    if campaign is None or campaign.finalized_tx_hash != tx_hash:
+        return
+    if campaign.status in (S.SUCCESSFUL, S.FAILED):
+        campaign.status = S.ACTIVE
+    campaign.finalized_tx_hash = ""
+    campaign.closed_at = None
+    campaign.save()
+
+
+def deployment_failed(*, campaign_id: int, error_code: str) -> None:
+    """createCampaign failed for good: back to approved with the error. The campaign keeps its
+    in-progress slot, so nothing it holds is released."""
+    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != S.DEPLOYING:
+        return
+    _move(campaign, "deployment_failed")
+    campaign.last_chain_error = f"createCampaign failed: {error_code}"[:300]
+    campaign.save()
+
+
+def finalize_failed(*, campaign_id: int, error_code: str) -> None:
+    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None or campaign.finalized_tx_hash:
+        return
+    if campaign.status == S.ACTIVE:
+        campaign.close_requested_at = None  # may be requested again
+    campaign.last_chain_error = f"finalize failed: {error_code}"[:300]
+    campaign.save()

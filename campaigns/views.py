@@ -1,0 +1,146 @@
+"""`/api/campaigns/`: issuers draft and submit campaigns; compliance reviews; the public browses."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from campaigns import selectors, services
+from campaigns.models import Campaign, CampaignStatus
+from campaigns.serializers import (
+    CampaignCancelSerializer,
+    CampaignReviewSerializer,
+    CampaignSerializer,
+    CampaignUpdateSerializer,
+)
+from config.api import role_required
+from issuers.serializers import ComplianceReviewSerializer
+from issuers.services import reviews_of
+
+CONFLICT = OpenApiResponse(description="not allowed in the campaign's state, or an issuance rule")
+
+
+class CampaignFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CampaignStatus.choices)
+
+    class Meta:
+        model = Campaign
+        fields = ["status", "issuer"]
+
+
+class CampaignViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Campaigns. Anyone sees active and successful ones; issuers their own; compliance all."""
+
+    filterset_class = CampaignFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    permissions_by_action = {
+        "list": permissions.AllowAny,
+        "retrieve": permissions.AllowAny,
+        "create": role_required("issuer"),
+        "partial_update": role_required("issuer"),
+        "submit": role_required("issuer"),
+        "review": role_required("compliance"),
+        "deploy": role_required("compliance", "operator"),
+        "close": role_required("issuer", "compliance"),
+        "cancel": role_required("issuer", "compliance"),
+        "reviews": role_required("issuer", "compliance", "operator"),
+    }
+
+    def get_queryset(self):
+        return selectors.campaigns_for(self.request.user)
+
+    def get_permissions(self):
+        return [self.permissions_by_action.get(self.action, role_required("compliance", "operator"))()]
+
+    def get_serializer_class(self):
+        return CampaignUpdateSerializer if self.action == "partial_update" else CampaignSerializer
+
+    def _respond(self, campaign: Campaign, code: int = status.HTTP_200_OK) -> Response:
+        campaign = self.get_queryset().get(pk=campaign.pk)
+        return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data, status=code)
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = services.create_campaign(actor=request.user, **serializer.validated_data)
+        return self._respond(campaign, status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: CampaignSerializer, 409: CONFLICT})
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        campaign = self.get_object()
+        serializer = self.get_serializer(campaign, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        campaign = services.update_campaign(
+            campaign=campaign, actor=request.user, **serializer.validated_data
+        )
+        return self._respond(campaign)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        if not kwargs.get("partial"):
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().update(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: CampaignSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        """Submit a draft for compliance review (the issuance rules apply here)."""
+        return self._respond(services.submit_campaign(campaign=self.get_object(), actor=request.user))
+
+    @extend_schema(
+        request=CampaignReviewSerializer,
+        responses={200: CampaignSerializer, 202: CampaignSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        """Approve (deploys the contract: 202), reject or request changes."""
+        body = CampaignReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        campaign = services.review_campaign(
+            campaign=self.get_object(), officer=request.user, **body.validated_data
+        )
+        deploying = campaign.status == CampaignStatus.DEPLOYING
+        return self._respond(campaign, status.HTTP_202_ACCEPTED if deploying else status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={202: CampaignSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def deploy(self, request: Request, pk: str | None = None) -> Response:
+        """Deploy again after a failed deployment."""
+        return self._respond(
+            services.request_deployment(campaign=self.get_object()), status.HTTP_202_ACCEPTED
+        )
+
+    @extend_schema(request=None, responses={202: CampaignSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        """Finalize on chain: early only after 21 days open with the goal met."""
+        campaign = services.close_campaign(campaign=self.get_object(), actor=request.user)
+        return self._respond(campaign, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=CampaignCancelSerializer, responses={200: CampaignSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        body = CampaignCancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        campaign = services.cancel_campaign(
+            campaign=self.get_object(), actor=request.user, **body.validated_data
+        )
+        return self._respond(campaign)
+
+    @extend_schema(responses=ComplianceReviewSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def reviews(self, request: Request, pk: str | None = None) -> Response:
+        """Every compliance decision on the campaign, oldest first."""
+        campaign = self.get_object()
+        if request.user.has_role("issuer") and campaign.issuer.owner_id != request.user.pk:
+            return Response({"code": "not_found", "message": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(ComplianceReviewSerializer(reviews_of(campaign), many=True).data)

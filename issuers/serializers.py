@@ -1,0 +1,110 @@
+"""Company API shapes."""
+
+from __future__ import annotations
+
+import pycountry
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from blockchain.fields import EthereumAddressField
+from blockchain.selectors import chain_summary, latest_transaction
+from blockchain.serializers import ChainStatusSerializer
+from issuers.models import CID_PATTERN, Company, ComplianceReview, ReviewDecision
+
+
+class CountryField(serializers.CharField):
+    default_error_messages = {"unknown_country": "Enter an ISO 3166-1 alpha-2 country code, e.g. DE."}
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("min_length", 2)
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        country = pycountry.countries.get(alpha_2=super().to_internal_value(data).upper())
+        if country is None:
+            self.fail("unknown_country")
+        return country.alpha_2
+
+
+class OnchainRegistrationSerializer(serializers.Serializer):
+    registered = serializers.BooleanField()
+    status = serializers.CharField()
+    tx_hash = serializers.CharField(allow_blank=True)
+    block_number = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    chain = ChainStatusSerializer()
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    country = CountryField()
+    wallet_address = EthereumAddressField()
+    document_cid = serializers.RegexField(
+        CID_PATTERN,
+        max_length=128,
+        error_messages={"invalid": "Enter an IPFS CID (v0 'Qm…' or base32 v1 'b…')."},
+    )
+    registration_number = serializers.RegexField(
+        r"^[A-Za-z0-9./ -]{1,64}$",
+        max_length=64,
+        error_messages={"invalid": "Use up to 64 letters, digits, spaces, dots, slashes and hyphens."},
+    )
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    onchain = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        read_only_fields = [
+            "id",
+            "owner",
+            "kyb_status",
+            "kyb_credential_id",
+            "kyb_credential_fingerprint",
+            "rejection_reason",
+            "reviewed_by",
+            "reviewed_at",
+            "created_at",
+            "updated_at",
+        ]
+        fields = [
+            *read_only_fields[:2],
+            "legal_name",
+            "registration_number",
+            "country",
+            "wallet_address",
+            "document_cid",
+            *read_only_fields[2:],
+            "onchain",
+        ]
+
+    @extend_schema_field(OnchainRegistrationSerializer)
+    def get_onchain(self, company: Company) -> dict:
+        return {
+            "registered": company.registered,
+            "status": company.registration_status,
+            "tx_hash": company.registered_tx_hash,
+            "block_number": company.registered_block,
+            "error": company.last_chain_error,
+            "chain": chain_summary(latest_transaction(company)),
+        }
+
+
+class CompanyReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT])
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["decision"] == ReviewDecision.REJECT and not attrs["notes"].strip():
+            raise serializers.ValidationError({"notes": "A rejection needs a reason."})
+        return attrs
+
+
+class ComplianceReviewSerializer(serializers.ModelSerializer):
+    officer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ComplianceReview
+        fields = ["decision", "notes", "from_status", "to_status", "officer", "created_at"]
+        read_only_fields = fields

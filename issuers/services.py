@@ -1,0 +1,275 @@
+"""Company writes: registration of the company, KYB review, and what the chain said about it.
+
+Approval moves the company to `registering`; its post_save signal puts registerIssuer in the outbox
+in the same transaction (issuers/signals.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pycountry
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from blockchain.addresses import InvalidAddress, normalize_address
+from config.api import DomainError, NotAllowed, StateConflict
+from issuers.kyb import kyb_credential_for, kyb_record_fingerprint
+from issuers.models import (
+    CID_PATTERN,
+    Company,
+    ComplianceReview,
+    KybStatus,
+    RegistrationStatus,
+    ReviewDecision,
+)
+
+logger = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = ("legal_name", "registration_number", "country", "wallet_address", "document_cid")
+
+
+def record_review(
+    *, subject: models.Model, officer: User, decision: str, notes: str, from_status: str, to_status: str
+) -> ComplianceReview:
+    """Append a compliance decision about any subject (company, campaign, investment)."""
+    return ComplianceReview.objects.create(
+        content_type=ContentType.objects.get_for_model(subject),
+        object_id=subject.pk,
+        officer=officer,
+        decision=decision,
+        notes=notes,
+        from_status=from_status,
+        to_status=to_status,
+    )
+
+
+def reviews_of(subject: models.Model) -> models.QuerySet[ComplianceReview]:
+    return ComplianceReview.objects.filter(
+        content_type=ContentType.objects.get_for_model(subject), object_id=subject.pk
+    ).select_related("officer")
+
+
+def clean_company_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise company details (the API validates first; admin and scripts rely on this)."""
+    cleaned = dict(fields)
+    errors: dict[str, str] = {}
+    for name in ("legal_name", "registration_number"):
+        if name in cleaned:
+            cleaned[name] = " ".join(str(cleaned[name] or "").split())
+            if not cleaned[name]:
+                errors[name] = "This field may not be blank."
+    if "registration_number" in cleaned and not re.fullmatch(
+        r"[A-Za-z0-9./ -]{1,64}", cleaned["registration_number"]
+    ):
+        errors["registration_number"] = "Use up to 64 letters, digits, spaces, dots, slashes and hyphens."
+    if "country" in cleaned:
+        country = pycountry.countries.get(alpha_2=str(cleaned["country"] or "").upper())
+        if country is None:
+            errors["country"] = "Enter an ISO 3166-1 alpha-2 country code, e.g. DE."
+        else:
+            cleaned["country"] = country.alpha_2
+    if "wallet_address" in cleaned:
+        try:
+            cleaned["wallet_address"] = normalize_address(cleaned["wallet_address"])
+        except InvalidAddress as exc:
+            errors["wallet_address"] = str(exc)
+    if "document_cid" in cleaned and not re.fullmatch(CID_PATTERN, str(cleaned["document_cid"] or "")):
+        errors["document_cid"] = "Enter an IPFS CID (v0 'Qm…' or base32 v1 'b…')."
+    if errors:
+        raise DomainError(
+            "Invalid company details: " + "; ".join(errors.values()), code="invalid", errors=errors
+        )
+    return cleaned
+
+
+def _save_unique(company: Company) -> None:
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as exc:
+        text = str(exc)
+        if "registration_unique_per_country" in text:
+            raise DomainError(
+                "A company with this registration number is already registered in this country.",
+                code="duplicate_company",
+                errors={"registration_number": "Already registered in this country."},
+            ) from None
+        if "wallet_address" in text:
+            raise DomainError(
+                "This wallet already belongs to a company.",
+                code="duplicate_wallet",
+                errors={"wallet_address": "Already used by another company."},
+            ) from None
+        raise
+
+
+def create_company(
+    *,
+    owner: User,
+    legal_name: str,
+    registration_number: str,
+    country: str,
+    wallet_address: str,
+    document_cid: str,
+) -> Company:
+    """Register an issuer company for KYB review (`kyb_status: pending`)."""
+    fields = clean_company_fields(
+        {
+            "legal_name": legal_name,
+            "registration_number": registration_number,
+            "country": country,
+            "wallet_address": wallet_address,
+            "document_cid": document_cid,
+        }
+    )
+    company = Company(owner=owner, **fields)
+    _save_unique(company)
+    return company
+
+
+def update_company(*, company: Company, actor: User, **changes: Any) -> Company:
+    """The owner corrects details while KYB is pending, or after a rejection (which resubmits it)."""
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if locked.owner_id != actor.pk:
+            raise NotAllowed("Only the company's owner may change it.")
+        if locked.kyb_status == KybStatus.APPROVED:
+            raise StateConflict(
+                "The company's KYB is approved; its details can no longer change.",
+                code="company_approved",
+                kyb_status=locked.kyb_status,
+            )
+        for name, value in clean_company_fields(
+            {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+        ).items():
+            setattr(locked, name, value)
+        if locked.kyb_status == KybStatus.REJECTED:
+            locked.kyb_status = KybStatus.PENDING  # resubmitted for review
+        _save_unique(locked)
+    return locked
+
+
+def review_company(*, company: Company, officer: User, decision: str, notes: str = "") -> Company:
+    """Compliance decides on a pending KYB. Approval registers the wallet on chain (registerIssuer,
+    with the KYB credential's fingerprint); rejection needs a reason."""
+    if decision not in (ReviewDecision.APPROVE, ReviewDecision.REJECT):
+        raise DomainError(
+            "decision must be approve or reject", code="invalid", errors={"decision": "approve|reject"}
+        )
+    if decision == ReviewDecision.REJECT and not notes.strip():
+        raise DomainError("A rejection needs a reason.", code="invalid", errors={"notes": "Give the reason."})
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if locked.kyb_status != KybStatus.PENDING:
+            raise StateConflict(
+                f"The company's KYB is {locked.kyb_status}; only a pending one can be reviewed.",
+                code="invalid_transition",
+                kyb_status=locked.kyb_status,
+                allowed_from=[KybStatus.PENDING],
+            )
+        previous = locked.kyb_status
+        locked.reviewed_by = officer
+        locked.reviewed_at = timezone.now()
+        if decision == ReviewDecision.APPROVE:
+            credential = kyb_credential_for(locked)
+            locked.kyb_status = KybStatus.APPROVED
+            locked.kyb_credential_id = credential.credential_id if credential else ""
+            locked.kyb_credential_fingerprint = (
+                credential.fingerprint if credential else kyb_record_fingerprint(locked)
+            )
+            locked.rejection_reason = ""
+            locked.registration_status = RegistrationStatus.REGISTERING
+            locked.register_attempt += 1
+        else:
+            locked.kyb_status = KybStatus.REJECTED
+            locked.rejection_reason = notes.strip()
+        locked.save()  # post_save enqueues registerIssuer when registering
+        record_review(
+            subject=locked,
+            officer=officer,
+            decision=decision,
+            notes=notes,
+            from_status=previous,
+            to_status=locked.kyb_status,
+        )
+    return locked
+
+
+def request_registration(*, company: Company) -> tuple[Company, bool]:
+    """Queue registerIssuer again after a failure. Idempotent: (company, queued_now)."""
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if locked.registration_status in (RegistrationStatus.REGISTERING, RegistrationStatus.REGISTERED):
+            return locked, False
+        if locked.kyb_status != KybStatus.APPROVED:
+            raise StateConflict(
+                "Only a KYB-approved company can be registered on chain.", code="invalid_transition"
+            )
+        locked.registration_status = RegistrationStatus.REGISTERING
+        locked.register_attempt += 1
+        locked.last_chain_error = ""
+        locked.save()
+    return locked, True
+
+
+# --- what the chain said (registered handlers, inside the confirmer's / indexer's transaction) -----
+
+
+def record_issuer_registered(*, wallet: str, vc_hash: str, tx_hash: str, block_number: int) -> None:
+    company = Company.objects.select_for_update().filter(wallet_address=wallet).first()
+    if company is None:
+        logger.warning(
+            "IssuerRegistered for %s, which is no company of this platform (tx %s)", wallet, tx_hash
+        )
+        return
+    if company.registered and company.registered_tx_hash == tx_hash:
+        return
+    if company.kyb_status != KybStatus.APPROVED:
+        logger.error("IssuerRegistered for %s whose KYB is %s (tx %s)", wallet, company.kyb_status, tx_hash)
+    elif vc_hash != company.kyb_credential_fingerprint:
+        logger.warning(
+            "IssuerRegistered for %s with vcHash %s, approved %s",
+            wallet,
+            vc_hash,
+            company.kyb_credential_fingerprint,
+        )
+    if company.kyb_status == KybStatus.APPROVED:
+        company.registration_status = RegistrationStatus.REGISTERED
+        company.last_chain_error = ""
+    company.registered_tx_hash = tx_hash
+    company.registered_block = block_number
+    company.registered_at = timezone.now()
+    company.save()
+
+
+def record_issuer_revoked(*, wallet: str, tx_hash: str) -> None:
+    company = Company.objects.select_for_update().filter(wallet_address=wallet).first()
+    if company is not None and company.registration_status != RegistrationStatus.REVOKED:
+        company.registration_status = RegistrationStatus.REVOKED
+        company.last_chain_error = f"revoked on chain (tx {tx_hash})"
+        company.save()
+
+
+def forget_issuer_registered(*, wallet: str, tx_hash: str) -> None:
+    """A reorg orphaned the registration: registering again until the outbox re-mines it."""
+    company = Company.objects.select_for_update().filter(wallet_address=wallet).first()
+    if company is None or company.registered_tx_hash != tx_hash:
+        return
+    company.registration_status = RegistrationStatus.REGISTERING
+    company.registered_tx_hash = ""
+    company.registered_block = company.registered_at = None
+    company.save()
+
+
+def registration_failed(*, company_id: int, error_code: str) -> None:
+    company = Company.objects.select_for_update().filter(pk=company_id).first()
+    if company is None or company.registration_status != RegistrationStatus.REGISTERING:
+        return
+    company.registration_status = RegistrationStatus.FAILED
+    company.last_chain_error = f"registerIssuer failed: {error_code}"[:300]
+    company.save()
