@@ -306,3 +306,11 @@ def load_artifact(name: str) -> Artifact:
 
 def interface(name: str) -> ContractInterface:
     return load_artifact(name).interface
+
+
+def bytes32_from_hex(value: str) -> bytes:
+    """A 0x-hex bytes32 (hashes, fingerprints, refs as the DB stores them) as the 32 bytes the ABI wants."""
+    raw = bytes.fromhex(value.removeprefix("0x"))
+    if len(raw) != 32:
+        raise ValueError(f"{value!r} is not 32 bytes")
+    return raw

@@ -6,6 +6,7 @@ from django.conf import settings
 from web3 import Web3
 
 from blockchain import services as outbox
+from blockchain.abi import bytes32_from_hex
 from blockchain.amounts import from_base_units, to_base_units
 from blockchain.bindings import call_many
 from blockchain.models import ChainEvent, ChainTransaction
@@ -31,7 +32,7 @@ def enqueue_create_campaign(campaign) -> ChainTransaction:
         contract="CampaignFactory",
         function="createCampaign",
         args=[
-            bytes.fromhex(campaign.campaign_ref.removeprefix("0x")),
+            bytes32_from_hex(campaign.campaign_ref),
             campaign.issuer.wallet_address,
             to_base_units(campaign.goal),
             to_base_units(campaign.hard_cap),

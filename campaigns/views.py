@@ -85,11 +85,6 @@ class CampaignViewSet(
         )
         return self._respond(campaign)
 
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        if not kwargs.get("partial"):
-            return self.http_method_not_allowed(request, *args, **kwargs)
-        return super().update(request, *args, **kwargs)
-
     @extend_schema(request=None, responses={200: CampaignSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:

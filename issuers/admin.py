@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
-from blockchain.admin import tx_link
+from blockchain.admin import ReadOnlyAdmin, tx_link
 from issuers import services
 from issuers.admin_actions import compliance_decision
 from issuers.models import Company, ComplianceReview, KybStatus
@@ -99,7 +99,7 @@ class CompanyAdmin(ReviewedAdmin):
 
 
 @admin.register(ComplianceReview)
-class ComplianceReviewAdmin(admin.ModelAdmin):
+class ComplianceReviewAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "content_type",
@@ -112,12 +112,3 @@ class ComplianceReviewAdmin(admin.ModelAdmin):
     list_filter = ("decision", "content_type")
     search_fields = ("notes", "officer__username")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from config.api import DomainError
+from config.admin_tools import apply_to_each
 
 
 def compliance_decision(
@@ -35,16 +35,9 @@ def compliance_decision(
         if notes_required and not notes:
             modeladmin.message_user(request, f"{verb}: notes are required.", messages.ERROR)
             return None
-        done, refused = 0, []
-        for obj in queryset:
-            try:
-                decide(obj, request.user, notes)
-                done += 1
-            except DomainError as exc:
-                refused.append(f"{obj}: {exc.message}")
-        modeladmin.message_user(request, f"{verb}: {done} done.", messages.SUCCESS)
-        if refused:
-            modeladmin.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
+        apply_to_each(
+            modeladmin, request, queryset, lambda obj: decide(obj, request.user, notes), done="done."
+        )
         return None
 
     action.__name__ = name

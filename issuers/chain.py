@@ -6,6 +6,7 @@ from django.conf import settings
 from web3 import Web3
 
 from blockchain import services as outbox
+from blockchain.abi import bytes32_from_hex
 from blockchain.bindings import call_many, deployment_of
 from blockchain.models import ChainEvent, ChainTransaction
 from blockchain.registry import (
@@ -23,17 +24,17 @@ REGISTER_KIND = "issuers.register_issuer"
 ARTIFACT = "IssuerRegistry"
 
 
-def _bytes32(hex_hash: str) -> bytes:
-    return bytes.fromhex(hex_hash.removeprefix("0x"))
-
-
 def enqueue_register_issuer(company) -> ChainTransaction:
     """registerIssuer(wallet, vcHash, ipfsHash) for this registration attempt."""
     return outbox.enqueue(
         kind=REGISTER_KIND,
         contract=ARTIFACT,
         function="registerIssuer",
-        args=[company.wallet_address, _bytes32(company.kyb_credential_fingerprint), company.document_cid],
+        args=[
+            company.wallet_address,
+            bytes32_from_hex(company.kyb_credential_fingerprint),
+            company.document_cid,
+        ],
         idempotency_key=f"{REGISTER_KIND}:{settings.CHAIN_ID}:{company.pk}:{company.register_attempt}",
         subject=company,
     )

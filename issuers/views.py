@@ -75,11 +75,6 @@ class CompanyViewSet(
         company = services.update_company(company=company, actor=request.user, **serializer.validated_data)
         return self._respond(company)
 
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        if not kwargs.get("partial"):
-            return self.http_method_not_allowed(request, *args, **kwargs)
-        return super().update(request, *args, **kwargs)
-
     @extend_schema(
         request=CompanyReviewSerializer, responses={200: CompanySerializer, 202: CompanySerializer}
     )

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from blockchain.admin import ReadOnlyAdmin, tx_link
+from config.admin_tools import apply_to_each
 from config.api import DomainError
 from loans import services
 from loans.models import HASHED_FIELDS, Loan, LoanHistoryEntry, LoanStatus, LoanVerificationReport
@@ -117,16 +118,7 @@ class LoanAdmin(admin.ModelAdmin):
         return tx_link(obj.repaid_tx_hash) if obj.repaid_tx_hash else "—"
 
     def _apply(self, request, queryset, action, done: str) -> None:
-        count, refused = 0, []
-        for loan in queryset:
-            try:
-                action(loan)
-                count += 1
-            except DomainError as exc:
-                refused.append(f"{loan.loan_id}: {exc.message}")
-        self.message_user(request, f"{count} {done}", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
+        apply_to_each(self, request, queryset, action, done=done)
 
     @admin.action(description="Approve the selected drafts (anchor on chain)")
     def approve(self, request, queryset) -> None:

@@ -12,6 +12,7 @@ from django.db import transaction
 from web3 import Web3
 
 from blockchain import services as outbox
+from blockchain.abi import bytes32_from_hex
 from blockchain.bindings import call_many, deployment_of
 from blockchain.models import ChainEvent, ChainTransaction
 from blockchain.registry import (
@@ -33,17 +34,13 @@ ARTIFACT = "LoanRegistry"
 READ_CHUNK = 200
 
 
-def _bytes32(hex_hash: str) -> bytes:
-    return bytes.fromhex(hex_hash.removeprefix("0x"))
-
-
 def enqueue_store_loan(loan) -> ChainTransaction:
     """The outbox intent storeLoan(loanId, loanHash, borrower, lender) for this approval attempt."""
     return outbox.enqueue(
         kind=STORE_KIND,
         contract=ARTIFACT,
         function="storeLoan",
-        args=[loan.loan_id, _bytes32(loan.loan_hash), loan.borrower_wallet, loan.lender_wallet],
+        args=[loan.loan_id, bytes32_from_hex(loan.loan_hash), loan.borrower_wallet, loan.lender_wallet],
         idempotency_key=f"{STORE_KIND}:{settings.CHAIN_ID}:{loan.pk}:{loan.store_attempt}",
         subject=loan,
     )
@@ -55,7 +52,7 @@ def enqueue_mark_repaid(loan) -> ChainTransaction:
         kind=REPAY_KIND,
         contract=ARTIFACT,
         function="markRepaid",
-        args=[loan.loan_id, _bytes32(loan.repaid_hash)],
+        args=[loan.loan_id, bytes32_from_hex(loan.repaid_hash)],
         idempotency_key=f"{REPAY_KIND}:{settings.CHAIN_ID}:{loan.pk}:{loan.repay_attempt}",
         subject=loan,
     )

@@ -89,11 +89,6 @@ class LoanViewSet(
         loan = services.update_loan(loan=loan, actor=request.user, **serializer.validated_data)
         return self._loan_response(loan)
 
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        if not kwargs.get("partial"):
-            return self.http_method_not_allowed(request, *args, **kwargs)
-        return super().update(request, *args, **kwargs)
-
     @extend_schema(
         request=None, responses={202: LoanSerializer, 409: OpenApiResponse(description="not a draft")}
     )
