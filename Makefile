@@ -9,7 +9,7 @@ STAMP_RUN := $(VENV)/.installed-runtime
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_NPM := node_modules/.installed
 
-.PHONY: help deps run test lint check-migrations bench compile-contracts clean
+.PHONY: help deps run test lint check-migrations bench compile-contracts clean browser
 
 help:
 	@echo "make run     - start the whole platform (anvil, migrate, deploy, web, worker, beat, poller)"
@@ -38,7 +38,16 @@ deps: $(STAMP_DEV) $(STAMP_NPM)
 run: $(STAMP_RUN) $(STAMP_NPM)
 	$(PY) -m config.run_platform
 
-test: $(STAMP_DEV) $(STAMP_NPM)
+# The browser tests drive Debian's Chromium; install it on a fresh machine (root, or sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; }; }
+
+test: $(STAMP_DEV) $(STAMP_NPM) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)

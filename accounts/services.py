@@ -14,6 +14,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from accounts.models import STAFF_ROLES, Role, User, WalletChallenge
+from accounts.signals import wallet_bound
 from accounts.siwe import SiweMessage, SiweMessageError, parse_siwe_message
 from blockchain.addresses import normalize_address
 from config.api import DomainError, StateConflict
@@ -143,4 +144,5 @@ def bind_wallet(*, user: User, message: str, signature: str) -> User:
         except IntegrityError:
             # Lost a race with another account binding the same wallet.
             raise StateConflict("This wallet is bound to another account.", code="wallet_taken") from None
+        wallet_bound.send(sender=User, user=user)  # e.g. link the wallet's credentials (same transaction)
     return user

@@ -170,6 +170,12 @@ def main(argv: list[str]) -> int:
 
     generated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     machine = machine_description()
+    if argv and RESULTS_JSON.exists():
+        # A partial run (`make bench BENCH=name`) replaces only its own rows of the last report.
+        previous = json.loads(RESULTS_JSON.read_text()).get("measurements", [])
+        ran = set(names)
+        measurements = [m for m in previous if m["bench"] not in ran] + measurements
+        measurements.sort(key=lambda m: m["bench"])
     table = markdown_table(measurements)
     # The README shows the comparisons and targets; every number is in bench/results.md.
     headline = markdown_table([m for m in measurements if m["target"] or m["naive"] is not None])

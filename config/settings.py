@@ -225,6 +225,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 # Issuance rules: the total of a company's campaign goals within 12 months.
 ISSUER_ANNUAL_CAP = Decimal(env.str("ISSUER_ANNUAL_CAP", default="5000000"))
+# Credential types institutions may issue (extend by listing more).
+CREDENTIAL_TYPES = env.list("CREDENTIAL_TYPES", default=["kyc", "kyb", "accreditation", "diploma"])
+# How long a verification answered by the chain is cached (seconds).
+CREDENTIAL_CHAIN_CACHE_SECONDS = env.int("CREDENTIAL_CHAIN_CACHE_SECONDS", default=60)
 LOAN_VERIFY_SAMPLE = env.int("LOAN_VERIFY_SAMPLE", default=100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {

@@ -4,10 +4,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config.health import healthz
 from config.metrics import metrics
+from credentials.views import verifier_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("accounts.urls")),
+    path("api/", include("credentials.urls")),  # before blockchain/: /api/blockchain/verify/ and status/
     path("api/blockchain/", include("blockchain.urls")),
     path("api/", include("issuers.urls")),
     path("api/", include("campaigns.urls")),
@@ -15,6 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("verify/", verifier_page, name="verifier"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
 ]

@@ -1,0 +1,58 @@
+"""Credential fingerprints and batch leaves: pure functions, the same on chain and off.
+
+fingerprint = keccak256(RFC 8785 JSON of {"scheme": "ledgerbridge.credential.v1", "document": doc}),
+so the same document always has one fingerprint however its keys are ordered or spaced, and the
+scheme can change without old fingerprints becoming ambiguous. On chain a credential's type is
+keccak256 of its name ("kyc" → keccak256("kyc")); a batch leaf is OpenZeppelin's standard leaf of
+(bytes32 fingerprint, address subject, bytes32 credentialType, uint64 expiresAt), as
+`CredentialVault.batchLeaf` computes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import rfc8785
+from eth_utils import keccak
+
+from blockchain.abi import bytes32_from_hex
+from blockchain.merkle import standard_leaf
+
+CREDENTIAL_SCHEME = "ledgerbridge.credential.v1"
+MAX_DOCUMENT_BYTES = 64 * 1024
+
+
+class InvalidDocument(ValueError):
+    pass
+
+
+def canonical_document(document: object) -> bytes:
+    if not isinstance(document, dict) or not document:
+        raise InvalidDocument("A credential document is a non-empty JSON object.")
+    try:
+        encoded = rfc8785.dumps({"scheme": CREDENTIAL_SCHEME, "document": document})
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise InvalidDocument(f"The document cannot be canonicalised: {exc}") from None
+    if len(encoded) > MAX_DOCUMENT_BYTES:
+        raise InvalidDocument(f"The document is over {MAX_DOCUMENT_BYTES // 1024} KiB.")
+    return encoded
+
+
+def fingerprint_of(document: object) -> str:
+    """0x-hex keccak256 of the canonical document (see the module docstring)."""
+    return "0x" + keccak(canonical_document(document)).hex()
+
+
+def type_hash(credential_type: str) -> bytes:
+    return keccak(text=credential_type)
+
+
+def expiry_seconds(expires_at: datetime | None) -> int:
+    return int(expires_at.timestamp()) if expires_at else 0
+
+
+def batch_leaf(*, fingerprint: str, subject: str, credential_type: str, expires_at: datetime | None) -> bytes:
+    return standard_leaf(
+        ["bytes32", "address", "bytes32", "uint64"],
+        [bytes32_from_hex(fingerprint), subject, type_hash(credential_type), expiry_seconds(expires_at)],
+    )

@@ -1,0 +1,185 @@
+"""Credential API shapes."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.conf import settings
+from rest_framework import serializers
+
+from blockchain.fields import EthereumAddressField
+from blockchain.serializers import ChainStatusField
+from credentials.models import Credential, CredentialBatch, Institution
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    address = EthereumAddressField()
+    chain = ChainStatusField()
+
+    class Meta:
+        model = Institution
+        fields = [
+            "address",
+            "name",
+            "metadata_uri",
+            "kyc_provider",
+            "active",
+            "sync_status",
+            "last_chain_error",
+            "updated_at",
+            "chain",
+        ]
+        read_only_fields = ["sync_status", "last_chain_error", "updated_at"]
+        extra_kwargs = {
+            "metadata_uri": {"required": False},
+            "kyc_provider": {"required": False},
+            "active": {"required": False},
+        }
+
+
+class CredentialSerializer(serializers.ModelSerializer):
+    institution = serializers.SlugRelatedField(slug_field="address", read_only=True)
+    batch_id = serializers.SerializerMethodField()
+    merkle_root = serializers.CharField(source="batch.merkle_root", read_only=True, default=None)
+    valid = serializers.BooleanField(read_only=True)
+    expired = serializers.BooleanField(read_only=True)
+    chain = ChainStatusField()
+
+    class Meta:
+        model = Credential
+        fields = [
+            "id",
+            "institution",
+            "subject_wallet",
+            "credential_type",
+            "document",
+            "fingerprint",
+            "onchain_id",
+            "batch_id",
+            "merkle_root",
+            "leaf",
+            "proof",
+            "status",
+            "valid",
+            "expired",
+            "issued_at",
+            "expires_at",
+            "revocation_reason",
+            "revocation_requested_at",
+            "revoked_at",
+            "last_chain_error",
+            "created_at",
+            "chain",
+        ]
+        read_only_fields = fields
+
+    def get_batch_id(self, credential: Credential) -> str | None:
+        return str(credential.batch.public_id) if credential.batch_id else None
+
+
+class CredentialInputSerializer(serializers.Serializer):
+    subject_wallet = EthereumAddressField()
+    credential_type = serializers.ChoiceField(choices=[])
+    document = serializers.JSONField()
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["credential_type"].choices = settings.CREDENTIAL_TYPES
+
+    def validate_document(self, value):
+        if not isinstance(value, dict) or not value:
+            raise serializers.ValidationError("A credential document is a non-empty JSON object.")
+        return value
+
+
+class InstitutionByAddressMixin:
+    """`institution` may be given in any valid address spelling."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("institution"), str):
+            from blockchain.addresses import InvalidAddress, normalize_address
+
+            with contextlib.suppress(InvalidAddress):  # left as is: "does not exist" (400)
+                data = {**data, "institution": normalize_address(data["institution"])}
+        return super().to_internal_value(data)
+
+
+class IssueCredentialSerializer(InstitutionByAddressMixin, CredentialInputSerializer):
+    institution = serializers.SlugRelatedField(slug_field="address", queryset=Institution.objects.all())
+
+
+class BatchIssueSerializer(InstitutionByAddressMixin, serializers.Serializer):
+    institution = serializers.SlugRelatedField(slug_field="address", queryset=Institution.objects.all())
+    credentials = CredentialInputSerializer(many=True, min_length=1, max_length=1000)
+
+
+class CredentialBatchSerializer(serializers.ModelSerializer):
+    batch_id = serializers.UUIDField(source="public_id", read_only=True)
+    institution = serializers.SlugRelatedField(slug_field="address", read_only=True)
+    chain = ChainStatusField()
+
+    class Meta:
+        model = CredentialBatch
+        fields = [
+            "batch_id",
+            "institution",
+            "count",
+            "merkle_root",
+            "status",
+            "onchain_batch_id",
+            "anchored_at",
+            "last_chain_error",
+            "chain",
+        ]
+        read_only_fields = fields
+
+
+class RevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    credential_id = serializers.IntegerField(required=False, min_value=1)
+    onchain_id = serializers.IntegerField(required=False, min_value=1)
+    fingerprint = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", required=False)
+    document = serializers.JSONField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give credential_id, onchain_id, fingerprint or document.")
+        if "document" in attrs and "fingerprint" in attrs:
+            raise serializers.ValidationError("Give the document or its fingerprint, not both.")
+        return attrs
+
+
+class VerificationSerializer(serializers.Serializer):
+    exists = serializers.BooleanField()
+    valid = serializers.BooleanField()
+    revoked = serializers.BooleanField()
+    expired = serializers.BooleanField()
+    outcome = serializers.ChoiceField(
+        choices=["valid", "not_found", "revoked", "expired", "issuer_inactive", "fingerprint_mismatch"]
+    )
+    fingerprint = serializers.CharField(allow_null=True)
+    institution = serializers.CharField(allow_null=True)
+    institution_name = serializers.CharField(allow_null=True)
+    institution_active = serializers.BooleanField(allow_null=True)
+    credential_id = serializers.IntegerField(allow_null=True)
+    onchain_id = serializers.IntegerField(allow_null=True)
+    credential_type = serializers.CharField(allow_null=True)
+    subject_wallet = serializers.CharField(allow_null=True)
+    issued_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    tx_hash = serializers.CharField(allow_null=True)
+    source = serializers.ChoiceField(choices=["cache", "chain"])
+
+
+class CredentialStatusSerializer(serializers.Serializer):
+    exists = serializers.BooleanField()
+    valid = serializers.BooleanField()
+    revoked = serializers.BooleanField()
+    issued_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    source = serializers.ChoiceField(choices=["cache", "chain"])

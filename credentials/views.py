@@ -1,0 +1,194 @@
+"""Institutions, credentials, and verification (the API and the public verifier page)."""
+
+from __future__ import annotations
+
+import json
+
+import django_filters
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from blockchain.addresses import InvalidAddress, normalize_address
+from blockchain.client import explorer_tx_url
+from config.api import DomainError, NotFound, role_required
+from credentials import selectors, services
+from credentials.models import Credential, CredentialStatus
+from credentials.serializers import (
+    BatchIssueSerializer,
+    CredentialBatchSerializer,
+    CredentialSerializer,
+    CredentialStatusSerializer,
+    InstitutionSerializer,
+    IssueCredentialSerializer,
+    RevokeSerializer,
+    VerificationSerializer,
+    VerifyRequestSerializer,
+)
+from credentials.verification import verify_credential
+
+ISSUERS = role_required("institution", "operator")
+
+
+class InstitutionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Institutions, from the cache of InstitutionUpserted. Operators create and change them."""
+
+    serializer_class = InstitutionSerializer
+    lookup_field = "address"
+    lookup_value_regex = "0x[0-9a-fA-F]{40}"
+
+    def get_queryset(self):
+        return selectors.institutions()
+
+    def get_permissions(self):
+        return [role_required("operator")() if self.action == "create" else permissions.AllowAny()]
+
+    def get_object(self):
+        try:
+            address = normalize_address(self.kwargs["address"])
+        except InvalidAddress:
+            raise NotFound("No such institution.") from None
+        institution = self.get_queryset().filter(address=address).first()
+        if institution is None:
+            raise NotFound("No such institution.")
+        return institution
+
+    @extend_schema(responses={202: InstitutionSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        """Create or change an institution (upsertInstitution on chain)."""
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        institution = services.upsert_institution(
+            address=body.validated_data["address"],
+            name=body.validated_data["name"],
+            metadata_uri=body.validated_data.get("metadata_uri", ""),
+            kyc_provider=body.validated_data.get("kyc_provider", False),
+            active=body.validated_data.get("active", True),
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=institution.pk)).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class CredentialFilter(django_filters.FilterSet):
+    institution = django_filters.CharFilter(field_name="institution__address", lookup_expr="iexact")
+    subject_wallet = django_filters.CharFilter(lookup_expr="iexact")
+    status = django_filters.ChoiceFilter(choices=CredentialStatus.choices)
+    credential_type = django_filters.CharFilter()
+
+    class Meta:
+        model = Credential
+        fields = ["institution", "subject_wallet", "status", "credential_type"]
+
+
+class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Credentials: an institution sees its own, the subject theirs, compliance and operators all."""
+
+    serializer_class = CredentialSerializer
+    filterset_class = CredentialFilter
+
+    def get_queryset(self):
+        return selectors.credentials_for(self.request.user)
+
+    def get_permissions(self):
+        if self.action in ("issue", "batch", "revoke"):
+            return [ISSUERS()]
+        return [permissions.IsAuthenticated()]
+
+    @extend_schema(request=IssueCredentialSerializer, responses={202: CredentialSerializer})
+    @action(detail=False, methods=["post"])
+    def issue(self, request: Request) -> Response:
+        """Anchor one credential (issueCredential)."""
+        body = IssueCredentialSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        credential = services.issue_credential(actor=request.user, **body.validated_data)
+        return Response(self.get_serializer(credential).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=BatchIssueSerializer, responses={202: CredentialBatchSerializer})
+    @action(detail=False, methods=["post"])
+    def batch(self, request: Request) -> Response:
+        """Anchor up to 1,000 credentials with one Merkle root (anchorBatch)."""
+        body = BatchIssueSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        batch = services.issue_batch(
+            actor=request.user,
+            institution=body.validated_data["institution"],
+            items=body.validated_data["credentials"],
+        )
+        return Response(CredentialBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=RevokeSerializer,
+        responses={202: CredentialSerializer, 409: OpenApiResponse(description="not issued")},
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        body = RevokeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        credential = Credential.objects.filter(pk=pk).first()
+        if credential is None:
+            raise NotFound("No such credential.")
+        credential = services.revoke_credential(
+            actor=request.user, credential=credential, reason=body.validated_data["reason"]
+        )
+        return Response(self.get_serializer(credential).data, status=status.HTTP_202_ACCEPTED)
+
+
+class VerifyView(APIView):
+    """Anyone may verify: from the cache when the platform knows the credential, else the chain."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=VerifyRequestSerializer, responses=VerificationSerializer)
+    def post(self, request: Request) -> Response:
+        body = VerifyRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = verify_credential(**body.validated_data)
+        return Response(VerificationSerializer(result).data)
+
+
+class CredentialStatusView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses=CredentialStatusSerializer)
+    def get(self, request: Request, credential_id: int) -> Response:
+        """`credential_id` is the platform's id; `?onchain=1` reads it as the vault's id instead."""
+        if request.query_params.get("onchain") in ("1", "true"):
+            result = verify_credential(onchain_id=credential_id)
+        else:
+            result = verify_credential(credential_id=credential_id)
+        return Response(CredentialStatusSerializer(result).data)
+
+
+@require_http_methods(["GET", "POST"])
+def verifier_page(request):
+    """The public verifier: paste or upload a credential document, see whether it is valid."""
+    context: dict = {"document_text": ""}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        text = (
+            upload.read(70 * 1024).decode("utf-8", errors="replace")
+            if upload
+            else request.POST.get("document", "")
+        )
+        context["document_text"] = text
+        try:
+            document = json.loads(text)
+            result = verify_credential(document=document)
+            context["result"] = result
+            context["tx_url"] = explorer_tx_url(result.tx_hash)
+        except json.JSONDecodeError as exc:
+            context["error"] = f"That is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        except DomainError as exc:
+            context["error"] = exc.message
+    return render(request, "credentials/verify.html", context)
