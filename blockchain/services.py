@@ -30,6 +30,12 @@ def _json_args(contract: str, function: str, args: Sequence[Any]) -> list:
     return [str(v) if isinstance(v, int) and abs(v) >= 2**53 else v for v in out]
 
 
+def intent_key(kind: str, subject: models.Model, attempt: int) -> str:
+    """The idempotency key of a domain intent: one chain effect per kind, subject row, attempt and chain.
+    A domain row counts its attempts; a new attempt (a retry after a failure) is a new intent."""
+    return f"{kind}:{settings.CHAIN_ID}:{subject.pk}:{attempt}"
+
+
 def enqueue(
     *,
     kind: str,

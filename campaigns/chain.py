@@ -20,6 +20,7 @@ from blockchain.registry import (
     register_rebuild_hook,
     register_reconciler,
 )
+from blockchain.services import intent_key
 
 CREATE_KIND = "campaigns.create_campaign"
 FINALIZE_KIND = "campaigns.finalize"
@@ -38,7 +39,7 @@ def enqueue_create_campaign(campaign) -> ChainTransaction:
             to_base_units(campaign.hard_cap),
             int(campaign.ends_at.timestamp()),
         ],
-        idempotency_key=f"{CREATE_KIND}:{settings.CHAIN_ID}:{campaign.pk}:{campaign.deploy_attempt}",
+        idempotency_key=intent_key(CREATE_KIND, campaign, campaign.deploy_attempt),
         subject=campaign,
     )
 
@@ -50,7 +51,7 @@ def enqueue_finalize(campaign) -> ChainTransaction:
         function="finalize",
         args=[],
         address=campaign.contract_address,
-        idempotency_key=f"{FINALIZE_KIND}:{settings.CHAIN_ID}:{campaign.pk}:{campaign.finalize_attempt}",
+        idempotency_key=intent_key(FINALIZE_KIND, campaign, campaign.finalize_attempt),
         subject=campaign,
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.conf import settings
 from web3 import Web3
 
 from blockchain import services as outbox
@@ -21,6 +20,7 @@ from blockchain.registry import (
     register_rebuild_hook,
     register_reconciler,
 )
+from blockchain.services import intent_key
 from credentials.fingerprints import expiry_seconds, type_hash
 
 ARTIFACT = "CredentialVault"
@@ -29,10 +29,6 @@ ISSUE_KIND = "credentials.issue"
 BATCH_KIND = "credentials.anchor_batch"
 REVOKE_KIND = "credentials.revoke"
 REVOKE_LEAF_KIND = "credentials.revoke_leaf"
-
-
-def _key(kind: str, pk: int, attempt: int) -> str:
-    return f"{kind}:{settings.CHAIN_ID}:{pk}:{attempt}"
 
 
 def enqueue_upsert_institution(institution) -> ChainTransaction:
@@ -47,7 +43,7 @@ def enqueue_upsert_institution(institution) -> ChainTransaction:
             institution.kyc_provider,
             institution.active,
         ],
-        idempotency_key=_key(UPSERT_KIND, institution.pk, institution.upsert_attempt),
+        idempotency_key=intent_key(UPSERT_KIND, institution, institution.upsert_attempt),
         subject=institution,
     )
 
@@ -66,7 +62,7 @@ def enqueue_issue(credential) -> ChainTransaction:
         contract=ARTIFACT,
         function="issueCredential",
         args=[request],
-        idempotency_key=_key(ISSUE_KIND, credential.pk, credential.issue_attempt),
+        idempotency_key=intent_key(ISSUE_KIND, credential, credential.issue_attempt),
         subject=credential,
     )
 
@@ -77,7 +73,7 @@ def enqueue_anchor_batch(batch) -> ChainTransaction:
         contract=ARTIFACT,
         function="anchorBatch",
         args=[bytes32_from_hex(batch.merkle_root), batch.count, batch.institution.address],
-        idempotency_key=_key(BATCH_KIND, batch.pk, batch.anchor_attempt),
+        idempotency_key=intent_key(BATCH_KIND, batch, batch.anchor_attempt),
         subject=batch,
     )
 
@@ -95,7 +91,7 @@ def enqueue_revocation(credential) -> ChainTransaction:
                 bytes32_from_hex(credential.leaf),
                 reason_hash(credential.revocation_reason),
             ],
-            idempotency_key=_key(REVOKE_LEAF_KIND, credential.pk, credential.revoke_attempt),
+            idempotency_key=intent_key(REVOKE_LEAF_KIND, credential, credential.revoke_attempt),
             subject=credential,
         )
     return outbox.enqueue(
@@ -103,7 +99,7 @@ def enqueue_revocation(credential) -> ChainTransaction:
         contract=ARTIFACT,
         function="revokeCredential",
         args=[credential.onchain_id, reason_hash(credential.revocation_reason)],
-        idempotency_key=_key(REVOKE_KIND, credential.pk, credential.revoke_attempt),
+        idempotency_key=intent_key(REVOKE_KIND, credential, credential.revoke_attempt),
         subject=credential,
     )
 

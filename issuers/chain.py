@@ -19,6 +19,7 @@ from blockchain.registry import (
     register_rebuild_hook,
     register_reconciler,
 )
+from blockchain.services import intent_key
 
 REGISTER_KIND = "issuers.register_issuer"
 ARTIFACT = "IssuerRegistry"
@@ -35,7 +36,7 @@ def enqueue_register_issuer(company) -> ChainTransaction:
             bytes32_from_hex(company.kyb_credential_fingerprint),
             company.document_cid,
         ],
-        idempotency_key=f"{REGISTER_KIND}:{settings.CHAIN_ID}:{company.pk}:{company.register_attempt}",
+        idempotency_key=intent_key(REGISTER_KIND, company, company.register_attempt),
         subject=company,
     )
 

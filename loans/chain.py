@@ -25,6 +25,7 @@ from blockchain.registry import (
     register_rebuild_hook,
     register_reconciler,
 )
+from blockchain.services import intent_key
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def enqueue_store_loan(loan) -> ChainTransaction:
         contract=ARTIFACT,
         function="storeLoan",
         args=[loan.loan_id, bytes32_from_hex(loan.loan_hash), loan.borrower_wallet, loan.lender_wallet],
-        idempotency_key=f"{STORE_KIND}:{settings.CHAIN_ID}:{loan.pk}:{loan.store_attempt}",
+        idempotency_key=intent_key(STORE_KIND, loan, loan.store_attempt),
         subject=loan,
     )
 
@@ -53,7 +54,7 @@ def enqueue_mark_repaid(loan) -> ChainTransaction:
         contract=ARTIFACT,
         function="markRepaid",
         args=[loan.loan_id, bytes32_from_hex(loan.repaid_hash)],
-        idempotency_key=f"{REPAY_KIND}:{settings.CHAIN_ID}:{loan.pk}:{loan.repay_attempt}",
+        idempotency_key=intent_key(REPAY_KIND, loan, loan.repay_attempt),
         subject=loan,
     )
 
