@@ -71,3 +71,30 @@ class WalletChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"challenge {self.nonce} for {self.address}"
+
+
+class InvestorProfile(models.Model):
+    """What an investor's 12-month limit is computed from (Regulation Crowdfunding). Amounts in USD.
+    Whether the investor is accredited is never stored here: it comes from a valid accreditation
+    credential."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="investor_profile")
+    annual_income = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    net_worth = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(annual_income__gte=0, net_worth__gte=0),
+                name="investor_profile_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(country="") | models.Q(country__regex=r"^[A-Z]{2}$"),
+                name="investor_profile_country",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"

@@ -1,8 +1,16 @@
 from django.contrib import admin
 
-from blockchain.admin import address_link, tx_link
+from blockchain.addresses import normalize_address
+from blockchain.admin import ReadOnlyAdmin, address_link, tx_link
 from campaigns import services
-from campaigns.models import Campaign
+from campaigns.models import (
+    AMLAlert,
+    Campaign,
+    CountryRestriction,
+    Investment,
+    InvestmentStatus,
+    SanctionedWallet,
+)
 from issuers.admin import ReviewedAdmin
 from issuers.admin_actions import compliance_decision
 
@@ -64,3 +72,96 @@ class CampaignAdmin(ReviewedAdmin):
     @admin.display(description="finalize tx")
     def finalized_tx(self, obj: Campaign) -> str:
         return tx_link(obj.finalized_tx_hash) if obj.finalized_tx_hash else "—"
+
+
+class AMLAlertInline(admin.TabularInline):
+    model = AMLAlert
+    fields = ("rule", "score", "details", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class HeldFilter(admin.SimpleListFilter):
+    title = "review queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("held", "Held for AML review")]
+
+    def queryset(self, request, queryset):
+        return (
+            queryset.filter(status=InvestmentStatus.HELD_FOR_REVIEW) if self.value() == "held" else queryset
+        )
+
+
+def _review_investment(decision: str):
+    return lambda investment, officer, notes: services.review_investment(
+        investment=investment, officer=officer, decision=decision, notes=notes
+    )
+
+
+@admin.register(Investment)
+class InvestmentAdmin(ReviewedAdmin):
+    list_display = (
+        "id",
+        "campaign",
+        "investor",
+        "amount",
+        "status",
+        "alert_rules",
+        "recorded_tx",
+        "created_at",
+    )
+    list_filter = (HeldFilter, "status", "alerts__rule")
+    search_fields = ("investor__username", "investor_wallet", "investment_ref", "recorded_tx_hash")
+    date_hierarchy = "created_at"
+    inlines = [AMLAlertInline, *ReviewedAdmin.inlines]
+    extra_readonly = ("recorded_tx",)
+    actions = [
+        compliance_decision(
+            name="release", verb="Release", decide=_review_investment("release"), notes_required=False
+        ),
+        compliance_decision(
+            name="reject", verb="Reject", decide=_review_investment("reject"), notes_required=True
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("campaign", "investor").prefetch_related("alerts")
+
+    @admin.display(description="AML")
+    def alert_rules(self, obj: Investment) -> str:
+        return ", ".join(sorted({a.rule for a in obj.alerts.all()})) or "—"
+
+    @admin.display(description="recording tx")
+    def recorded_tx(self, obj: Investment) -> str:
+        return tx_link(obj.recorded_tx_hash) if obj.recorded_tx_hash else "—"
+
+
+@admin.register(AMLAlert)
+class AMLAlertAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "rule", "score", "investment")
+    list_filter = ("rule",)
+
+
+@admin.register(SanctionedWallet)
+class SanctionedWalletAdmin(admin.ModelAdmin):
+    """Compliance keeps the list; investments from these wallets are rejected outright."""
+
+    list_display = ("address", "source", "added_at")
+    search_fields = ("address", "source", "note")
+
+    def save_model(self, request, obj: SanctionedWallet, form, change: bool) -> None:
+        obj.address = normalize_address(obj.address)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(CountryRestriction)
+class CountryRestrictionAdmin(admin.ModelAdmin):
+    list_display = ("country", "campaign", "note")
+    list_filter = ("country",)
+    raw_id_fields = ("campaign",)

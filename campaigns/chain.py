@@ -24,6 +24,8 @@ from blockchain.services import intent_key
 
 CREATE_KIND = "campaigns.create_campaign"
 FINALIZE_KIND = "campaigns.finalize"
+RECORD_KIND = "campaigns.record_investment"
+CANCEL_KIND = "campaigns.cancel_investment"
 
 
 def enqueue_create_campaign(campaign) -> ChainTransaction:
@@ -54,6 +56,78 @@ def enqueue_finalize(campaign) -> ChainTransaction:
         idempotency_key=intent_key(FINALIZE_KIND, campaign, campaign.finalize_attempt),
         subject=campaign,
     )
+
+
+def enqueue_record_investment(investment) -> ChainTransaction:
+    """recordInvestment(investor, amount, ref) on the campaign's contract."""
+    return outbox.enqueue(
+        kind=RECORD_KIND,
+        contract="Campaign",
+        function="recordInvestment",
+        args=[
+            investment.investor_wallet,
+            to_base_units(investment.amount),
+            bytes32_from_hex(investment.investment_ref),
+        ],
+        address=investment.campaign.contract_address,
+        idempotency_key=intent_key(RECORD_KIND, investment, investment.record_attempt),
+        subject=investment,
+    )
+
+
+def enqueue_cancel_investment(investment) -> ChainTransaction:
+    return outbox.enqueue(
+        kind=CANCEL_KIND,
+        contract="Campaign",
+        function="cancelInvestment",
+        args=[bytes32_from_hex(investment.investment_ref)],
+        address=investment.campaign.contract_address,
+        idempotency_key=intent_key(CANCEL_KIND, investment, investment.cancel_attempt),
+        subject=investment,
+    )
+
+
+@on_event("Campaign", "InvestmentRecorded")
+def investment_recorded(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_investment_confirmed(
+        investment_ref=event.args["investmentRef"], address=event.address, tx_hash=event.tx_hash
+    )
+
+
+@on_event("Campaign", "InvestmentCancelled")
+def investment_cancelled(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_investment_cancelled(investment_ref=event.args["investmentRef"], tx_hash=event.tx_hash)
+
+
+@on_removed("Campaign", "InvestmentRecorded")
+def investment_record_orphaned(events: list[DecodedEvent]) -> None:
+    from campaigns import services
+
+    for event in events:
+        if not _survives(event, investmentRef=event.args["investmentRef"]):
+            services.forget_investment_recorded(
+                investment_ref=event.args["investmentRef"], tx_hash=event.tx_hash
+            )
+
+
+@on_failure(RECORD_KIND)
+def record_investment_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.recording_failed(investment_id=tx.object_id, error_code=tx.error_code or "failed")
+
+
+@on_failure(CANCEL_KIND)
+def cancel_investment_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.cancellation_failed(investment_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
 @on_event("CampaignFactory", "CampaignCreated")

@@ -132,3 +132,143 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.status})"
+
+
+class InvestmentStatus(models.TextChoices):
+    PENDING = "pending"  # created and being screened (inside the request's transaction)
+    HELD_FOR_REVIEW = "held_for_review"  # an AML rule hit: compliance releases or rejects it
+    RECORDING = "recording"  # recordInvestment is in the outbox or on its way
+    CONFIRMED = "confirmed"  # InvestmentRecorded confirmed
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    REFUNDED = "refunded"  # confirmed in a campaign that failed
+    FAILED = "failed"  # recordInvestment failed (see last_chain_error)
+
+
+# These count against the campaign's hard cap and the investor's 12-month limit.
+COUNTED_STATUSES = (
+    InvestmentStatus.PENDING,
+    InvestmentStatus.HELD_FOR_REVIEW,
+    InvestmentStatus.RECORDING,
+    InvestmentStatus.CONFIRMED,
+)
+IN_FLIGHT_INVESTMENT = (
+    InvestmentStatus.PENDING,
+    InvestmentStatus.HELD_FOR_REVIEW,
+    InvestmentStatus.RECORDING,
+)
+
+
+class Investment(models.Model):
+    """One investor's commitment to one campaign, recorded on the campaign's contract exactly once."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    investment_ref = models.CharField(max_length=66, unique=True, help_text="bytes32 on chain")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="investments")
+    investor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="investments"
+    )
+    investor_wallet = models.CharField(max_length=42)
+    amount = models.DecimalField(max_digits=30, decimal_places=6)
+    status = models.CharField(
+        max_length=16, choices=InvestmentStatus.choices, default=InvestmentStatus.PENDING
+    )
+    record_attempt = models.PositiveSmallIntegerField(default=0)
+    cancel_attempt = models.PositiveSmallIntegerField(default=0)
+    recorded_tx_hash = models.CharField(max_length=66, blank=True, default="")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_tx_hash = models.CharField(max_length=66, blank=True, default="")
+    rejection_reason = models.TextField(blank=True, default="")
+    last_chain_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    chain_transactions = GenericRelation(ChainTransaction, related_query_name="investment")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="investment_campaign_idx"),
+            models.Index(fields=["investor", "created_at"], name="investment_investor_idx"),
+            models.Index(fields=["status", "created_at"], name="investment_queue_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="investment_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(investor_wallet__regex=ADDRESS_PATTERN), name="investment_wallet_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} in {self.campaign_id} by {self.investor_id} ({self.status})"
+
+
+class AMLRule(models.TextChoices):
+    LARGE_AMOUNT = "large_amount"
+    VELOCITY_COUNT = "velocity_count"
+    VELOCITY_TOTAL = "velocity_total"
+    STRUCTURING = "structuring"
+    SANCTIONED_WALLET = "sanctioned_wallet"
+    RESTRICTED_COUNTRY = "restricted_country"
+
+
+class AMLAlert(models.Model):
+    """One rule an investment tripped when it was screened."""
+
+    investment = models.ForeignKey(Investment, on_delete=models.CASCADE, related_name="alerts")
+    rule = models.CharField(max_length=32, choices=AMLRule.choices)
+    score = models.PositiveSmallIntegerField(help_text="0–100: how strongly the rule fired")
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(score__lte=100), name="aml_score_range")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} ({self.score}) on investment {self.investment_id}"
+
+
+class SanctionedWallet(models.Model):
+    """A wallet investments are refused from (compliance keeps the list in the admin)."""
+
+    address = models.CharField(max_length=42, unique=True, help_text="EIP-55")
+    source = models.CharField(max_length=100, blank=True, default="", help_text="e.g. OFAC SDN")
+    note = models.TextField(blank=True, default="")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(address__regex=ADDRESS_PATTERN), name="sanctioned_wallet_format"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class CountryRestriction(models.Model):
+    """Investors from `country` are held for review: in one campaign, or everywhere (no campaign)."""
+
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="country_restrictions"
+    )
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "country"], name="country_restriction_unique"),
+            models.CheckConstraint(
+                condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="restriction_country_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.country} ({'campaign ' + str(self.campaign_id) if self.campaign_id else 'all campaigns'})"
+        )

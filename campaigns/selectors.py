@@ -6,7 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from blockchain.models import ChainTransaction
-from campaigns.models import PUBLIC_STATUSES, Campaign, CampaignStatus
+from campaigns.models import PUBLIC_STATUSES, Campaign, CampaignStatus, Investment
 
 
 def campaigns_for(user: User) -> QuerySet[Campaign]:
@@ -25,3 +25,15 @@ def campaigns_for(user: User) -> QuerySet[Campaign]:
 
 def review_queue() -> QuerySet[Campaign]:
     return Campaign.objects.filter(status=CampaignStatus.PENDING_REVIEW).order_by("submitted_at")
+
+
+def investments_for(user: User) -> QuerySet[Investment]:
+    """Compliance and operators see every investment; an investor their own."""
+    investments = Investment.objects.select_related("campaign", "investor").prefetch_related(
+        "alerts", Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+    )
+    if user.is_authenticated and user.has_role("compliance", "operator"):
+        return investments
+    if user.is_authenticated and user.has_role("investor"):
+        return investments.filter(investor=user)
+    return investments.none()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import InvestorProfile
 from blockchain.serializers import ChainStatusField
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Investment
 from campaigns.services import allowed_actions
 from issuers.models import Company, ReviewDecision
+from issuers.serializers import CountryField
 
 AMOUNT = {"max_digits": 30, "decimal_places": 6, "min_value": Decimal("0.000001"), "coerce_to_string": True}
 
@@ -123,3 +126,89 @@ class CampaignReviewSerializer(serializers.Serializer):
 
 class CampaignCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class AMLSerializer(serializers.Serializer):
+    flags = serializers.ListField(child=serializers.DictField(), help_text="[{rule, score, details}]")
+
+
+class InvestmentSerializer(serializers.ModelSerializer):
+    campaign = serializers.PrimaryKeyRelatedField(read_only=True)
+    investor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    amount = serializers.DecimalField(max_digits=30, decimal_places=6, coerce_to_string=True, read_only=True)
+    aml = serializers.SerializerMethodField()
+    chain = ChainStatusField()
+
+    class Meta:
+        model = Investment
+        fields = [
+            "id",
+            "campaign",
+            "investor",
+            "investor_wallet",
+            "amount",
+            "status",
+            "aml",
+            "investment_ref",
+            "recorded_tx_hash",
+            "confirmed_at",
+            "cancel_requested_at",
+            "cancelled_at",
+            "rejection_reason",
+            "last_chain_error",
+            "created_at",
+            "chain",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AMLSerializer)
+    def get_aml(self, investment: Investment) -> dict:
+        alerts = investment.alerts.all()
+        return {"flags": [{"rule": a.rule, "score": a.score, "details": a.details} for a in alerts]}
+
+
+class InvestRequestSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=30, decimal_places=6, min_value=Decimal("0.000001"))
+
+
+class InvestmentReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[ReviewDecision.RELEASE, ReviewDecision.REJECT])
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["decision"] == ReviewDecision.REJECT and not attrs["notes"].strip():
+            raise serializers.ValidationError({"notes": "A rejection needs a reason."})
+        return attrs
+
+
+class InvestorProfileSerializer(serializers.ModelSerializer):
+    annual_income = serializers.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal(0), coerce_to_string=True
+    )
+    net_worth = serializers.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal(0), coerce_to_string=True
+    )
+    country = CountryField(required=False, allow_blank=True)
+    accredited = serializers.SerializerMethodField()
+    limit_12m = serializers.SerializerMethodField(help_text="null: no limit (accredited)")
+    invested_12m = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InvestorProfile
+        fields = ["annual_income", "net_worth", "country", "accredited", "limit_12m", "invested_12m"]
+
+    def get_accredited(self, profile: InvestorProfile) -> bool:
+        from credentials.selectors import is_accredited
+
+        return is_accredited(profile.user)
+
+    def get_limit_12m(self, profile: InvestorProfile) -> str | None:
+        from campaigns.services import limit_12m
+
+        limit = limit_12m(profile.user, profile=profile)
+        return None if limit is None else f"{limit:f}"
+
+    def get_invested_12m(self, profile: InvestorProfile) -> str:
+        from campaigns.services import invested_12m
+
+        return f"{invested_12m(profile.user):f}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,14 +20,22 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from eth_utils import keccak
 
-from accounts.models import User
+from accounts.models import InvestorProfile, User
 from blockchain.amounts import AmountError, from_base_units, to_base_units
+from campaigns.aml import screen
+from campaigns.limits import investment_limit
 from campaigns.models import (
+    COUNTED_STATUSES,
+    IN_FLIGHT_INVESTMENT,
     IN_PROGRESS,
     MIN_CAMPAIGN_DURATION,
     ROLLING_WINDOW,
+    AMLAlert,
+    AMLRule,
     Campaign,
     CampaignStatus,
+    Investment,
+    InvestmentStatus,
 )
 from config.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
@@ -400,6 +408,8 @@ def record_campaign_finalized(*, address: str, successful: bool, raised_units: i
     if campaign.status == S.ACTIVE:
         _move(campaign, "finalized_successful" if successful else "finalized_failed")
     campaign.save()
+    if campaign.status in (S.FAILED, S.CANCELLED):
+        refund_failed_campaign(campaign.pk)
 
 
 def forget_campaign_created(*, address: str, tx_hash: str) -> None:
@@ -444,3 +454,286 @@ def finalize_failed(*, campaign_id: int, error_code: str) -> None:
         campaign.close_requested_at = None  # may be requested again
     campaign.last_chain_error = f"finalize failed: {error_code}"[:300]
     campaign.save()
+
+
+# --- investments ------------------------------------------------------------------------------------
+
+
+def investment_ref_for(investment: Investment) -> str:
+    return "0x" + keccak(text=f"ledgerbridge.investment.v1:{investment.public_id}").hex()
+
+
+def profile_of(user: User) -> InvestorProfile:
+    return InvestorProfile.objects.get_or_create(user=user)[0]
+
+
+def invested_12m(user: User, *, now: datetime | None = None) -> Decimal:
+    """What counts against the investor's limit: every investment of the last 12 months that is
+    not cancelled, rejected, refunded or failed."""
+    since = (now or timezone.now()) - ROLLING_WINDOW
+    total = Investment.objects.filter(
+        investor=user, status__in=COUNTED_STATUSES, created_at__gt=since
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal(0)
+
+
+def limit_12m(user: User, *, profile: InvestorProfile | None = None) -> Decimal | None:
+    from credentials.selectors import is_accredited
+
+    profile = profile or profile_of(user)
+    return investment_limit(
+        annual_income=profile.annual_income, net_worth=profile.net_worth, accredited=is_accredited(user)
+    )
+
+
+def update_profile(*, user: User, **changes: Any) -> InvestorProfile:
+    """The investor's own figures (income, net worth, country); accreditation is not among them."""
+    with transaction.atomic():
+        profile = InvestorProfile.objects.select_for_update().get_or_create(user=user)[0]
+        for name in ("annual_income", "net_worth", "country"):
+            if name in changes:
+                setattr(profile, name, changes[name])
+        profile.save()
+    return profile
+
+
+def refresh_campaign_totals(campaign_id: int) -> None:
+    """`pending_amount` (in flight) and `investor_count` (confirmed) from the investments."""
+    rows = Investment.objects.filter(campaign_id=campaign_id)
+    pending = rows.filter(status__in=IN_FLIGHT_INVESTMENT).aggregate(total=Sum("amount"))["total"] or 0
+    investors = rows.filter(status=InvestmentStatus.CONFIRMED).values("investor").distinct().count()
+    Campaign.objects.filter(pk=campaign_id).update(pending_amount=pending, investor_count=investors)
+
+
+def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment:
+    """Commit `amount` to an active campaign.
+
+    Refused (409) unless: the campaign is open; the investor's wallet is bound and their KYC valid;
+    the campaign's confirmed and in-flight total plus this amount stays within the hard cap (the
+    campaign row is locked, so concurrent requests cannot overshoot it); the investor's 12-month
+    total stays within their limit (their profile row is locked). Then AML screening: a sanctioned
+    wallet is rejected, any other alert holds the investment for review, and a clear one goes to
+    the outbox (recordInvestment) in the same transaction.
+    """
+    from credentials.selectors import require_valid_kyc
+
+    amount = Decimal(amount)
+    if not (investor.wallet_verified and investor.wallet_address):
+        raise StateConflict("Bind a wallet before investing.", code="wallet_not_bound")
+    require_valid_kyc(investor)
+    try:
+        to_base_units(amount)
+    except AmountError as exc:
+        raise DomainError(str(exc), code="invalid", errors={"amount": str(exc)}) from None
+    with transaction.atomic():
+        locked = _locked(campaign)
+        now = timezone.now()
+        if (
+            locked.status != S.ACTIVE
+            or locked.close_requested_at
+            or not (locked.starts_at <= now < locked.ends_at)
+        ):
+            raise StateConflict(
+                "The campaign is not open for investments.", code="campaign_not_open", status=locked.status
+            )
+        if amount < locked.min_investment:
+            raise DomainError(
+                f"The minimum investment is {locked.min_investment:f}.",
+                code="below_minimum",
+                errors={"amount": f"at least {locked.min_investment:f}"},
+            )
+        committed = Investment.objects.filter(campaign=locked, status__in=COUNTED_STATUSES).aggregate(
+            total=Sum("amount")
+        )["total"] or Decimal(0)
+        if committed + amount > locked.hard_cap:
+            raise StateConflict(
+                f"The campaign has {max(locked.hard_cap - committed, Decimal(0)):f} left under its hard cap.",
+                code="hard_cap_exceeded",
+                available=str(max(locked.hard_cap - committed, Decimal(0))),
+            )
+        profile = InvestorProfile.objects.select_for_update().get_or_create(user=investor)[0]
+        limit = limit_12m(investor, profile=profile)
+        already = invested_12m(investor, now=now)
+        if limit is not None and already + amount > limit:
+            raise StateConflict(
+                f"This would take your 12-month total to {already + amount:f}, "
+                f"above your limit of {limit:f}.",
+                code="investment_limit_exceeded",
+                limit_12m=str(limit),
+                invested_12m=str(already),
+            )
+        investment = Investment(
+            campaign=locked, investor=investor, investor_wallet=investor.wallet_address, amount=amount
+        )
+        investment.investment_ref = investment_ref_for(investment)
+        investment.created_at = now
+        investment.save()
+        hits = screen(investment, country=profile.country)
+        AMLAlert.objects.bulk_create(
+            [AMLAlert(investment=investment, rule=h.rule, score=h.score, details=h.details) for h in hits]
+        )
+        if any(h.rule == AMLRule.SANCTIONED_WALLET for h in hits):
+            investment.status = InvestmentStatus.REJECTED
+            investment.rejection_reason = "sanctioned wallet"
+        elif hits:
+            investment.status = InvestmentStatus.HELD_FOR_REVIEW
+        else:
+            investment.status = InvestmentStatus.RECORDING
+            investment.record_attempt = 1
+        investment.save()  # post_save enqueues recordInvestment when recording
+        refresh_campaign_totals(locked.pk)
+    return investment
+
+
+def review_investment(*, investment: Investment, officer: User, decision: str, notes: str = "") -> Investment:
+    """Compliance releases a held investment (recordInvestment goes on chain) or rejects it."""
+    if decision not in (ReviewDecision.RELEASE, ReviewDecision.REJECT):
+        raise DomainError(
+            "decision must be release or reject", code="invalid", errors={"decision": "release|reject"}
+        )
+    if decision == ReviewDecision.REJECT and not notes.strip():
+        raise DomainError("A rejection needs a reason.", code="invalid", errors={"notes": "required"})
+    with transaction.atomic():
+        locked = Investment.objects.select_for_update().select_related("campaign").get(pk=investment.pk)
+        if locked.status != InvestmentStatus.HELD_FOR_REVIEW:
+            raise StateConflict(
+                f"The investment is {locked.status}; only a held one can be reviewed.",
+                code="invalid_transition",
+            )
+        previous = locked.status
+        if decision == ReviewDecision.RELEASE:
+            campaign = _locked(locked.campaign)
+            if (
+                campaign.status != S.ACTIVE
+                or campaign.close_requested_at
+                or timezone.now() >= campaign.ends_at
+            ):
+                raise StateConflict(
+                    "The campaign is no longer open; reject the investment.", code="campaign_not_open"
+                )
+            locked.status = InvestmentStatus.RECORDING
+            locked.record_attempt += 1
+        else:
+            locked.status = InvestmentStatus.REJECTED
+            locked.rejection_reason = notes.strip()
+        locked.save()
+        record_review(
+            subject=locked,
+            officer=officer,
+            decision=decision,
+            notes=notes,
+            from_status=previous,
+            to_status=locked.status,
+        )
+        refresh_campaign_totals(locked.campaign_id)
+    return locked
+
+
+def cancel_investment(*, investment: Investment, investor: User) -> Investment:
+    """The investor withdraws, until INVESTMENT_CANCEL_CUTOFF_HOURS before the campaign ends. A held
+    investment is simply cancelled; a confirmed one is cancelled on chain (cancelInvestment)."""
+    with transaction.atomic():
+        locked = Investment.objects.select_for_update().select_related("campaign").get(pk=investment.pk)
+        if locked.investor_id != investor.pk:
+            raise NotAllowed("Only the investor may cancel an investment.")
+        cutoff = locked.campaign.ends_at - timedelta(hours=settings.INVESTMENT_CANCEL_CUTOFF_HOURS)
+        if timezone.now() >= cutoff:
+            raise StateConflict(
+                f"Investments can be cancelled until {cutoff:%Y-%m-%d %H:%M} UTC.", code="cancellation_closed"
+            )
+        if locked.status == InvestmentStatus.CONFIRMED and locked.cancel_requested_at:
+            return locked
+        if locked.status == InvestmentStatus.HELD_FOR_REVIEW:
+            locked.status = InvestmentStatus.CANCELLED
+            locked.cancelled_at = timezone.now()
+        elif locked.status == InvestmentStatus.CONFIRMED:
+            if locked.campaign.status != S.ACTIVE or locked.campaign.close_requested_at:
+                raise StateConflict(
+                    "The campaign is closing; the investment stands.", code="campaign_not_open"
+                )
+            locked.cancel_requested_at = timezone.now()
+            locked.cancel_attempt += 1
+        else:
+            raise StateConflict(
+                f"A {locked.status} investment cannot be cancelled"
+                + (
+                    " while it is being recorded; try again shortly."
+                    if locked.status == InvestmentStatus.RECORDING
+                    else "."
+                ),
+                code="invalid_transition",
+                status=locked.status,
+            )
+        locked.save()  # post_save enqueues cancelInvestment for a confirmed one
+        refresh_campaign_totals(locked.campaign_id)
+    return locked
+
+
+def record_investment_confirmed(*, investment_ref: str, address: str, tx_hash: str) -> None:
+    investment = Investment.objects.select_for_update().filter(investment_ref=investment_ref).first()
+    if investment is None:
+        logger.warning(
+            "InvestmentRecorded for unknown ref %s on %s (tx %s)", investment_ref, address, tx_hash
+        )
+        return
+    if investment.recorded_tx_hash == tx_hash:
+        return
+    investment.recorded_tx_hash = tx_hash
+    investment.confirmed_at = investment.confirmed_at or timezone.now()
+    if investment.status in (InvestmentStatus.RECORDING, InvestmentStatus.FAILED):
+        investment.status = InvestmentStatus.CONFIRMED
+        investment.last_chain_error = ""
+    investment.save()
+    refresh_campaign_totals(investment.campaign_id)
+
+
+def record_investment_cancelled(*, investment_ref: str, tx_hash: str) -> None:
+    investment = Investment.objects.select_for_update().filter(investment_ref=investment_ref).first()
+    if investment is None or investment.cancelled_tx_hash == tx_hash:
+        return
+    investment.status = InvestmentStatus.CANCELLED
+    investment.cancelled_tx_hash = tx_hash
+    investment.cancelled_at = investment.cancelled_at or timezone.now()
+    investment.save()
+    refresh_campaign_totals(investment.campaign_id)
+
+
+def forget_investment_recorded(*, investment_ref: str, tx_hash: str) -> None:
+    """A reorg orphaned InvestmentRecorded: recording again until the outbox re-mines it."""
+    investment = Investment.objects.select_for_update().filter(investment_ref=investment_ref).first()
+    if investment is None or investment.recorded_tx_hash != tx_hash:
+        return
+    if investment.status == InvestmentStatus.CONFIRMED:
+        investment.status = InvestmentStatus.RECORDING
+    investment.recorded_tx_hash = ""
+    investment.confirmed_at = None
+    investment.save()
+    refresh_campaign_totals(investment.campaign_id)
+
+
+def recording_failed(*, investment_id: int, error_code: str) -> None:
+    """recordInvestment failed for good (e.g. the deadline passed): the investment failed and stops
+    counting against the cap and the investor's limit."""
+    updated = Investment.objects.filter(pk=investment_id, status=InvestmentStatus.RECORDING).update(
+        status=InvestmentStatus.FAILED, last_chain_error=f"recordInvestment failed: {error_code}"[:300]
+    )
+    if updated:
+        refresh_campaign_totals(Investment.objects.get(pk=investment_id).campaign_id)
+
+
+def cancellation_failed(*, investment_id: int, error_code: str) -> None:
+    Investment.objects.filter(pk=investment_id, status=InvestmentStatus.CONFIRMED).update(
+        cancel_requested_at=None, last_chain_error=f"cancelInvestment failed: {error_code}"[:300]
+    )
+
+
+def refund_failed_campaign(campaign_id: int) -> int:
+    """A campaign that failed refunds its confirmed investments; in-flight ones fail."""
+    refunded = Investment.objects.filter(campaign_id=campaign_id, status=InvestmentStatus.CONFIRMED).update(
+        status=InvestmentStatus.REFUNDED
+    )
+    Investment.objects.filter(campaign_id=campaign_id, status__in=IN_FLIGHT_INVESTMENT).update(
+        status=InvestmentStatus.FAILED, last_chain_error="the campaign closed first"
+    )
+    refresh_campaign_totals(campaign_id)
+    return refunded

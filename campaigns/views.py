@@ -8,14 +8,19 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from campaigns import selectors, services
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, Investment, InvestmentStatus
 from campaigns.serializers import (
     CampaignCancelSerializer,
     CampaignReviewSerializer,
     CampaignSerializer,
     CampaignUpdateSerializer,
+    InvestmentReviewSerializer,
+    InvestmentSerializer,
+    InvestorProfileSerializer,
+    InvestRequestSerializer,
 )
 from config.api import role_required
 from issuers.serializers import ComplianceReviewSerializer
@@ -54,6 +59,7 @@ class CampaignViewSet(
         "close": role_required("issuer", "compliance"),
         "cancel": role_required("issuer", "compliance"),
         "reviews": role_required("issuer", "compliance", "operator"),
+        "investments": role_required("investor"),
     }
 
     def get_queryset(self):
@@ -131,6 +137,21 @@ class CampaignViewSet(
         )
         return self._respond(campaign)
 
+    @extend_schema(request=InvestRequestSerializer, responses={202: InvestmentSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def investments(self, request: Request, pk: str | None = None) -> Response:
+        """Invest (a bound wallet and valid KYC needed); AML-held investments answer 202 too."""
+        body = InvestRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        investment = services.invest(
+            campaign=self.get_object(), investor=request.user, amount=body.validated_data["amount"]
+        )
+        investment = selectors.investments_for(request.user).get(pk=investment.pk)
+        return Response(
+            InvestmentSerializer(investment, context=self.get_serializer_context()).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
     @extend_schema(responses=ComplianceReviewSerializer(many=True))
     @action(detail=True, methods=["get"])
     def reviews(self, request: Request, pk: str | None = None) -> Response:
@@ -139,3 +160,76 @@ class CampaignViewSet(
         if request.user.has_role("issuer") and campaign.issuer.owner_id != request.user.pk:
             return Response({"code": "not_found", "message": "Not found."}, status=status.HTTP_404_NOT_FOUND)
         return Response(ComplianceReviewSerializer(reviews_of(campaign), many=True).data)
+
+
+class InvestmentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=InvestmentStatus.choices)
+
+    class Meta:
+        model = Investment
+        fields = ["status", "campaign"]
+
+
+class InvestmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Investments: an investor sees their own; compliance and operators all (the review queue is
+    `?status=held_for_review`)."""
+
+    serializer_class = InvestmentSerializer
+    filterset_class = InvestmentFilter
+    permissions_by_action = {
+        "cancel": role_required("investor"),
+        "review": role_required("compliance"),
+    }
+
+    def get_queryset(self):
+        return selectors.investments_for(self.request.user)
+
+    def get_permissions(self):
+        return [
+            self.permissions_by_action.get(self.action, role_required("investor", "compliance", "operator"))()
+        ]
+
+    @extend_schema(
+        request=None, responses={200: InvestmentSerializer, 202: InvestmentSerializer, 409: CONFLICT}
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Withdraw, until 48 h before the campaign ends (a confirmed one is cancelled on chain: 202)."""
+        investment = services.cancel_investment(investment=self.get_object(), investor=request.user)
+        code = status.HTTP_202_ACCEPTED if investment.cancel_requested_at else status.HTTP_200_OK
+        return Response(self.get_serializer(self.get_queryset().get(pk=investment.pk)).data, status=code)
+
+    @extend_schema(
+        request=InvestmentReviewSerializer, responses={200: InvestmentSerializer, 202: InvestmentSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        """Release a held investment (recorded on chain: 202) or reject it with a reason."""
+        body = InvestmentReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        investment = services.review_investment(
+            investment=self.get_object(), officer=request.user, **body.validated_data
+        )
+        code = (
+            status.HTTP_202_ACCEPTED
+            if investment.status == InvestmentStatus.RECORDING
+            else status.HTTP_200_OK
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=investment.pk)).data, status=code)
+
+
+class InvestorProfileView(APIView):
+    """The investor's own figures for the 12-month limit; `accredited` comes from a credential."""
+
+    permission_classes = [role_required("investor")]
+
+    @extend_schema(responses=InvestorProfileSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(InvestorProfileSerializer(services.profile_of(request.user)).data)
+
+    @extend_schema(request=InvestorProfileSerializer, responses=InvestorProfileSerializer)
+    def patch(self, request: Request) -> Response:
+        body = InvestorProfileSerializer(services.profile_of(request.user), data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        profile = services.update_profile(user=request.user, **body.validated_data)
+        return Response(InvestorProfileSerializer(profile).data)

@@ -229,6 +229,16 @@ ISSUER_ANNUAL_CAP = Decimal(env.str("ISSUER_ANNUAL_CAP", default="5000000"))
 CREDENTIAL_TYPES = env.list("CREDENTIAL_TYPES", default=["kyc", "kyb", "accreditation", "diploma"])
 # How long a verification answered by the chain is cached (seconds).
 CREDENTIAL_CHAIN_CACHE_SECONDS = env.int("CREDENTIAL_CHAIN_CACHE_SECONDS", default=60)
+# AML screening of investments (the lists are kept in the admin).
+AML_LARGE_AMOUNT = Decimal(env.str("AML_LARGE_AMOUNT", default="10000"))
+AML_VELOCITY_MAX_COUNT = env.int("AML_VELOCITY_MAX_COUNT", default=5)  # investments per investor per 24 h
+AML_VELOCITY_MAX_TOTAL = Decimal(env.str("AML_VELOCITY_MAX_TOTAL", default="25000"))  # per investor per 24 h
+AML_STRUCTURING_COUNT = env.int(
+    "AML_STRUCTURING_COUNT", default=3
+)  # amounts just below the threshold in 7 days
+AML_STRUCTURING_BAND = Decimal(env.str("AML_STRUCTURING_BAND", default="0.10"))  # "just below": within 10 %
+# Investors may cancel until this long before the campaign ends.
+INVESTMENT_CANCEL_CUTOFF_HOURS = env.int("INVESTMENT_CANCEL_CUTOFF_HOURS", default=48)
 LOAN_VERIFY_SAMPLE = env.int("LOAN_VERIFY_SAMPLE", default=100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from campaigns.views import InvestorProfileView
 from config.health import healthz
 from config.metrics import metrics
 from credentials.views import verifier_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/auth/me/profile/", InvestorProfileView.as_view(), name="investor-profile"),
     path("api/auth/", include("accounts.urls")),
     path("api/", include("credentials.urls")),  # before blockchain/: /api/blockchain/verify/ and status/
     path("api/blockchain/", include("blockchain.urls")),

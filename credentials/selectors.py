@@ -95,3 +95,14 @@ def kyb_credential_of(company) -> KybCredential | None:
         if _state(link.credential) == "valid":
             return KybCredential(str(link.credential.pk), link.credential.fingerprint)
     return None
+
+
+def is_accredited(user: User) -> bool:
+    """Accreditation is never self-declared: a valid linked `accreditation` credential for the
+    user's bound wallet, from a kyc_provider institution."""
+    if not (user.wallet_verified and user.wallet_address):
+        return False
+    links = _qualifying_links(
+        user=user, purpose=LinkPurpose.ACCREDITATION, credential__subject_wallet=user.wallet_address
+    )
+    return any(_state(link.credential) == "valid" for link in links)

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
+from campaigns.models import Investment
 from issuers.models import Company, KybStatus, RegistrationStatus
 from tests.issuance.helpers import CID, campaign_body, company_body, new_wallet
 from tests.loans.helpers import TERMS, make_loan, new_loan_id
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 ROLES = ["anonymous", "investor", "issuer", "institution", "compliance", "operator"]
 ANYONE = set(ROLES)
 ISSUER, COMPLIANCE, OPERATOR = {"issuer"}, {"compliance"}, {"operator"}
+INVESTOR, INSTITUTION = {"investor"}, {"institution"}
+SIGNED_IN = ANYONE - {"anonymous"}
 
 # (method, path, body, roles that get through)
 ENDPOINTS = [
@@ -54,6 +57,20 @@ ENDPOINTS = [
     ("post", "/api/loans/{loan}/blockchain/mark-repaid/", {}, OPERATOR),
     ("post", "/api/loans/{loan}/mark-defaulted/", {}, OPERATOR),
     ("get", "/api/loans/{loan}/history/", None, COMPLIANCE | OPERATOR),
+    ("post", "/api/campaigns/{campaign}/investments/", {"amount": "10"}, INVESTOR),
+    ("get", "/api/investments/", None, INVESTOR | COMPLIANCE | OPERATOR),
+    ("get", "/api/investments/{investment}/", None, INVESTOR | COMPLIANCE | OPERATOR),
+    ("post", "/api/investments/{investment}/cancel/", None, INVESTOR),
+    ("post", "/api/investments/{investment}/review/", {"decision": "release"}, COMPLIANCE),
+    ("get", "/api/auth/me/profile/", None, INVESTOR),
+    ("patch", "/api/auth/me/profile/", {"country": "DE"}, INVESTOR),
+    ("get", "/api/institutions/", None, ANYONE),
+    ("post", "/api/institutions/", "institution", OPERATOR),
+    ("get", "/api/credentials/", None, SIGNED_IN),
+    ("post", "/api/credentials/issue/", {}, INSTITUTION | OPERATOR),
+    ("post", "/api/credentials/batch/", {}, INSTITUTION | OPERATOR),
+    ("post", "/api/blockchain/verify/", {"fingerprint": "0x" + "00" * 32}, ANYONE),
+    ("get", "/api/blockchain/status/1/", None, ANYONE),
     ("get", "/api/blockchain/sync/", None, COMPLIANCE | OPERATOR),
     ("get", "/api/blockchain/transactions/", None, OPERATOR),
 ]
@@ -98,7 +115,26 @@ def objects(contracts):
         starts_at=start,
         ends_at=start + timedelta(days=30),
     )
-    return {"owner": owner, "company": company, "campaign": campaign, "loan": make_loan()}
+    investor = account_services.create_user(username="m-owner-inv", role="investor", password=None)
+    Investment.objects.bulk_create(  # no post_save: a row to address, not a chain intent
+        [
+            Investment(
+                campaign=campaign,
+                investor=investor,
+                investor_wallet=new_wallet(),
+                amount=1,
+                investment_ref="0x" + "11" * 32,
+                status="held_for_review",
+            )
+        ]
+    )
+    return {
+        "owner": owner,
+        "company": company,
+        "campaign": campaign,
+        "loan": make_loan(),
+        "investment": Investment.objects.get(),
+    }
 
 
 def _body(spec, objects):
@@ -106,6 +142,8 @@ def _body(spec, objects):
         return company_body()
     if spec == "campaign":
         return campaign_body(objects["company"].pk)
+    if spec == "institution":
+        return {"address": new_wallet(), "name": "Matrix Institute"}
     if spec == "loan":
         return {"loan_id": new_loan_id(), **TERMS}
     return spec
@@ -118,7 +156,10 @@ def _body(spec, objects):
 def test_permission_matrix(objects, role, method, path, body, allowed):
     client = client_for(role, user=objects["owner"] if role == "issuer" else None)
     url = path.format(
-        company=objects["company"].pk, campaign=objects["campaign"].pk, loan=objects["loan"].loan_id
+        company=objects["company"].pk,
+        campaign=objects["campaign"].pk,
+        loan=objects["loan"].loan_id,
+        investment=objects["investment"].pk,
     )
     response = getattr(client, method)(url, _body(body, objects), format="json")
     if role in allowed:

@@ -1,0 +1,123 @@
+"""An open campaign on anvil and KYC-verified investors, through the real services and outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from eth_account import Account
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import services as account_services
+from campaigns import services as campaign_services
+from campaigns.models import Campaign, CampaignStatus
+from credentials import services as credential_services
+from issuers.models import Company, KybStatus
+from tests.accounts.test_wallet_binding import VERIFY, challenge_for, sign
+from tests.issuance.helpers import CID
+from tests.loans.helpers import settle_outbox
+
+
+def client_of(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def kyc_institution(contracts):
+    institution = credential_services.upsert_institution(
+        address=Account.create().address, name="KYC Provider", kyc_provider=True
+    )
+    settle_outbox()
+    institution.refresh_from_db()
+    return institution
+
+
+@pytest.fixture
+def officer(make_user):
+    user, _ = make_user("compliance")
+    return user
+
+
+@pytest.fixture
+def make_investor(kyc_institution):
+    """An investor with a bound wallet, a valid KYC credential and a profile: (user, client, wallet)."""
+    counter = iter(range(1, 1000))
+
+    def make(
+        *, kyc: bool = True, annual_income="200000", net_worth="200000", country="DE", settle: bool = True
+    ):
+        user = account_services.create_user(
+            username=f"inv{next(counter)}-{timezone.now().timestamp()}", role="investor", password=None
+        )
+        client = client_of(user)
+        wallet = Account.create()
+        message = challenge_for(client, wallet)
+        assert (
+            client.post(
+                VERIFY, {"message": message, "signature": sign(wallet, message)}, format="json"
+            ).status_code
+            == 200
+        )
+        campaign_services.update_profile(
+            user=user, annual_income=annual_income, net_worth=net_worth, country=country
+        )
+        if kyc:
+            credential_services.issue_credential(
+                actor=None,
+                institution=kyc_institution,
+                subject_wallet=wallet.address,
+                credential_type="kyc",
+                document={"kyc": "passed", "wallet": wallet.address},
+            )
+            if settle:
+                settle_outbox()
+        user.refresh_from_db()
+        return user, client, wallet
+
+    return make
+
+
+@pytest.fixture
+def open_campaign(contracts, officer, make_user):
+    """An active campaign (its contract deployed on anvil) open for investments now."""
+
+    def make(*, goal="1000", hard_cap="10000", min_investment="10", days=30) -> Campaign:
+        owner, _ = make_user("issuer")
+        company = Company.objects.create(
+            owner=owner,
+            legal_name="Open Campaign AG",
+            registration_number=f"CHE-{timezone.now().timestamp()}",
+            country="CH",
+            wallet_address=Account.create().address,
+            document_cid=CID,
+        )
+        from issuers import services as issuer_services
+
+        issuer_services.review_company(company=company, officer=officer, decision="approve")
+        settle_outbox()
+        company.refresh_from_db()
+        assert company.kyb_status == KybStatus.APPROVED and company.registered
+        start = timezone.now() - timedelta(seconds=1)
+        campaign = campaign_services.create_campaign(
+            actor=owner,
+            issuer=company,
+            title="Open",
+            goal=goal,
+            hard_cap=hard_cap,
+            min_investment=min_investment,
+            share_price="1",
+            starts_at=start,
+            ends_at=start + timedelta(days=days),
+        )
+        campaign_services.submit_campaign(campaign=campaign, actor=owner)
+        campaign_services.review_campaign(campaign=campaign, officer=officer, decision="approve")
+        settle_outbox()
+        campaign.refresh_from_db()
+        assert campaign.status == CampaignStatus.ACTIVE
+        return campaign
+
+    return make
