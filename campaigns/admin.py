@@ -10,7 +10,9 @@ from campaigns.models import (
     Investment,
     InvestmentStatus,
     SanctionedWallet,
+    ShareCertificate,
 )
+from config.admin_tools import apply_to_each
 from issuers.admin import ReviewedAdmin
 from issuers.admin_actions import compliance_decision
 
@@ -165,3 +167,30 @@ class CountryRestrictionAdmin(admin.ModelAdmin):
     list_display = ("country", "campaign", "note")
     list_filter = ("country",)
     raw_id_fields = ("campaign",)
+
+
+@admin.register(ShareCertificate)
+class ShareCertificateAdmin(ReadOnlyAdmin):
+    list_display = ("token_id", "campaign", "shares", "owner_link", "status", "minted_tx", "last_chain_error")
+    list_filter = ("status",)
+    search_fields = ("owner", "certificate_ref", "=token_id")
+    actions = ["retry_failed"]
+
+    @admin.display(description="owner")
+    def owner_link(self, obj: ShareCertificate) -> str:
+        return address_link(obj.owner)
+
+    @admin.display(description="mint tx")
+    def minted_tx(self, obj: ShareCertificate) -> str:
+        return tx_link(obj.minted_tx_hash) if obj.minted_tx_hash else "—"
+
+    @admin.action(description="Mint the failed certificates of the selected certificates' campaigns again")
+    def retry_failed(self, request, queryset) -> None:
+        campaigns = Campaign.objects.filter(pk__in=queryset.values("campaign_id"))
+        apply_to_each(
+            self,
+            request,
+            campaigns,
+            lambda c: services.retry_certificates(campaign=c),
+            done="campaign(s) re-queued.",
+        )

@@ -25,6 +25,7 @@ from blockchain.services import intent_key
 CREATE_KIND = "campaigns.create_campaign"
 FINALIZE_KIND = "campaigns.finalize"
 RECORD_KIND = "campaigns.record_investment"
+MINT_KIND = "campaigns.mint_certificates"
 CANCEL_KIND = "campaigns.cancel_investment"
 
 
@@ -72,6 +73,56 @@ def enqueue_record_investment(investment) -> ChainTransaction:
         address=investment.campaign.contract_address,
         idempotency_key=intent_key(RECORD_KIND, investment, investment.record_attempt),
         subject=investment,
+    )
+
+
+def enqueue_mint_batch(campaign, certificates, *, batch_number: int) -> ChainTransaction:
+    """mintBatch(refs, owners, campaign, shares, uris) for one chunk of a campaign's certificates."""
+    return outbox.enqueue(
+        kind=MINT_KIND,
+        contract="ShareCertificate",
+        function="mintBatch",
+        args=[
+            [bytes32_from_hex(c.certificate_ref) for c in certificates],
+            [c.investment.investor_wallet for c in certificates],
+            campaign.contract_address,
+            [c.shares for c in certificates],
+            [c.uri for c in certificates],
+        ],
+        idempotency_key=intent_key(MINT_KIND, campaign, batch_number),
+        subject=campaign,
+    )
+
+
+@on_event("ShareCertificate", "CertificateMinted")
+def certificate_minted(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_certificate_minted(
+        certificate_ref=event.args["certificateRef"],
+        token_id=int(event.args["tokenId"]),
+        owner=event.args["owner"],
+        tx_hash=event.tx_hash,
+        position=_position(event),
+    )
+
+
+@on_event("ShareCertificate", "Transfer")
+def certificate_transferred(event: DecodedEvent) -> None:
+    from campaigns import services
+
+    services.record_certificate_transfer(
+        token_id=int(event.args["tokenId"]), to=event.args["to"], position=_position(event)
+    )
+
+
+@on_failure(MINT_KIND)
+def mint_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    batch_number = int(tx.idempotency_key.rsplit(":", 1)[1])
+    services.minting_failed(
+        campaign_id=tx.object_id, batch_number=batch_number, error_code=tx.error_code or "failed"
     )
 
 

@@ -69,6 +69,7 @@ class Campaign(models.Model):
     )
     pending_amount = models.DecimalField(max_digits=30, decimal_places=6, default=0)
     investor_count = models.PositiveIntegerField(default=0)
+    certificate_batches = models.PositiveIntegerField(default=0, help_text="mintBatch intents requested")
 
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -272,3 +273,45 @@ class CountryRestriction(models.Model):
         return (
             f"{self.country} ({'campaign ' + str(self.campaign_id) if self.campaign_id else 'all campaigns'})"
         )
+
+
+class CertificateStatus(models.TextChoices):
+    MINTING = "minting"  # its mintBatch is in the outbox or on its way
+    MINTED = "minted"
+    FAILED = "failed"
+
+
+class ShareCertificate(models.Model):
+    """The ERC-721 certificate of one confirmed investment in a successful campaign. `owner` follows
+    the token's Transfer events, so a holder's on-chain transfer shows here."""
+
+    investment = models.OneToOneField(Investment, on_delete=models.PROTECT, related_name="certificate")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="certificates")
+    certificate_ref = models.CharField(max_length=66, unique=True, help_text="bytes32 on chain")
+    shares = models.PositiveBigIntegerField()
+    uri = models.CharField(max_length=300, blank=True, default="")
+    mint_batch = models.PositiveIntegerField(help_text="which of the campaign's mintBatch intents holds it")
+    status = models.CharField(
+        max_length=16, choices=CertificateStatus.choices, default=CertificateStatus.MINTING
+    )
+    token_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    owner = models.CharField(max_length=42, blank=True, default="", help_text="from Transfer events")
+    owner_position = models.PositiveBigIntegerField(default=0, help_text="block × 1e6 + log index of `owner`")
+    minted_tx_hash = models.CharField(max_length=66, blank=True, default="")
+    last_chain_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["campaign_id", "id"]
+        indexes = [models.Index(fields=["campaign", "mint_batch"], name="certificate_batch_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(shares__gt=0), name="certificate_shares_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status=CertificateStatus.MINTED) | models.Q(token_id__isnull=False),
+                name="minted_certificate_has_token",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"certificate #{self.token_id or '?'} ({self.shares} shares, {self.status})"

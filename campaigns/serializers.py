@@ -8,8 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import InvestorProfile
-from blockchain.serializers import ChainStatusField
-from campaigns.models import Campaign, Investment
+from blockchain.serializers import ChainStatusField, ChainStatusSerializer
+from campaigns.models import Campaign, Investment, ShareCertificate
 from campaigns.services import allowed_actions
 from issuers.models import Company, ReviewDecision
 from issuers.serializers import CountryField
@@ -212,3 +212,48 @@ class InvestorProfileSerializer(serializers.ModelSerializer):
         from campaigns.services import invested_12m
 
         return f"{invested_12m(profile.user):f}"
+
+
+class ShareCertificateSerializer(serializers.ModelSerializer):
+    campaign = serializers.PrimaryKeyRelatedField(read_only=True)
+    contract_address = serializers.SerializerMethodField()
+    chain = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShareCertificate
+        fields = [
+            "token_id",
+            "campaign",
+            "investment",
+            "shares",
+            "owner",
+            "status",
+            "contract_address",
+            "minted_tx_hash",
+            "chain",
+        ]
+        read_only_fields = fields
+
+    def get_contract_address(self, certificate: ShareCertificate) -> str | None:
+        from blockchain.bindings import NotDeployed, deployment_of
+
+        try:
+            return deployment_of("ShareCertificate").address
+        except NotDeployed:
+            return None
+
+    @extend_schema_field(ChainStatusSerializer)
+    def get_chain(self, certificate: ShareCertificate) -> dict:
+        """The state of the mintBatch transaction that carries this certificate."""
+        from blockchain.selectors import chain_summary
+        from campaigns.chain import MINT_KIND
+
+        wanted = f"{MINT_KIND}:"
+        rows = [
+            tx
+            for tx in certificate.campaign.chain_transactions.all()
+            if tx.kind == MINT_KIND
+            and tx.idempotency_key.startswith(wanted)
+            and tx.idempotency_key.endswith(f":{certificate.mint_batch}")
+        ]
+        return dict(chain_summary(rows[0] if rows else None))

@@ -34,8 +34,10 @@ from campaigns.models import (
     AMLRule,
     Campaign,
     CampaignStatus,
+    CertificateStatus,
     Investment,
     InvestmentStatus,
+    ShareCertificate,
 )
 from config.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
@@ -410,6 +412,8 @@ def record_campaign_finalized(*, address: str, successful: bool, raised_units: i
     campaign.save()
     if campaign.status in (S.FAILED, S.CANCELLED):
         refund_failed_campaign(campaign.pk)
+    elif campaign.status == S.SUCCESSFUL:
+        issue_certificates(campaign)
 
 
 def forget_campaign_created(*, address: str, tx_hash: str) -> None:
@@ -737,3 +741,102 @@ def refund_failed_campaign(campaign_id: int) -> int:
     )
     refresh_campaign_totals(campaign_id)
     return refunded
+
+
+# --- share certificates -------------------------------------------------------------------------------
+
+
+def certificates_per_transaction() -> int:
+    """How many certificates one mintBatch may carry: 80 % of a block, at the measured gas each."""
+    return max(1, int(settings.CHAIN_BLOCK_GAS_LIMIT * 0.8) // settings.CERTIFICATE_MINT_GAS)
+
+
+def shares_for(investment: Investment, campaign: Campaign) -> int:
+    return int(investment.amount // campaign.share_price)
+
+
+def issue_certificates(campaign: Campaign) -> int:
+    """A successful campaign: one certificate per confirmed investment without one, minted in as
+    few mintBatch transactions as the block gas limit allows. Returns certificates queued."""
+    from campaigns.chain import enqueue_mint_batch
+
+    locked = _locked(campaign)
+    pending = list(
+        Investment.objects.filter(
+            campaign=locked, status=InvestmentStatus.CONFIRMED, certificate__isnull=True
+        )
+        .select_related("investor")
+        .order_by("id")
+    )
+    size = certificates_per_transaction()
+    queued = 0
+    for start in range(0, len(pending), size):
+        locked.certificate_batches += 1
+        chunk = [
+            ShareCertificate(
+                investment=investment,
+                campaign=locked,
+                certificate_ref="0x"
+                + keccak(text=f"ledgerbridge.certificate.v1:{investment.public_id}").hex(),
+                shares=shares_for(investment, locked),
+                mint_batch=locked.certificate_batches,
+            )
+            for investment in pending[start : start + size]
+        ]
+        ShareCertificate.objects.bulk_create(chunk)
+        enqueue_mint_batch(locked, chunk, batch_number=locked.certificate_batches)
+        queued += len(chunk)
+    Campaign.objects.filter(pk=locked.pk).update(certificate_batches=locked.certificate_batches)
+    return queued
+
+
+def record_certificate_minted(
+    *, certificate_ref: str, token_id: int, owner: str, tx_hash: str, position: int
+) -> None:
+    certificate = ShareCertificate.objects.select_for_update().filter(certificate_ref=certificate_ref).first()
+    if certificate is None:
+        logger.warning("CertificateMinted for unknown ref %s (tx %s)", certificate_ref, tx_hash)
+        return
+    if certificate.token_id == token_id and certificate.minted_tx_hash == tx_hash:
+        return
+    certificate.token_id = token_id
+    certificate.status = CertificateStatus.MINTED
+    certificate.minted_tx_hash = tx_hash
+    certificate.last_chain_error = ""
+    if position > certificate.owner_position:
+        certificate.owner, certificate.owner_position = owner, position
+    certificate.save()
+
+
+def record_certificate_transfer(*, token_id: int, to: str, position: int) -> None:
+    """Transfer events (mints and holders' own transfers): the newest owner wins."""
+    ShareCertificate.objects.filter(token_id=token_id, owner_position__lt=position).update(
+        owner=to, owner_position=position
+    )
+
+
+def minting_failed(*, campaign_id: int, batch_number: int, error_code: str) -> None:
+    ShareCertificate.objects.filter(
+        campaign_id=campaign_id, mint_batch=batch_number, status=CertificateStatus.MINTING
+    ).update(status=CertificateStatus.FAILED, last_chain_error=f"mintBatch failed: {error_code}"[:300])
+
+
+def retry_certificates(*, campaign: Campaign) -> int:
+    """Queue the failed certificates of a successful campaign again (new mintBatch intents)."""
+    from campaigns.chain import enqueue_mint_batch
+
+    with transaction.atomic():
+        locked = _locked(campaign)
+        failed = list(
+            ShareCertificate.objects.filter(campaign=locked, status=CertificateStatus.FAILED).order_by("id")
+        )
+        size = certificates_per_transaction()
+        for start in range(0, len(failed), size):
+            locked.certificate_batches += 1
+            chunk = failed[start : start + size]
+            ShareCertificate.objects.filter(pk__in=[c.pk for c in chunk]).update(
+                status=CertificateStatus.MINTING, mint_batch=locked.certificate_batches, last_chain_error=""
+            )
+            enqueue_mint_batch(locked, chunk, batch_number=locked.certificate_batches)
+        Campaign.objects.filter(pk=locked.pk).update(certificate_batches=locked.certificate_batches)
+    return len(failed)

@@ -21,6 +21,7 @@ from campaigns.serializers import (
     InvestmentSerializer,
     InvestorProfileSerializer,
     InvestRequestSerializer,
+    ShareCertificateSerializer,
 )
 from config.api import role_required
 from issuers.serializers import ComplianceReviewSerializer
@@ -233,3 +234,15 @@ class InvestorProfileView(APIView):
         body.is_valid(raise_exception=True)
         profile = services.update_profile(user=request.user, **body.validated_data)
         return Response(InvestorProfileSerializer(profile).data)
+
+
+class ShareCertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Share certificates: an investor sees the ones their wallet holds; compliance all."""
+
+    serializer_class = ShareCertificateSerializer
+    lookup_field = "token_id"
+    permission_classes = [role_required("investor", "compliance", "operator")]
+    filterset_fields = ["campaign", "status"]
+
+    def get_queryset(self):
+        return selectors.certificates_for(self.request.user)

@@ -237,6 +237,9 @@ AML_STRUCTURING_COUNT = env.int(
     "AML_STRUCTURING_COUNT", default=3
 )  # amounts just below the threshold in 7 days
 AML_STRUCTURING_BAND = Decimal(env.str("AML_STRUCTURING_BAND", default="0.10"))  # "just below": within 10 %
+# Certificates are minted in as few mintBatch transactions as the block gas limit allows.
+CHAIN_BLOCK_GAS_LIMIT = env.int("CHAIN_BLOCK_GAS_LIMIT", default=30_000_000)
+CERTIFICATE_MINT_GAS = env.int("CERTIFICATE_MINT_GAS", default=130_000)  # per certificate (make bench)
 # Investors may cancel until this long before the campaign ends.
 INVESTMENT_CANCEL_CUTOFF_HOURS = env.int("INVESTMENT_CANCEL_CUTOFF_HOURS", default=48)
 LOAN_VERIFY_SAMPLE = env.int("LOAN_VERIFY_SAMPLE", default=100)

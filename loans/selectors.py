@@ -11,6 +11,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from blockchain.models import ChainTransaction
+from config.months import month_bounds
 from loans.chain import REPAY_KIND, STORE_KIND
 from loans.models import Loan
 
@@ -55,12 +56,7 @@ OPERATIONS = {STORE_KIND: "anchor", REPAY_KIND: "repayment"}
 def loan_operations(*, month: date) -> Iterator[LoanOperation]:
     """Every loan transaction mined in `month` (first day of it), confirmed or reverted, oldest
     first: the gas and fee each one cost."""
-    start = month.replace(day=1)
-    end = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
+    start, end = month_bounds(month)
     rows = (
         ChainTransaction.objects.filter(
             kind__in=OPERATIONS,

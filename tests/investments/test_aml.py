@@ -136,3 +136,38 @@ def test_held_then_rejected(setup, officer):
         == 403
     )
     assert AMLAlert.objects.filter(investment_id=held["id"], rule="large_amount").exists()
+
+
+def test_monthly_compliance_report(setup, officer, tmp_path):
+    import csv
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.utils import timezone
+
+    campaign, _user, client, wallet = setup
+    clear = invest(client, campaign, 10)
+    held = invest(client, campaign, 12000)
+    client_of(officer).post(
+        f"/api/investments/{held['id']}/review/",
+        {"decision": "reject", "notes": "unclear funds"},
+        format="json",
+    )
+    settle_outbox()
+    target = tmp_path / "compliance.csv"
+    err = io.StringIO()
+    call_command(
+        "compliance_report", "--month", timezone.now().strftime("%Y-%m"), "--output", str(target), stderr=err
+    )
+    rows = {int(r["investment_id"]): r for r in csv.DictReader(target.open())}
+    assert rows[clear["id"]]["status"] == "confirmed" and rows[clear["id"]]["record_tx"].startswith("0x")
+    assert rows[held["id"]]["aml_alerts"] == "large_amount:60"
+    assert (
+        rows[held["id"]]["decisions"].startswith(f"reject by {officer.username}")
+        and "unclear funds" in rows[held["id"]]["decisions"]
+    )
+    assert rows[held["id"]]["wallet"] == wallet.address
+    assert "2 investments, 1 with AML alerts, 1 with compliance decisions" in err.getvalue()
+    with pytest.raises(CommandError):
+        call_command("compliance_report", "--month", "2026-00")

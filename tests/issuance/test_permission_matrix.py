@@ -62,6 +62,7 @@ ENDPOINTS = [
     ("get", "/api/investments/{investment}/", None, INVESTOR | COMPLIANCE | OPERATOR),
     ("post", "/api/investments/{investment}/cancel/", None, INVESTOR),
     ("post", "/api/investments/{investment}/review/", {"decision": "release"}, COMPLIANCE),
+    ("get", "/api/certificates/", None, INVESTOR | COMPLIANCE | OPERATOR),
     ("get", "/api/auth/me/profile/", None, INVESTOR),
     ("patch", "/api/auth/me/profile/", {"country": "DE"}, INVESTOR),
     ("get", "/api/institutions/", None, ANYONE),

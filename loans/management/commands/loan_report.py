@@ -1,10 +1,9 @@
 import csv
-import re
-from datetime import date
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.months import parse_month
 from loans.selectors import loan_operations
 
 COLUMNS = [
@@ -32,10 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
 
     def handle(self, *args, month: str, output: str | None, **opts) -> None:
-        match = re.fullmatch(r"(\d{4})-(\d{2})", month)
-        if not match or not 1 <= int(match.group(2)) <= 12:
-            raise CommandError(f"--month must be YYYY-MM, not {month!r}")
-        first_day = date(int(match.group(1)), int(match.group(2)), 1)
+        try:
+            first_day = parse_month(month)
+        except ValueError:
+            raise CommandError(f"--month must be YYYY-MM, not {month!r}") from None
         stream = open(output, "w", newline="", encoding="utf-8") if output else self.stdout  # noqa: SIM115
         totals = {"anchor": 0, "repayment": 0, "failed": 0, "gas": 0, "fee_wei": 0}
         try:
