@@ -546,6 +546,12 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
                 code="below_minimum",
                 errors={"amount": f"at least {locked.min_investment:f}"},
             )
+        if amount < locked.share_price:
+            raise DomainError(
+                f"The amount buys no share (one share costs {locked.share_price:f}).",
+                code="below_one_share",
+                errors={"amount": f"at least {locked.share_price:f}"},
+            )
         committed = Investment.objects.filter(campaign=locked, status__in=COUNTED_STATUSES).aggregate(
             total=Sum("amount")
         )["total"] or Decimal(0)

@@ -67,6 +67,10 @@ def test_the_gates(open_campaign, make_investor, auth_client):
     below = invest(client, campaign, "99.99")
     assert below.status_code == 400 and "amount" in below.json()["errors"]
     assert invest(client, campaign, "0.001").status_code == 400  # below a base unit (2 decimals)
+    Campaign.objects.filter(pk=campaign.pk).update(share_price=150)
+    no_share = invest(client, campaign, "149.99")
+    assert no_share.status_code == 400 and no_share.json()["code"] == "below_one_share"
+    Campaign.objects.filter(pk=campaign.pk).update(share_price=1)
     assert invest(client, campaign, 700).status_code == 202
     over = invest(client, campaign, 301)
     assert (
