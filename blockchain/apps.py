@@ -9,3 +9,4 @@ class BlockchainConfig(AppConfig):
         from blockchain.metrics import register_collectors
 
         register_collectors()
+        from blockchain import balances  # noqa: F401 - registers its event handlers and reconciler

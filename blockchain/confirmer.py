@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from web3 import Web3
 
+from blockchain.balances import mark_rows_stale
 from blockchain.client import RpcError, get_web3, rpc_batch, rpc_call
 from blockchain.dbutil import bulk_set
 from blockchain.events import WatchedAddresses, decode_logs, ingest
@@ -36,6 +37,7 @@ from blockchain.metrics import (
     OUTBOX_REORGED,
     OUTBOX_REPLACEMENTS,
     OUTBOX_TRANSITIONS,
+    SIGNER_BALANCE,
 )
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
 from blockchain.sender import broadcast, call_params, decode_revert, mark_failed, sign_into
@@ -71,11 +73,13 @@ def _remember_signer_balance(w3: Web3) -> None:
     """The signer's native balance, for reads that must not call the chain (sync status, health)."""
     try:
         address = get_signer().address
+        wei = int(w3.eth.get_balance(address))
         cache.set(
             SIGNER_BALANCE_CACHE_KEY,
-            {"address": address, "wei": int(w3.eth.get_balance(address)), "at": timezone.now().isoformat()},
+            {"address": address, "wei": wei, "at": timezone.now().isoformat()},
             timeout=None,
         )
+        SIGNER_BALANCE.set(wei / 10**18)
     except Exception as exc:  # informational only; the confirmer's real work goes on
         logger.debug("signer balance not refreshed: %s", exc)
 
@@ -155,6 +159,7 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
             logger.exception("confirming outbox row %s failed", row.pk)
             report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
     _apply_receipts(landed_items, head=head, w3=w3, watched=watched, report=report)
+    mark_rows_stale([row for row, _attempt, _receipt in landed_items])
     if stale_to_rebroadcast:
         report.rebroadcast += len(stale_to_rebroadcast)
         for row in stale_to_rebroadcast:

@@ -86,6 +86,10 @@ class Indexer:
         report = IndexReport()
         head = self.w3.eth.block_number
         report.head = head
+        if settings.CHAIN_TOKENS:  # configured ERC-20s: their Transfers keep cached balances honest
+            from blockchain.balances import watch_configured_tokens
+
+            watch_configured_tokens(w3=self.w3)
         fork = self.check_reorg(head)
         if fork is not None:
             report.reorg_fork = fork

@@ -78,3 +78,5 @@ INDEXER_REORGS = Counter("indexer_reorgs_total", "Reorgs detected by the indexer
 INDEXER_REORG_DEPTH = Histogram(
     "indexer_reorg_depth_blocks", "Blocks rewound per reorg", buckets=(1, 2, 3, 5, 10, 20, 50, 100, 500)
 )
+
+SIGNER_BALANCE = Gauge("chain_signer_balance", "The signer's native balance (coin units), as last read")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Min
 
@@ -127,6 +128,8 @@ def sync_status(*, chain_id: int) -> dict:
             "address": balance["address"] if balance else None,
             "balance": str(Decimal(balance["wei"]) / Decimal(10**18)) if balance else None,
             "balance_at": balance["at"] if balance else None,
+            "low": bool(balance) and Decimal(balance["wei"]) / Decimal(10**18) < settings.SIGNER_MIN_BALANCE,
+            "minimum": str(settings.SIGNER_MIN_BALANCE),
         },
         "outbox": {
             "queued": health["by_status"]["queued"] + health["by_status"]["signed"],

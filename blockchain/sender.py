@@ -23,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from blockchain.abi import DecodedError, interface
+from blockchain.balances import mark_rows_stale
 from blockchain.client import RpcError, get_web3, rpc_batch
 from blockchain.dbutil import bulk_set
 from blockchain.failpoints import failpoint
@@ -103,6 +104,7 @@ def mark_failed(row: ChainTransaction, *, code: str, error: dict, note: str = ""
     OUTBOX_FAILURES.labels(code).inc()
     OUTBOX_TRANSITIONS.labels(TxStatus.FAILED).inc()
     compensate(row)
+    mark_rows_stale([row])  # its pending delta is gone
 
 
 def build_transaction(row: ChainTransaction, *, nonce: int, gas: int, fees: Fees, chain_id: int) -> dict:
@@ -316,6 +318,7 @@ def broadcast(
             report.failed += 1
     report.sent += len(accepted)
     mark_broadcast(accepted)
+    mark_rows_stale(accepted)
     return report
 
 

@@ -106,6 +106,8 @@ class SignerStatusSerializer(serializers.Serializer):
     address = serializers.CharField(allow_null=True)
     balance = serializers.CharField(allow_null=True, help_text="native coin, decimal string")
     balance_at = serializers.CharField(allow_null=True)
+    low = serializers.BooleanField(help_text="below SIGNER_MIN_BALANCE: writes will soon stop")
+    minimum = serializers.CharField()
 
 
 class OutboxStatusSerializer(serializers.Serializer):
@@ -135,3 +137,17 @@ class SyncStatusSerializer(serializers.Serializer):
     signer = SignerStatusSerializer()
     outbox = OutboxStatusSerializer()
     last_reconcile = ReconcileSummarySerializer(allow_null=True)
+
+
+class BalanceSerializer(serializers.Serializer):
+    asset = serializers.CharField()
+    symbol = serializers.CharField()
+    amount = serializers.DecimalField(
+        max_digits=90, decimal_places=18, coerce_to_string=True, normalize_output=True
+    )
+    pending_delta = serializers.DecimalField(
+        max_digits=90, decimal_places=18, coerce_to_string=True, normalize_output=True
+    )
+    block_number = serializers.IntegerField(allow_null=True)
+    stale = serializers.BooleanField()
+    source = serializers.ChoiceField(choices=["cache", "chain"])

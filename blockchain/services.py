@@ -79,6 +79,9 @@ def enqueue(
         row.object_id = subject.pk
     with transaction.atomic():  # a savepoint: a racing duplicate key loses cleanly
         row.save()
+    from blockchain.balances import mark_rows_stale
+
+    mark_rows_stale([row])  # its pending delta now shows
     kick_sender_on_commit()
     return row
 

@@ -162,3 +162,43 @@ def reconcile_chain() -> dict | None:
         logger.warning("reconcile: chain unreachable (%s)", exc)
         return None
     return {"checked": report.checked, "drift": report.drift_count}
+
+
+@shared_task(name="blockchain.tasks.refresh_stale_balances", ignore_result=True)
+@single_instance("blockchain:refresh-balances", ttl=600)
+def refresh_stale_balances() -> int | None:
+    """Read the chain for balances events or sent transactions marked stale."""
+    from blockchain.balances import refresh_stale_balances as refresh
+
+    try:
+        return refresh()
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("balance refresh: chain unreachable (%s)", exc)
+        return None
+
+
+@shared_task(name="blockchain.tasks.reconcile_all_balances", ignore_result=True)
+@single_instance("blockchain:reconcile-balances", ttl=3600)
+def reconcile_all_balances() -> dict | None:
+    """Compare every cached balance with the chain, correct it, and store the drift report."""
+    from blockchain.balances import reconcile_balances
+    from blockchain.client import get_web3
+    from blockchain.models import ReconcileReport
+
+    started = timezone.now()
+    try:
+        result = reconcile_balances(get_web3())
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("balance reconcile: chain unreachable (%s)", exc)
+        return None
+    report = ReconcileReport.objects.create(
+        chain_id=settings.CHAIN_ID,
+        started_at=started,
+        finished_at=timezone.now(),
+        checked=result.checked,
+        drift_count=len(result.drift),
+        drift=[
+            {"check": d.check, "key": d.key, "cache": d.cache, "chain": d.chain} for d in result.drift[:200]
+        ],
+    )
+    return {"report": report.pk, "checked": result.checked, "drift": len(result.drift)}

@@ -60,11 +60,30 @@ def check_indexer() -> CheckResult:
     return result
 
 
+def check_signer_balance() -> CheckResult:
+    """A warning, never a failure: a low signer balance still serves reads, but writes will stop."""
+    from decimal import Decimal
+
+    from blockchain.confirmer import cached_signer_balance
+
+    balance = cached_signer_balance()
+    if balance is None:
+        return {"ok": True, "note": "not measured yet"}
+    native = Decimal(balance["wei"]) / Decimal(10**18)
+    result: CheckResult = {"ok": True, "address": balance["address"], "balance": f"{native:f}"}
+    if native < settings.SIGNER_MIN_BALANCE:
+        result["warning"] = (
+            f"signer balance {native:f} is below SIGNER_MIN_BALANCE {settings.SIGNER_MIN_BALANCE:f}"
+        )
+    return result
+
+
 HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "broker": check_broker,
     "chain": check_chain,
     "indexer": check_indexer,
+    "signer_balance": check_signer_balance,
 }
 
 
@@ -86,6 +105,9 @@ def run_health_checks() -> tuple[bool, dict[str, CheckResult]]:
 def healthz(request) -> JsonResponse:
     healthy, checks = run_health_checks()
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    warnings = [f"{name}: {r['warning']}" for name, r in checks.items() if r.get("warning")]
+    if warnings:
+        body["warnings"] = warnings
     if not healthy:
         body["reasons"] = [f"{name}: {r.get('error', 'failed')}" for name, r in checks.items() if not r["ok"]]
     return JsonResponse(body, status=200 if healthy else 503)

@@ -64,6 +64,12 @@ INDEXER_SLOW_SECONDS = env.float("INDEXER_SLOW_SECONDS", default=5.0)
 INDEXER_REORG_WINDOW = env.int("INDEXER_REORG_WINDOW", default=max(2 * CHAIN_CONFIRMATIONS, 64))
 INDEXER_LOCK_TTL = env.int("INDEXER_LOCK_TTL", default=300)
 HEALTH_MAX_INDEXER_LAG = env.int("HEALTH_MAX_INDEXER_LAG", default=100)
+# Balances: the chain's native coin, ERC-20 tokens tracked ({"USDC": {"address": "0x…", "decimals": 6}}),
+# how long a cached balance is fresh, and the signer balance below which health warns.
+CHAIN_NATIVE_SYMBOL = env.str("CHAIN_NATIVE_SYMBOL", default="ETH")
+CHAIN_TOKENS = env.json("CHAIN_TOKENS", default={})
+BALANCE_TTL_SECONDS = env.int("BALANCE_TTL_SECONDS", default=30)
+SIGNER_MIN_BALANCE = Decimal(env.str("SIGNER_MIN_BALANCE", default="0.5"))
 CONTRACTS_BUILD_DIR = Path(env.str("CONTRACTS_BUILD_DIR", default=str(BASE_DIR / "contracts" / "build")))
 
 SIGNER_KEYSTORE = env.str("SIGNER_KEYSTORE", default="")
@@ -250,6 +256,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reconcile-nonces": {"task": "blockchain.tasks.reconcile_nonces", "schedule": 600.0},
     "index-chain-events": {"task": "blockchain.tasks.index_chain_events", "schedule": CHAIN_POLL_SECONDS},
     "reconcile-chain": {"task": "blockchain.tasks.reconcile_chain", "schedule": 3600.0},
+    "refresh-stale-balances": {"task": "blockchain.tasks.refresh_stale_balances", "schedule": 300.0},
+    "reconcile-all-balances": {"task": "blockchain.tasks.reconcile_all_balances", "schedule": 3600.0},
     "close-ended-campaigns": {"task": "campaigns.tasks.close_ended_campaigns", "schedule": 60.0},
     "verify-loans-weekly": {
         "task": "loans.tasks.verify_loan_sample",

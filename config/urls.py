@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from blockchain.views import WalletBalancesView
 from campaigns.views import InvestorProfileView
 from config.health import healthz
 from config.metrics import metrics
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/auth/", include("accounts.urls")),
     path("api/", include("credentials.urls")),  # before blockchain/: /api/blockchain/verify/ and status/
     path("api/blockchain/", include("blockchain.urls")),
+    path("api/wallets/<str:address>/balances/", WalletBalancesView.as_view(), name="wallet-balances"),
     path("api/", include("issuers.urls")),
     path("api/", include("campaigns.urls")),
     path("api/", include("loans.urls")),

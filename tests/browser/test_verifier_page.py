@@ -23,9 +23,12 @@ def _paste_and_verify(browser, live_server, text: str) -> str:
     area = browser.find_element(By.ID, "document")
     area.clear()
     area.send_keys(text)
+    browser.execute_script("window.__beforeSubmit = true;")
     browser.find_element(By.ID, "verify").click()
-    # The form posts and a new page loads: wait for the old one to go, then for the verdict.
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(area))
+    # The form posts and a new document loads (without the marker); then the verdict is read.
+    WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script("return window.__beforeSubmit === undefined;")
+    )
     result = WebDriverWait(browser, 20).until(
         expected_conditions.presence_of_element_located((By.ID, "result"))
     )

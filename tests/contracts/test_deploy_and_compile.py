@@ -24,6 +24,7 @@ ARTIFACTS = [
     "Campaign",
     "CampaignFactory",
     "CredentialVault",
+    "DemoToken",
     "IssuerRegistry",
     "LoanRegistry",
     "ShareCertificate",
