@@ -133,3 +133,17 @@ def reset_chain_tables() -> None:
     ChainTransaction.objects.all().delete()
     ChainEvent.objects.all().delete()
     NonceAccount.objects.all().delete()
+
+
+def settle_outbox(*, rounds: int = 50) -> None:
+    """Send and confirm until no outbox row is in flight (the bench's anvil confirms at once)."""
+    from blockchain.confirmer import confirm_pending
+    from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
+    from blockchain.sender import send_queued
+
+    for _ in range(rounds):
+        send_queued()
+        confirm_pending()
+        if not ChainTransaction.objects.filter(status__in=IN_FLIGHT_STATUSES).exists():
+            return
+    raise RuntimeError("the outbox did not settle")

@@ -23,11 +23,9 @@ from django.core.cache import cache
 from django.test import Client
 from eth_account import Account
 
-from bench.common import BenchContext, Measurement, reset_chain_tables
+from bench.common import BenchContext, Measurement, reset_chain_tables, settle_outbox
 from blockchain.client import build_web3, get_web3
-from blockchain.confirmer import confirm_pending
-from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
-from blockchain.sender import send_queued
+from blockchain.models import ChainTransaction
 from blockchain.signer import get_signer
 from contracts.deployment import deploy_suite_onchain, record_suite
 
@@ -36,15 +34,6 @@ TITLE = "Credential verification (cache vs chain) and gas per credential"
 COUNT = 200
 BATCH = 256
 SUBJECT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-
-
-def _settle() -> None:
-    for _ in range(50):
-        send_queued()
-        confirm_pending()
-        if not ChainTransaction.objects.filter(status__in=IN_FLIGHT_STATUSES).exists():
-            return
-    raise RuntimeError("the outbox did not settle")
 
 
 def _api_verifications(client: Client, documents: list[dict]) -> tuple[list[float], set[str]]:
@@ -109,7 +98,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
     cache.clear()
 
     institution = services.upsert_institution(address=Account.create().address, name="Bench University")
-    _settle()
+    settle_outbox()
     institution.refresh_from_db()
     run_id = str(time.time_ns())  # JSON numbers beyond 2**53 are not canonical (RFC 8785)
     singles = [{"bench": run_id, "n": i, "degree": "MSc"} for i in range(COUNT)]
@@ -133,7 +122,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
             for i in range(BATCH)
         ],
     )
-    _settle()
+    settle_outbox()
 
     _SINGLES[:] = singles
     cached_ms, chain_ms = _both_paths(_service_verifications)

@@ -23,14 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 from web3 import Web3
 
 from blockchain.client import RpcError, get_web3, rpc_batch, rpc_call
-from blockchain.confirmer import HEAD_CACHE_KEY
+from blockchain.confirmer import remember_head
 from blockchain.events import WatchedAddresses, decode_logs, remove_events, store_events
 from blockchain.metrics import (
     INDEXER_EVENTS,
@@ -302,7 +301,7 @@ class Indexer:
         self.state.last_run_at = timezone.now()
         self.state.last_error = ""
         self.state.save()
-        cache.set(HEAD_CACHE_KEY, head, timeout=None)
+        remember_head(head)
         INDEXER_HEAD.set(head)
         if self.state.indexed_block is not None:
             INDEXER_INDEXED_BLOCK.set(self.state.indexed_block)

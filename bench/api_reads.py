@@ -1,0 +1,306 @@
+"""API reads under load: gunicorn (2 workers) and 32 concurrent clients for DURATION seconds each on
+`GET /api/credentials/{id}/`, `GET /api/campaigns/` and `POST /api/blockchain/verify/`.
+
+Method: a fresh suite on the bench's anvil; an institution, COUNT credentials and an active campaign
+are made through the services and the outbox. gunicorn serves the platform with CHAIN_RPC_URL
+pointing at a counting JSON-RPC proxy in front of anvil, so every call the web processes make to the
+chain during the run is counted (target: none; reads come from the database). The load is an
+aiohttp client with 32 concurrent connections in this process. The naive column is the same verify
+request for credentials the platform does not know yet (each answered by the chain fallback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from django.conf import settings
+from eth_account import Account
+
+from bench.common import BenchContext, Measurement, reset_chain_tables, settle_outbox
+from blockchain.client import build_web3, get_web3
+from blockchain.signer import get_signer
+from config.processes import ManagedProcess, free_port, port_is_open, wait_until
+from contracts.deployment import deploy_suite_onchain, record_suite
+
+TITLE = "API reads under load (gunicorn, 2 workers, 32 clients)"
+DURATION = float(os.environ.get("BENCH_API_SECONDS", "20"))
+CLIENTS = 32
+COUNT = 200
+
+
+class CountingProxy:
+    """Forwards JSON-RPC to the node and counts the calls (a batch counts each call in it)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.calls = 0
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                payload = json.loads(body)
+                with proxy.lock:
+                    proxy.calls += len(payload) if isinstance(payload, list) else 1
+                request = urllib.request.Request(  # noqa: S310 - our own node's http URL
+                    proxy.upstream, data=body, headers={"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                    data = answer.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                return
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+async def _load(url: str, *, method: str, bodies: list[dict] | None, seconds: float) -> list[float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def client(index: int) -> None:
+            n = index
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                if method == "GET":
+                    async with session.get(url) as response:
+                        await response.read()
+                        status = response.status
+                else:
+                    body = bodies[n % len(bodies)]
+                    n += CLIENTS
+                    async with session.post(url, json=body) as response:
+                        await response.read()
+                        status = response.status
+                if status != 200:
+                    raise RuntimeError(f"{method} {url}: HTTP {status}")
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(client(i) for i in range(CLIENTS)))
+    return latencies
+
+
+def _measure(
+    base: str, name: str, path: str, proxy: CountingProxy, *, method="GET", bodies=None, seconds=DURATION
+):
+    before = proxy.calls
+    started = time.perf_counter()
+    latencies = asyncio.run(_load(base + path, method=method, bodies=bodies, seconds=seconds))
+    elapsed = time.perf_counter() - started
+    return {
+        "name": name,
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": statistics.quantiles(latencies, n=100)[98],
+        "requests": len(latencies),
+        "rpc_calls": proxy.calls - before,
+    }
+
+
+def run(ctx: BenchContext) -> list[Measurement]:
+    from campaigns.models import Campaign, CampaignStatus
+    from credentials import services as credentials
+    from credentials.fingerprints import fingerprint_of
+    from credentials.models import Credential
+    from issuers.models import Company
+
+    w3 = build_web3(ctx.node.url)
+    record_suite(chain_id=settings.CHAIN_ID, deployed=deploy_suite_onchain(w3=w3, signer=get_signer()))
+    get_web3.cache_clear()
+    reset_chain_tables()
+    institution = credentials.upsert_institution(address=Account.create().address, name="Bench University")
+    settle_outbox()
+    institution.refresh_from_db()
+    documents = [{"bench": "api", "n": i, "run": str(time.time_ns())} for i in range(COUNT)]
+    for document in documents:
+        credentials.issue_credential(
+            actor=None,
+            institution=institution,
+            subject_wallet="0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+            credential_type="diploma",
+            document=document,
+        )
+    settle_outbox()
+    owner = _public_campaign_owner()
+    company = Company.objects.create(
+        owner=owner,
+        legal_name="Bench AG",
+        registration_number=f"B-{time.time_ns()}",
+        country="CH",
+        wallet_address=Account.create().address,
+        document_cid="QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+    )
+    from django.utils import timezone
+
+    Campaign.objects.bulk_create(
+        [
+            Campaign(
+                issuer=company,
+                title=f"Public {i}",
+                goal=1000,
+                hard_cap=2000,
+                min_investment=10,
+                share_price=1,
+                starts_at=timezone.now(),
+                ends_at=timezone.now() + timezone.timedelta(days=30),
+                status=CampaignStatus.SUCCESSFUL if i else CampaignStatus.ACTIVE,
+                contract_address="0x" + f"{i + 1:040x}",
+                campaign_ref="0x" + f"{i + 1:064x}",
+            )
+            for i in range(20)
+        ]
+    )
+    credential_id = Credential.objects.order_by("id").values_list("pk", flat=True)[0]
+    from django.contrib.auth import get_user_model
+
+    reader = get_user_model().objects.get(pk=owner.pk)  # an operator reads credentials
+    token = _token_for(reader)
+
+    proxy = CountingProxy(ctx.node.url)
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "CHAIN_RPC_URL": proxy.url,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        "GUNICORN_LOG_LEVEL": "warning",
+        "GUNICORN_MAX_REQUESTS": "0",
+        "CREDENTIAL_CHAIN_CACHE_SECONDS": "0",  # the naive column: every fallback really reads the chain
+    }
+    web = ManagedProcess(
+        "bench-web",
+        [
+            str(root / ".venv" / "bin" / "python"),
+            "-m",
+            "gunicorn",
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "config.wsgi:application",
+        ],
+        env=env,
+        cwd=root,
+        log_path=root / "var" / "bench-logs" / "gunicorn.log",
+    ).start()
+    try:
+        wait_until(lambda: port_is_open("127.0.0.1", port), timeout=60, what="gunicorn")
+        base = f"http://127.0.0.1:{port}"
+        _measure(base, "warm-up", "/api/campaigns/", proxy, seconds=2)
+        results = [
+            _measure_authenticated(base, f"/api/credentials/{credential_id}/", token, proxy),
+            _measure(base, "GET /api/campaigns/", "/api/campaigns/", proxy),
+            _measure(
+                base,
+                "POST /api/blockchain/verify/",
+                "/api/blockchain/verify/",
+                proxy,
+                method="POST",
+                bodies=[{"document": d} for d in documents],
+            ),
+        ]
+        # The naive column: the chain fallback (credentials the platform does not know).
+        Credential.objects.filter(batch__isnull=True).update(status="pending")
+        naive = _measure(
+            base,
+            "verify via chain",
+            "/api/blockchain/verify/",
+            proxy,
+            method="POST",
+            bodies=[{"fingerprint": fingerprint_of(d)} for d in documents],
+            seconds=min(DURATION, 10),
+        )
+        Credential.objects.filter(batch__isnull=True).update(status="issued")
+    finally:
+        web.stop()
+        proxy.close()
+    rows = []
+    for result in results:
+        is_verify = result["name"].startswith("POST")
+        rows.append(
+            Measurement(
+                what=f"API {result['name']}: requests/s (32 clients, 2 gunicorn workers)",
+                unit="req/s",
+                ours=round(result["rps"], 1),
+                naive=round(naive["rps"], 1) if is_verify else None,
+                target="0 RPC calls",
+                extra={
+                    "p50_ms": round(result["p50"], 2),
+                    "p99_ms": round(result["p99"], 2),
+                    "requests": result["requests"],
+                    "rpc_calls": result["rpc_calls"],
+                    **(
+                        {"naive_p50_ms": round(naive["p50"], 2), "naive_rpc_calls": naive["rpc_calls"]}
+                        if is_verify
+                        else {}
+                    ),
+                },
+            )
+        )
+        rows.append(
+            Measurement(
+                what=f"API {result['name']}: JSON-RPC calls during the run",
+                unit="calls",
+                ours=result["rpc_calls"],
+                higher_is_better=False,
+                target="0",
+                target_value=0,
+            )
+        )
+    return rows
+
+
+def _public_campaign_owner():
+    from accounts.services import create_user
+
+    return create_user(username=f"bench-op-{time.time_ns()}", role="operator", password=None)
+
+
+def _token_for(user) -> str:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    return str(AccessToken.for_user(user))
+
+
+def _measure_authenticated(base: str, path: str, token: str, proxy: CountingProxy) -> dict:
+    import aiohttp
+
+    original = aiohttp.ClientSession
+
+    class Authenticated(original):  # the same load, with the operator's bearer token
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.setdefault("headers", {"Authorization": f"Bearer {token}"})
+            super().__init__(*args, **kwargs)
+
+    aiohttp.ClientSession = Authenticated
+    try:
+        return _measure(base, f"GET {path.rsplit('/', 2)[0]}/{{id}}/", path, proxy)
+    finally:
+        aiohttp.ClientSession = original
