@@ -273,10 +273,13 @@ def mark_stale(pairs: set[tuple[str, str]]) -> None:
     if not pairs:
         return
     _hot_forget(pairs)
-    query = Q()
+    by_asset: dict[str, set[str]] = {}
     for address, asset in pairs:
-        query |= Q(address=address, asset=asset)
-    Balance.objects.filter(query, chain_id=settings.CHAIN_ID).update(stale=True)
+        by_asset.setdefault(asset, set()).add(address)
+    for asset, addresses in by_asset.items():  # one UPDATE per asset, however many addresses
+        Balance.objects.filter(chain_id=settings.CHAIN_ID, asset=asset, address__in=addresses).update(
+            stale=True
+        )
 
 
 def touched_by(row: ChainTransaction, by_contract: dict[str, Asset]) -> set[tuple[str, str]]:
@@ -313,12 +316,12 @@ def _transfer_touches(events: list[DecodedEvent], asset: str) -> set[tuple[str, 
     return pairs
 
 
-@on_event("ShareCertificate", "Transfer", batch=True)
+@on_event("ShareCertificate", "Transfer", batch="all")
 def certificates_moved(events: list[DecodedEvent]) -> None:
     mark_stale(_transfer_touches(events, CERTIFICATES))
 
 
-@on_event(TOKEN_ARTIFACT, "Transfer", batch=True)
+@on_event(TOKEN_ARTIFACT, "Transfer", batch="all")
 def tokens_moved(events: list[DecodedEvent]) -> None:
     symbols = {a.address: a.key for a in assets() if a.kind == "erc20"}
     for address in {e.address for e in events}:

@@ -71,8 +71,13 @@ _rebuild_hooks: dict[str, RebuildHook] = {}
 _reconcilers: dict[str, Reconciler] = {}
 
 
-def register_event_handler(artifact: str, event: str, handler: Callable, *, batch: bool = False) -> None:
-    """`batch=True`: the handler takes a list of consecutive events of this kind (bulk upserts)."""
+def register_event_handler(
+    artifact: str, event: str, handler: Callable, *, batch: bool | str = False
+) -> None:
+    """`batch=True`: the handler takes a list of consecutive events of this kind (bulk upserts).
+    `batch="all"`: one call with every event of this kind in the dispatch, in chain order, after the
+    ordered handlers; for handlers that do not depend on other kinds' order (cache invalidation,
+    upserts keyed by what the event names), where kinds interleave (a mint emits two events each)."""
     entry = (handler, batch)
     if entry not in _event_handlers[(artifact, event)]:
         _event_handlers[(artifact, event)].append(entry)
@@ -100,7 +105,7 @@ def register_reconciler(name: str, reconciler: Reconciler) -> None:
     _reconcilers[name] = reconciler
 
 
-def on_event(artifact: str, event: str, *, batch: bool = False) -> Callable[[Callable], Callable]:
+def on_event(artifact: str, event: str, *, batch: bool | str = False) -> Callable[[Callable], Callable]:
     """Decorator form of `register_event_handler` (registration happens at import: import the module
     from `AppConfig.ready()`)."""
 
@@ -157,8 +162,11 @@ def dispatch(events: Iterable[DecodedEvent]) -> int:
     again on the next pass, so a handler bug never half-applies a batch.
     """
     calls = 0
+    events = list(events)
     for key, run in _runs(events):
         for handler, batch in _event_handlers.get(key, ()):
+            if batch == "all":
+                continue
             if batch:
                 handler(run)
                 calls += 1
@@ -166,6 +174,14 @@ def dispatch(events: Iterable[DecodedEvent]) -> int:
                 for event in run:
                     handler(event)
                     calls += 1
+    by_kind: dict[tuple[str, str], list[DecodedEvent]] = {}
+    for event in events:  # insertion order: each kind in the order its first event came
+        by_kind.setdefault((event.artifact, event.name), []).append(event)
+    for key, group in by_kind.items():
+        for handler, batch in _event_handlers.get(key, ()):
+            if batch == "all":
+                handler(group)
+                calls += 1
     return calls
 
 

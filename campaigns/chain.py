@@ -94,26 +94,43 @@ def enqueue_mint_batch(campaign, certificates, *, batch_number: int) -> ChainTra
     )
 
 
-@on_event("ShareCertificate", "CertificateMinted")
-def certificate_minted(event: DecodedEvent) -> None:
+@on_event("ShareCertificate", "CertificateMinted", batch="all")
+def certificates_minted(events: list[DecodedEvent]) -> None:
+    """One query for the whole run of events; mints the platform did not ask for are skipped."""
     from campaigns import services
+    from campaigns.models import ShareCertificate
 
-    services.record_certificate_minted(
-        certificate_ref=event.args["certificateRef"],
-        token_id=int(event.args["tokenId"]),
-        owner=event.args["owner"],
-        tx_hash=event.tx_hash,
-        position=_position(event),
+    known = set(
+        ShareCertificate.objects.filter(
+            certificate_ref__in=[e.args["certificateRef"] for e in events]
+        ).values_list("certificate_ref", flat=True)
     )
+    for event in events:
+        if event.args["certificateRef"] in known:
+            services.record_certificate_minted(
+                certificate_ref=event.args["certificateRef"],
+                token_id=int(event.args["tokenId"]),
+                owner=event.args["owner"],
+                tx_hash=event.tx_hash,
+                position=_position(event),
+            )
 
 
-@on_event("ShareCertificate", "Transfer")
-def certificate_transferred(event: DecodedEvent) -> None:
+@on_event("ShareCertificate", "Transfer", batch="all")
+def certificates_transferred(events: list[DecodedEvent]) -> None:
     from campaigns import services
+    from campaigns.models import ShareCertificate
 
-    services.record_certificate_transfer(
-        token_id=int(event.args["tokenId"]), to=event.args["to"], position=_position(event)
+    known = set(
+        ShareCertificate.objects.filter(token_id__in=[int(e.args["tokenId"]) for e in events]).values_list(
+            "token_id", flat=True
+        )
     )
+    for event in events:
+        if int(event.args["tokenId"]) in known:
+            services.record_certificate_transfer(
+                token_id=int(event.args["tokenId"]), to=event.args["to"], position=_position(event)
+            )
 
 
 @on_failure(MINT_KIND)
