@@ -89,13 +89,6 @@ def assets() -> list[Asset]:
     return found
 
 
-def _asset(key: str) -> Asset:
-    for asset in assets():
-        if asset.key == key:
-            return asset
-    raise KeyError(f"unknown asset {key!r}")
-
-
 # The hot cache: one Redis hash per address (field per asset: "amount:block:pending"), read in one
 # round trip. Without Redis (`make run` on SQLite) Django's cache stands in.
 def _cache_key(address: str, asset: str | None = None) -> str:

@@ -235,12 +235,15 @@ class ShareCertificateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_contract_address(self, certificate: ShareCertificate) -> str | None:
-        from blockchain.bindings import NotDeployed, deployment_of
+        """One lookup per response, not one per row (a list repeats the same contract)."""
+        if "certificate_contract" not in self.context:
+            from blockchain.bindings import NotDeployed, deployment_of
 
-        try:
-            return deployment_of("ShareCertificate").address
-        except NotDeployed:
-            return None
+            try:
+                self.context["certificate_contract"] = deployment_of("ShareCertificate").address
+            except NotDeployed:
+                self.context["certificate_contract"] = None
+        return self.context["certificate_contract"]
 
     @extend_schema_field(ChainStatusSerializer)
     def get_chain(self, certificate: ShareCertificate) -> dict:

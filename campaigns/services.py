@@ -576,7 +576,6 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
             campaign=locked, investor=investor, investor_wallet=investor.wallet_address, amount=amount
         )
         investment.investment_ref = investment_ref_for(investment)
-        investment.created_at = now
         investment.save()
         hits = screen(investment, country=profile.country)
         AMLAlert.objects.bulk_create(
