@@ -14,7 +14,7 @@ STAMP_NPM := node_modules/.installed
 help:
 	@echo "make run     - start the whole platform (anvil, migrate, deploy, web, worker, beat, poller)"
 	@echo "make test    - run the test suite against PostgreSQL, Redis, anvil and a real Celery worker"
-	@echo "make lint    - ruff + migrations check"
+	@echo "make lint    - ruff, bandit (medium+), migrations and contract artifacts checks"
 	@echo "make bench   - performance report (bench/results.json)"
 
 $(PY):
@@ -53,6 +53,7 @@ test: $(STAMP_DEV) $(STAMP_NPM) browser
 lint: $(STAMP_DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m bandit -q -c pyproject.toml -r . --severity-level medium
 	$(MAKE) --no-print-directory check-migrations
 	DJANGO_ENV=test $(PY) manage.py compile_contracts --check
 

@@ -21,7 +21,7 @@ def bulk_set(model: type[models.Model], objs: Sequence[models.Model], fields: Se
     table = connection.ops.quote_name(meta.db_table)
     key = connection.ops.quote_name(meta.pk.column)
     # Identifiers come from the model's meta (quoted); every value is a bound parameter.
-    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608  # nosec B608
     params = [
         [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in model_fields] + [obj.pk]
         for obj in objs

@@ -160,8 +160,9 @@ def _copy_events(events: list[DecodedEvent]) -> int:
                         e.log_index,
                     )
                 )
+        # Fixed identifiers from the model's meta; the rows came in through COPY.
         cursor.execute(
-            f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608 - fixed identifiers
+            f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608  # nosec B608
             f"SELECT {columns}, false, now() FROM chain_event_incoming ON CONFLICT DO NOTHING"
         )
         cursor.execute("TRUNCATE chain_event_incoming")

@@ -59,24 +59,43 @@ class OutboxCollector:
 _registered = False
 
 
+def scrape_time_collectors() -> list:
+    """Collectors computed from the DB when scraped (added to the multiprocess scrape registry too)."""
+    return [OutboxCollector()]
+
+
 def register_collectors() -> None:
     global _registered
     if not _registered:
         from prometheus_client import REGISTRY
 
-        REGISTRY.register(OutboxCollector())
+        for collector in scrape_time_collectors():
+            REGISTRY.register(collector)
         _registered = True
 
 
 INDEXER_EVENTS = Counter(
     "indexer_events_total", "Chain events indexed, by contract artifact and event", ["artifact", "event"]
 )
-INDEXER_LAG = Gauge("indexer_lag_blocks", "Blocks between the chain head and the indexed block")
-INDEXER_HEAD = Gauge("indexer_chain_head", "Latest block the indexer saw")
-INDEXER_INDEXED_BLOCK = Gauge("indexer_indexed_block", "Highest block indexed for every watched contract")
+# Gauges: with several processes, the value most recently set by any of them is the true one.
+INDEXER_LAG = Gauge(
+    "indexer_lag_blocks",
+    "Blocks between the chain head and the indexed block",
+    multiprocess_mode="mostrecent",
+)
+INDEXER_HEAD = Gauge("indexer_chain_head", "Latest block the indexer saw", multiprocess_mode="mostrecent")
+INDEXER_INDEXED_BLOCK = Gauge(
+    "indexer_indexed_block",
+    "Highest block indexed for every watched contract",
+    multiprocess_mode="mostrecent",
+)
 INDEXER_REORGS = Counter("indexer_reorgs_total", "Reorgs detected by the indexer")
 INDEXER_REORG_DEPTH = Histogram(
     "indexer_reorg_depth_blocks", "Blocks rewound per reorg", buckets=(1, 2, 3, 5, 10, 20, 50, 100, 500)
 )
 
-SIGNER_BALANCE = Gauge("chain_signer_balance", "The signer's native balance (coin units), as last read")
+SIGNER_BALANCE = Gauge(
+    "chain_signer_balance",
+    "The signer's native balance (coin units), as last read",
+    multiprocess_mode="mostrecent",
+)

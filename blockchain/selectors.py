@@ -6,7 +6,7 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Prefetch
 
 from blockchain.client import explorer_tx_url
 from blockchain.confirmer import cached_head
@@ -72,12 +72,22 @@ def transactions_for(obj: models.Model) -> models.QuerySet[ChainTransaction]:
     return ChainTransaction.objects.filter(content_type=content_type, object_id=obj.pk).order_by("-id")
 
 
+PREFETCHED_TRANSACTIONS = "prefetched_chain_transactions"
+
+
+def chain_transactions_prefetch(path: str = "chain_transactions") -> Prefetch:
+    """Prefetch a chain-backed model's outbox rows (its `chain_transactions` GenericRelation) for
+    `latest_transaction`. Into a plain list (`to_attr`): prefetching into the relation's cache makes
+    Django build and filter one queryset per row, which cost a 20-row list page 9 ms (make bench)."""
+    return Prefetch(path, queryset=ChainTransaction.objects.all(), to_attr=PREFETCHED_TRANSACTIONS)
+
+
 def latest_transaction(obj: models.Model, *, kind: str | None = None) -> ChainTransaction | None:
-    """The newest outbox row about `obj` (of `kind`), using a prefetched `chain_transactions`
-    relation when the queryset has one."""
-    cache = getattr(obj, "_prefetched_objects_cache", {})
-    if "chain_transactions" in cache:
-        rows = [t for t in cache["chain_transactions"] if kind is None or t.kind == kind]
+    """The newest outbox row about `obj` (of `kind`), from `chain_transactions_prefetch` when the
+    queryset used it, else one query."""
+    prefetched = getattr(obj, PREFETCHED_TRANSACTIONS, None)
+    if prefetched is not None:
+        rows = [t for t in prefetched if kind is None or t.kind == kind]
         return max(rows, key=lambda t: t.pk) if rows else None
     qs = transactions_for(obj)
     if kind is not None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from blockchain.models import ChainTransaction
+from blockchain.selectors import chain_transactions_prefetch
 from campaigns.models import PUBLIC_STATUSES, Campaign, CampaignStatus, Investment, ShareCertificate
 from config.months import month_bounds
 
@@ -15,9 +15,7 @@ from config.months import month_bounds
 def campaigns_for(user: User) -> QuerySet[Campaign]:
     """Everyone sees active and successful campaigns; an issuer also every campaign of its own
     companies; compliance officers and operators see all."""
-    campaigns = Campaign.objects.select_related("issuer").prefetch_related(
-        Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
-    )
+    campaigns = Campaign.objects.select_related("issuer").prefetch_related(chain_transactions_prefetch())
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return campaigns
     public = Q(status__in=PUBLIC_STATUSES)
@@ -33,7 +31,7 @@ def review_queue() -> QuerySet[Campaign]:
 def investments_for(user: User) -> QuerySet[Investment]:
     """Compliance and operators see every investment; an investor their own."""
     investments = Investment.objects.select_related("campaign", "investor").prefetch_related(
-        "alerts", Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+        "alerts", chain_transactions_prefetch()
     )
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return investments
@@ -46,7 +44,7 @@ def certificates_for(user: User) -> QuerySet[ShareCertificate]:
     """Compliance and operators see every certificate; an investor the ones their wallet holds (or,
     before the mint, the ones their investments will receive)."""
     certificates = ShareCertificate.objects.select_related("campaign", "investment").prefetch_related(
-        Prefetch("campaign__chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+        chain_transactions_prefetch("campaign__chain_transactions")
     )
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return certificates

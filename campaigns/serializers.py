@@ -248,15 +248,19 @@ class ShareCertificateSerializer(serializers.ModelSerializer):
     @extend_schema_field(ChainStatusSerializer)
     def get_chain(self, certificate: ShareCertificate) -> dict:
         """The state of the mintBatch transaction that carries this certificate."""
-        from blockchain.selectors import chain_summary
+        from blockchain.selectors import PREFETCHED_TRANSACTIONS, chain_summary
         from campaigns.chain import MINT_KIND
 
+        campaign = certificate.campaign
+        transactions = getattr(campaign, PREFETCHED_TRANSACTIONS, None)
+        if transactions is None:  # not listed through certificates_for
+            transactions = campaign.chain_transactions.all()
         wanted = f"{MINT_KIND}:"
         rows = [
             tx
-            for tx in certificate.campaign.chain_transactions.all()
+            for tx in transactions
             if tx.kind == MINT_KIND
             and tx.idempotency_key.startswith(wanted)
             and tx.idempotency_key.endswith(f":{certificate.mint_batch}")
         ]
-        return dict(chain_summary(rows[0] if rows else None))
+        return dict(chain_summary(max(rows, key=lambda tx: tx.pk) if rows else None))

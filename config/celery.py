@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,6 +13,49 @@ app = Celery("ledgerbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.include = ["config.tasks"]
+
+
+@task_prerun.connect
+def _task_context(task_id=None, task=None, **kwargs) -> None:
+    """Log lines of a task carry its id and name, and the request id of the request that queued it."""
+    from config.metrics import task_started
+    from config.request_context import request_id_var, task_id_var, task_name_var
+
+    task_id_var.set(task_id)
+    task_name_var.set(getattr(task, "name", None))
+    request = getattr(task, "request", None)
+    headers = getattr(request, "headers", None) or {}
+    request_id_var.set(getattr(request, "request_id", None) or headers.get("request_id"))
+    task_started(task_id=task_id)
+
+
+@task_postrun.connect
+def _task_outcome(**kwargs) -> None:
+    from config.metrics import task_finished
+    from config.request_context import request_id_var, task_id_var, task_name_var
+
+    task_finished(**kwargs)
+    for var in (task_id_var, task_name_var, request_id_var):
+        var.set(None)
+
+
+@before_task_publish.connect
+def _propagate_request_id(headers=None, **_kwargs) -> None:
+    from config.request_context import current_request_id
+
+    request_id = current_request_id()
+    if headers is not None and request_id:
+        headers["request_id"] = request_id
+
+
+@setup_logging.connect
+def _django_logging(**_kwargs) -> None:
+    """Workers log through Django's LOGGING (JSON, redacted), not Celery's own format."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 
 @task_prerun.connect

@@ -8,6 +8,7 @@ dying) stops every child. Usage: python -m config.run_platform
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def has_command(name: str, env: dict[str, str]) -> bool:
 
 def healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our own loopback URL
+        # An http:// URL this script builds from its own host and port, never input.
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310  # nosec B310
             return response.status == 200
     except Exception:
         return False
@@ -59,6 +61,11 @@ def main() -> int:
     env.setdefault("DJANGO_ENV", "development")
     var = ROOT / "var"
     var.mkdir(exist_ok=True)
+    # Every process writes its metrics here; /metrics in any web worker serves the sum. A fresh
+    # start begins from an empty directory (samples of dead processes would otherwise pile up).
+    metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus")))
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
     children: list[ManagedProcess] = []
 
     stop_requested = False

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from config.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from config.log_format import logging_config
 from config.secrets import Secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "config.apps.PlatformConfig",
     "accounts",
     "blockchain",
     "contracts",
@@ -122,15 +124,19 @@ INSTALLED_APPS = [
     "campaigns",
     "credentials",
     "loans",
+    "audit",
 ]
 
 MIDDLEWARE = [
+    "config.request_context.RequestIdMiddleware",
+    "config.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.services.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -278,12 +284,25 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserWriteThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Rate limits (config/throttling.py); THROTTLE_RATES (JSON) overrides single scopes, null turns one off.
+THROTTLE_RATES = {
+    "login": "10/min",
+    "register": "5/hour",
+    "verify_anon": "120/min",
+    "writes": "120/min",
+    **env.json("THROTTLE_RATES", default={}),
+}
+THROTTLE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="lb") + ":throttle"
+# Trusted reverse proxies in front of Django (nginx: 1). 0 means REMOTE_ADDR is the client.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -355,11 +374,7 @@ if DJANGO_ENV == "production":
     USE_X_FORWARDED_HOST = True
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# JSON lines for machines (production, CI); a plain format only for a developer's terminal.
+LOG_JSON = env.bool("LOG_JSON", default=DJANGO_ENV != "development")
+LOG_FILE = env.str("LOG_FILE", default="")
+LOGGING = logging_config(level=LOG_LEVEL, json_lines=LOG_JSON, log_file=LOG_FILE)

@@ -4,11 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from blockchain.views import WalletBalancesView
 from campaigns.views import InvestorProfileView
+from config.admin_dashboard import admin_index, dashboard_view
 from config.health import healthz
 from config.metrics import metrics
 from credentials.views import verifier_page
 
 urlpatterns = [
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
+    path("admin/", admin.site.admin_view(admin_index), name="admin-index"),  # index + dashboard link
     path("admin/", admin.site.urls),
     path("api/auth/me/profile/", InvestorProfileView.as_view(), name="investor-profile"),
     path("api/auth/", include("accounts.urls")),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import KycSummary
-from blockchain.models import ChainTransaction
+from blockchain.selectors import chain_transactions_prefetch
 from config.api import StateConflict
 from credentials.models import Credential, CredentialLink, CredentialStatus, Institution, LinkPurpose
 from issuers.kyb import KybCredential
@@ -16,7 +16,7 @@ def credentials_for(user: User) -> QuerySet[Credential]:
     """Compliance and operators see all; an institution's members its credentials; a user the
     credentials naming their verified wallet."""
     credentials = Credential.objects.select_related("institution", "batch").prefetch_related(
-        Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+        chain_transactions_prefetch()
     )
     if not user.is_authenticated:
         return credentials.none()
@@ -29,9 +29,7 @@ def credentials_for(user: User) -> QuerySet[Credential]:
 
 
 def institutions() -> QuerySet[Institution]:
-    return Institution.objects.prefetch_related(
-        Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
-    )
+    return Institution.objects.prefetch_related(chain_transactions_prefetch())
 
 
 def _qualifying_links(**holder) -> QuerySet[CredentialLink]:

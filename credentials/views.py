@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from blockchain.addresses import InvalidAddress, normalize_address
 from blockchain.client import explorer_tx_url
 from config.api import DomainError, NotFound, role_required
+from config.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
 from credentials.models import Credential, CredentialStatus
 from credentials.serializers import (
@@ -94,6 +95,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = CredentialSerializer
     filterset_class = CredentialFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return selectors.credentials_for(self.request.user)
@@ -147,6 +149,7 @@ class VerifyView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_classes = [AnonymousVerifyThrottle]
 
     @extend_schema(request=VerifyRequestSerializer, responses=VerificationSerializer)
     def post(self, request: Request) -> Response:
@@ -159,6 +162,7 @@ class VerifyView(APIView):
 class CredentialStatusView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_classes = [AnonymousVerifyThrottle]
 
     @extend_schema(responses=CredentialStatusSerializer)
     def get(self, request: Request, credential_id: int) -> Response:
@@ -174,6 +178,13 @@ class CredentialStatusView(APIView):
 def verifier_page(request):
     """The public verifier: paste or upload a credential document, see whether it is valid."""
     context: dict = {"document_text": ""}
+    throttle = AnonymousVerifyThrottle()
+    if request.method == "POST" and not throttle.allow_request(request, None):
+        wait = int(throttle.wait() or 1)
+        context["error"] = f"Too many verifications from your address; try again in {wait} s."
+        response = render(request, "credentials/verify.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if request.method == "POST":
         upload = request.FILES.get("file")
         text = (

@@ -26,6 +26,18 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Request ids come from nginx ($request_id) so one id follows a request through every log.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
+# JSON like the application's own lines; the request id is the one Django echoes back.
+access_log_format = (
+    '{"logger": "gunicorn.access", "remote": "%(h)s", "request": "%(r)s", "status": %(s)s, '
+    '"bytes": "%(b)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
+)
 limit_request_line = 8190
 limit_request_fields = 100
+
+
+def child_exit(server, worker) -> None:
+    """A recycled worker's live gauges leave the multiprocess scrape (its counters stay summed)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

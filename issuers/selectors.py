@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
-from blockchain.models import ChainTransaction
+from blockchain.selectors import chain_transactions_prefetch
 from issuers.models import Company, KybStatus
 
 
 def companies_for(user: User) -> QuerySet[Company]:
     """Compliance officers and operators see every company; an issuer sees its own."""
     companies = Company.objects.select_related("owner", "reviewed_by").prefetch_related(
-        Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+        chain_transactions_prefetch()
     )
     if not user.is_authenticated:
         return companies.none()

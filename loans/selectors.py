@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from blockchain.models import ChainTransaction
+from blockchain.selectors import chain_transactions_prefetch
 from config.months import month_bounds
 from loans.chain import REPAY_KIND, STORE_KIND
 from loans.models import Loan
@@ -21,7 +22,7 @@ WEI_PER_NATIVE = Decimal(10**18)
 def loans_for(user: User) -> QuerySet[Loan]:
     """Operators and compliance officers see every loan; nobody else sees any."""
     loans = Loan.objects.select_related("created_by", "approved_by").prefetch_related(
-        Prefetch("chain_transactions", queryset=ChainTransaction.objects.order_by("-id"))
+        chain_transactions_prefetch()
     )
     if user.is_authenticated and user.has_role("operator", "compliance"):
         return loans

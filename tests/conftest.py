@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,47 @@ from config.processes import ManagedProcess, celery_worker_argv, wait_until
 from config.redis import get_redis
 
 LOG_DIR = Path(settings.BASE_DIR) / "var" / "test-logs"
+# Every password any test sets or uses to unlock a keystore, for the log-secret check at the end.
+SECRETS_USED: set[str] = set()
+SESSION_LOG_START: dict[str, float] = {}
+
+
+def pytest_sessionstart(session) -> None:
+    """Where this run's lines begin in the shared log file (other runs may have written before)."""
+    log_file = Path(os.environ["LOG_FILE"])
+    SESSION_LOG_START["offset"] = log_file.stat().st_size if log_file.exists() else 0
+    SESSION_LOG_START["time"] = time.time()
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Tests marked `last` run after everything else (they inspect what the whole run left behind)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_secrets_used():
+    """Remember every raw password set on a user and every keystore password tried."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from eth_account import Account
+
+    set_password = AbstractBaseUser.set_password
+    decrypt = Account.decrypt  # a staticmethod
+
+    def recording_set_password(self, raw_password):
+        if raw_password:
+            SECRETS_USED.add(raw_password)
+        return set_password(self, raw_password)
+
+    def recording_decrypt(keyfile_json, password):
+        if password:
+            SECRETS_USED.add(password if isinstance(password, str) else password.decode())
+        return decrypt(keyfile_json, password)
+
+    AbstractBaseUser.set_password = recording_set_password
+    Account.decrypt = staticmethod(recording_decrypt)
+    yield
+    AbstractBaseUser.set_password = set_password
+    Account.decrypt = staticmethod(decrypt)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,3 +14,18 @@ os.environ.setdefault("CHAIN_RPC_URL", "http://127.0.0.1:18545")
 os.environ.setdefault("CHAIN_ID", "31337")
 os.environ.setdefault("CHAIN_CONFIRMATIONS", "0")
 os.environ.setdefault("CACHE_KEY_PREFIX", "lbtest")
+# Rate limits stay on (the code path is exercised) but far above what one test makes; the throttle
+# tests lower them with override_settings.
+os.environ.setdefault(
+    "THROTTLE_RATES",
+    '{"login": "1000/min", "register": "1000/min", "verify_anon": "1000/min", "writes": "1000/min"}',
+)
+# Every process of the run (this one, Celery workers, gunicorn) appends JSON lines here; the log
+# secret test reads it at the end of the session.
+os.environ.setdefault(
+    "LOG_FILE",
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "test-logs", "platform.log"
+    ),
+)
+os.makedirs(os.path.dirname(os.environ["LOG_FILE"]), exist_ok=True)

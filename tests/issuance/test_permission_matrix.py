@@ -1,7 +1,9 @@
-"""Every issuer, campaign and loan endpoint × every role (and anonymous): who gets through.
+"""Every endpoint under /api/ × every role (and anonymous): who gets through.
 
-"Through" means neither 401 nor 403; what happens next (200, 404 for another's object, 409 for a
-state rule) is for the other tests. Objects belong to the matrix's own issuer.
+"Through" means neither 401 nor 403; what happens next (200, 400 for an empty body, 404 for another's
+object, 409 for a state rule) is for the other tests. Objects belong to the matrix's own issuer and
+institution. `test_the_matrix_covers_every_api_endpoint` fails when the URL conf has an endpoint (a
+method on a route) with no row here: a new endpoint needs its row, with the roles API.md gives it.
 """
 
 from __future__ import annotations
@@ -9,12 +11,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
+from django.urls import Resolver404, URLResolver, get_resolver, resolve
 from django.utils import timezone
+from eth_utils import keccak
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
+from blockchain import services as chain_services
 from campaigns.models import Investment
+from credentials.models import Credential, Institution, SyncStatus
 from issuers.models import Company, KybStatus, RegistrationStatus
 from tests.issuance.helpers import CID, campaign_body, company_body, new_wallet
 from tests.loans.helpers import TERMS, make_loan, new_loan_id
@@ -75,15 +82,44 @@ ENDPOINTS = [
     ("get", "/api/blockchain/sync/", None, COMPLIANCE | OPERATOR),
     ("get", "/api/wallets/0x90F79bf6EB2c4f870365E785982E1f101E93b906/balances/", None, OPERATOR),
     ("get", "/api/blockchain/transactions/", None, OPERATOR),
+    ("get", "/api/blockchain/transactions/{transaction}/", None, OPERATOR),
+    ("post", "/api/blockchain/transactions/{transaction}/retry/", None, OPERATOR),
+    ("post", "/api/blockchain/transactions/{transaction}/rebroadcast/", None, OPERATOR),
+    # Empty bodies: a plain 400 for whoever asks; no account is created and nobody logs in.
+    ("post", "/api/auth/register/", {}, ANYONE),
+    ("post", "/api/auth/token/", {}, ANYONE),
+    ("post", "/api/auth/token/refresh/", {}, ANYONE),
+    ("get", "/api/auth/me/", None, SIGNED_IN),
+    ("post", "/api/auth/wallet/challenge/", {}, SIGNED_IN),
+    ("post", "/api/auth/wallet/verify/", {}, SIGNED_IN),
+    ("get", "/api/institutions/{institution}/", None, ANYONE),
+    # Visibility (institution's own, the subject, compliance and operators all) is the queryset's: 404.
+    ("get", "/api/credentials/{credential}/", None, SIGNED_IN),
+    # The matrix's institution user is a member of the credential's institution ("own"); pending: 409.
+    ("post", "/api/credentials/{credential}/revoke/", {"reason": "r"}, INSTITUTION | OPERATOR),
+    ("get", "/api/certificates/1/", None, INVESTOR | COMPLIANCE | OPERATOR),
+    # Each role's user has a bound wallet; this is its own (the anonymous client gets a stranger's).
+    ("get", "/api/wallets/{my_wallet}/balances/", None, SIGNED_IN),
 ]
 
 
-def client_for(role: str, *, user=None) -> APIClient:
+def user_for(role: str, objects):
+    """The role's user (the fixture's own for issuer, institution and investor), with a bound wallet
+    as a signed EIP-4361 binding leaves it. None for anonymous."""
+    if role == "anonymous":
+        return None
+    user = objects["users"].get(role) or account_services.create_user(
+        username=f"m-{role}", role=role, password=None, email=f"m-{role}@example.test"
+    )
+    if not user.wallet_verified:
+        user.wallet_address, user.wallet_verified = new_wallet(), True
+        user.save(update_fields=["wallet_address", "wallet_verified"])
+    return user
+
+
+def client_for(user) -> APIClient:
     client = APIClient()
-    if role != "anonymous":
-        user = user or account_services.create_user(
-            username=f"m-{role}", role=role, password=None, email=f"m-{role}@example.test"
-        )
+    if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
 
@@ -130,12 +166,42 @@ def objects(contracts):
             )
         ]
     )
+    institution_user = account_services.create_user(
+        username="m-institution", role="institution", password=None, email="m-institution@example.test"
+    )
+    institution = Institution.objects.create(  # synced: no upsert intent
+        address=new_wallet(), name="Matrix Institute", sync_status=SyncStatus.SYNCED
+    )
+    institution.members.add(institution_user)
+    subject = account_services.create_user(
+        username="m-investor", role="investor", password=None, email="m-investor@example.test"
+    )
+    subject.wallet_address, subject.wallet_verified = new_wallet(), True
+    subject.save(update_fields=["wallet_address", "wallet_verified"])
+    credential = Credential.objects.create(  # no document: no issuance intent
+        credential_ref="0x" + "22" * 32,
+        institution=institution,
+        subject_wallet=subject.wallet_address,  # the matrix's investor is the subject
+        credential_type="diploma",
+        fingerprint="0x" + "33" * 32,
+    )
+    with transaction.atomic():
+        outbox_row = chain_services.enqueue(  # queued: retry and rebroadcast answer 409
+            kind="test.matrix",
+            contract="LoanRegistry",
+            function="storeLoan",
+            args=["LN-matrix", keccak(text="LN-matrix"), TERMS["borrower_wallet"], TERMS["lender_wallet"]],
+            idempotency_key="test:matrix",
+        )
     return {
-        "owner": owner,
+        "users": {"issuer": owner, "institution": institution_user, "investor": subject},
         "company": company,
         "campaign": campaign,
         "loan": make_loan(),
         "investment": Investment.objects.get(),
+        "institution": institution,
+        "credential": credential,
+        "transaction": outbox_row,
     }
 
 
@@ -156,12 +222,17 @@ def _body(spec, objects):
     ("method", "path", "body", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, *_ in ENDPOINTS]
 )
 def test_permission_matrix(objects, role, method, path, body, allowed):
-    client = client_for(role, user=objects["owner"] if role == "issuer" else None)
+    user = user_for(role, objects)
+    client = client_for(user)
     url = path.format(
         company=objects["company"].pk,
         campaign=objects["campaign"].pk,
         loan=objects["loan"].loan_id,
         investment=objects["investment"].pk,
+        institution=objects["institution"].address,
+        credential=objects["credential"].pk,
+        transaction=objects["transaction"].pk,
+        my_wallet=user.wallet_address if user else new_wallet(),
     )
     response = getattr(client, method)(url, _body(body, objects), format="json")
     if role in allowed:
@@ -170,3 +241,76 @@ def test_permission_matrix(objects, role, method, path, body, allowed):
     else:
         expected = 401 if role == "anonymous" else 403
         assert response.status_code == expected, (role, method, url, response.status_code)
+
+
+# --- completeness: every (method, route) under /api/ has a row above ---------------------------------
+
+# Formats ENDPOINTS paths for resolving only (no objects needed): any value the route's converter takes.
+SAMPLE_IDS = {
+    "company": 1,
+    "campaign": 1,
+    "loan": "LN-1",
+    "investment": 1,
+    "institution": "0x" + "ab" * 20,
+    "credential": 1,
+    "transaction": 1,
+    "my_wallet": "0x" + "cd" * 20,
+}
+# Not checked: the OpenAPI schema and its two viewers (Swagger UI, ReDoc) are generated documentation,
+# public by design (frontends and the schema tests read them) and show nothing a role could be denied.
+UNCHECKED_ROUTES = {"api/schema/", "api/docs/", "api/redoc/"}
+IGNORED_METHODS = {"head", "options"}  # derived from GET / answered by DRF for any view
+
+
+def _join(route1: str, route2: str) -> str:
+    """As django.urls.resolvers.URLResolver._join_route, so the routes equal ResolverMatch.route."""
+    return route1 + route2.removeprefix("^") if route1 else route2
+
+
+def _routes(resolver: URLResolver, prefix: str = ""):
+    for pattern in resolver.url_patterns:
+        route = _join(prefix, str(pattern.pattern))
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern, route)
+        else:
+            yield route, pattern.callback
+
+
+def _methods(route: str, callback) -> set[str]:
+    """The HTTP methods a view answers: a ViewSet route's action map (the router puts it on the
+    callback as `.actions`), else the class's handlers; both limited by its `http_method_names`."""
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    assert view_class is not None, f"{route}: a function view; list its methods in this test"
+    allowed = {m for m in view_class.http_method_names if m not in IGNORED_METHODS}
+    actions = getattr(callback, "actions", None)
+    if actions is not None:
+        return {m for m, action in actions.items() if m in allowed and hasattr(view_class, action)}
+    return {m for m in allowed if hasattr(view_class, m)}
+
+
+def api_endpoints() -> set[tuple[str, str]]:
+    """(method, route) for every endpoint under /api/ in the URL conf."""
+    return {
+        (method, route)
+        for route, callback in _routes(get_resolver())
+        if route.startswith("api/") and route not in UNCHECKED_ROUTES
+        for method in _methods(route, callback)
+    }
+
+
+def test_the_matrix_covers_every_api_endpoint():
+    in_conf = api_endpoints()
+    in_matrix = set()
+    for method, path, *_ in ENDPOINTS:
+        try:
+            in_matrix.add((method, resolve(path.format(**SAMPLE_IDS)).route))
+        except Resolver404:
+            in_matrix.add((method, path))  # no route at all: reported as stale below
+    missing = sorted(in_conf - in_matrix, key=lambda e: (e[1], e[0]))
+    stale = sorted(in_matrix - in_conf, key=lambda e: (e[1], e[0]))
+    assert not missing, "endpoints with no row in ENDPOINTS:\n" + "\n".join(
+        f"  {m.upper()} {r}" for m, r in missing
+    )
+    assert not stale, "ENDPOINTS rows the URL conf does not answer:\n" + "\n".join(
+        f"  {m.upper()} {r}" for m, r in stale
+    )

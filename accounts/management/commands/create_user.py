@@ -1,14 +1,15 @@
 import sys
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts import services
 from accounts.models import Role
+from audit.commands import AuditedCommand
 from config.api import DomainError
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a user of any role. Without --password-stdin a random password is generated and printed."
 
     def add_arguments(self, parser) -> None:

@@ -1,12 +1,13 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts import services
 from accounts.models import STAFF_ROLES, Role, User
+from audit.commands import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create (or reset) one demo user per role plus a demo superuser, and print their logins."
 
     def add_arguments(self, parser) -> None:

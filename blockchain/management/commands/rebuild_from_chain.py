@@ -1,14 +1,15 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from audit.commands import AuditedCommand
 from blockchain.indexer import INDEXER_LOCK, Indexer
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, WatchedContract
 from blockchain.registry import rebuild_hooks
 from config.locks import held_lock
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Delete every chain-derived row (events, cursors, domain caches) and replay the logs from the "
         "deployment blocks. The outbox (intents) is kept."

@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from blockchain.reconcile import run_reconcile
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Compare the cached rows with the chain; print the drift report; exit 1 on any drift."
 
     def handle(self, *args, **opts) -> None:

@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from blockchain.client import get_web3
 from blockchain.models import ContractDeployment
 from blockchain.signer import SignerConfigurationError, get_signer
 from contracts.deployment import SUITE_NAMES, DeploymentError, deploy_suite, verify_deployments
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Deploy the contract suite to CHAIN_RPC_URL with the configured signer. On a chain that already "
         "has an active set this only verifies the code at each address; --redeploy makes a new set."

@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from audit.commands import AuditedCommand
 from config.api import ChainUnavailable
 from loans.models import Loan, VerificationScope
 from loans.services import sample_for_verification, verify_loans
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Recompute every selected loan's hash from the database and compare it, and its repayment, "
         "with the chain (getLoan). Stores an audit report; exits 1 when any loan is mismatched."
