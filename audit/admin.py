@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEvent
-from audit.selectors import export_rows, tx_hashes_by_outbox_id
+from audit.selectors import EXPORT_COLUMNS, export_rows, tx_hashes_by_outbox_id
+from blockchain.admin import ReadOnlyAdmin
 from blockchain.client import explorer_tx_url
 
 
@@ -24,7 +25,9 @@ def _csv_response(events) -> StreamingHttpResponse:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The log is append-only (a DB trigger refuses UPDATE/DELETE); the admin offers nothing else."""
+
     list_display = ("at", "actor_label", "role", "source", "action", "subject", "status_code", "ip")
     list_filter = ("source", "role", "subject_type", ("at", admin.DateFieldListFilter))
     search_fields = ("actor_label", "action", "subject_id", "request_id", "path", "ip")
@@ -32,34 +35,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_per_page = 100
     actions = ("export_selected_csv",)
     change_list_template = "admin/audit/auditevent/change_list.html"
-    fields = (
-        "at",
-        "source",
-        "actor_label",
-        "role",
-        "action",
-        "method",
-        "path",
-        "status_code",
-        "subject_type",
-        "subject_id",
-        "ip",
-        "request_id",
-        "transactions",
-        "outcome",
-        "changes_table",
+    # The export's columns, with the outbox ids shown as linked transactions and the changes as a table.
+    fields = tuple(
+        {"tx_hashes": "transactions", "changes": "changes_table"}.get(column, column)
+        for column in EXPORT_COLUMNS
+        if column != "id"
     )
     readonly_fields = fields
-
-    # The log is append-only (a DB trigger refuses UPDATE/DELETE); the admin offers nothing else.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="subject")
     def subject(self, obj: AuditEvent) -> str:

@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from audit.models import AuditEvent
 from blockchain.models import ChainTransaction, TxStatus
 from campaigns.chain import CREATE_KIND
 from campaigns.models import Campaign, CampaignStatus
@@ -99,6 +100,16 @@ def test_a_compliance_officer_approves_a_campaign_from_the_dashboard(
     assert campaign.status == CampaignStatus.DEPLOYING and campaign.approved_at is not None
     deployment = ChainTransaction.objects.get(kind=CREATE_KIND, object_id=campaign.pk)
     assert deployment.status == TxStatus.QUEUED
+    # The audit log has the admin action: who, what, the status change and the deployment it queued.
+    event = AuditEvent.objects.get(source="admin", action__endswith=":approve", actor=officer)
+    assert (event.role, event.subject_type, event.subject_id) == (
+        "compliance",
+        "campaigns.campaign",
+        str(campaign.pk),
+    )
+    status_change = next(c for c in event.changes if c["model"] == "campaigns.campaign")
+    assert status_change["fields"]["status"] == [CampaignStatus.PENDING_REVIEW, CampaignStatus.DEPLOYING]
+    assert event.outbox_ids == [deployment.pk]
 
     # Once the outbox has deployed it, the campaign is live with an explorer link to its creation tx.
     settle_outbox()
