@@ -53,6 +53,7 @@ class KycSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="empty when the account has none")
     kyc = serializers.SerializerMethodField()
 
     class Meta:

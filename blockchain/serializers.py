@@ -139,6 +139,10 @@ class SyncStatusSerializer(serializers.Serializer):
     last_reconcile = ReconcileSummarySerializer(allow_null=True)
 
 
+class BalancesQuerySerializer(serializers.Serializer):
+    verify = serializers.BooleanField(default=False, help_text="read the chain (and refresh the cache)")
+
+
 class BalanceSerializer(serializers.Serializer):
     asset = serializers.CharField()
     symbol = serializers.CharField()

@@ -16,7 +16,12 @@ from blockchain.addresses import InvalidAddress, normalize_address
 from blockchain.balances import get_balances
 from blockchain.models import ChainTransaction, TxStatus
 from blockchain.selectors import sync_status
-from blockchain.serializers import BalanceSerializer, ChainTransactionSerializer, SyncStatusSerializer
+from blockchain.serializers import (
+    BalanceSerializer,
+    BalancesQuerySerializer,
+    ChainTransactionSerializer,
+    SyncStatusSerializer,
+)
 from config.api import ChainUnavailable, DomainError, NotAllowed, StateConflict, role_required
 
 
@@ -80,7 +85,7 @@ class WalletBalancesView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses=BalanceSerializer(many=True))
+    @extend_schema(parameters=[BalancesQuerySerializer], responses=BalanceSerializer(many=True))
     def get(self, request: Request, address: str) -> Response:
         try:
             address = normalize_address(address, allow_zero=True)
@@ -90,9 +95,10 @@ class WalletBalancesView(APIView):
         owns = user.wallet_verified and user.wallet_address == address
         if not (owns or user.has_role("operator")):
             raise NotAllowed("Only the wallet's owner or an operator may see its balances.")
-        verify = request.query_params.get("verify") in ("1", "true")
+        query = BalancesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         try:
-            views = get_balances(address, verify=verify)
+            views = get_balances(address, verify=query.validated_data["verify"])
         except Exception as exc:
             raise ChainUnavailable(f"The chain could not be read: {type(exc).__name__}: {exc}") from exc
         return Response(BalanceSerializer(views, many=True).data)

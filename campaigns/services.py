@@ -116,7 +116,7 @@ def _check_terms(values: dict[str, Any]) -> None:
             errors["goal"] = "The goal cannot be above the hard cap."
         if values["min_investment"] > values["hard_cap"]:
             errors["min_investment"] = "The minimum investment cannot be above the hard cap."
-    if values["ends_at"] < values["starts_at"] + MIN_CAMPAIGN_DURATION:
+    if values["ends_at"] - values["starts_at"] < MIN_CAMPAIGN_DURATION:  # no overflow near year 9999
         errors["ends_at"] = f"A campaign runs at least {MIN_CAMPAIGN_DURATION.days} days."
     if errors:
         raise DomainError(

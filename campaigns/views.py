@@ -154,7 +154,7 @@ class CampaignViewSet(
         )
 
     @extend_schema(responses=ComplianceReviewSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def reviews(self, request: Request, pk: str | None = None) -> Response:
         """Every compliance decision on the campaign, oldest first."""
         campaign = self.get_object()

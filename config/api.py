@@ -98,6 +98,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
 
+    if isinstance(exc, RecursionError):  # a JSON body nested deeper than Python parses
+        exc = exceptions.ParseError("The JSON is nested too deeply.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's 500 handler answers with JSON and logs it

@@ -26,15 +26,27 @@ class InvalidDocument(ValueError):
     pass
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def canonical_document(document: object) -> bytes:
     if not isinstance(document, dict) or not document:
         raise InvalidDocument("A credential document is a non-empty JSON object.")
     try:
         encoded = rfc8785.dumps({"scheme": CREDENTIAL_SCHEME, "document": document})
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise InvalidDocument(f"The document cannot be canonicalised: {exc}") from None
     if len(encoded) > MAX_DOCUMENT_BYTES:
         raise InvalidDocument(f"The document is over {MAX_DOCUMENT_BYTES // 1024} KiB.")
+    if _has_nul(document):  # PostgreSQL stores no NUL in jsonb (or text)
+        raise InvalidDocument("A credential document cannot contain NUL characters (\\u0000).")
     return encoded
 
 

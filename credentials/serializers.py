@@ -11,6 +11,8 @@ from blockchain.fields import EthereumAddressField
 from blockchain.serializers import ChainStatusField
 from credentials.models import Credential, CredentialBatch, Institution
 
+UINT256_MAX = 2**256 - 1  # the vault's credential ids are uint256
+
 
 class InstitutionSerializer(serializers.ModelSerializer):
     address = EthereumAddressField()
@@ -40,7 +42,9 @@ class InstitutionSerializer(serializers.ModelSerializer):
 class CredentialSerializer(serializers.ModelSerializer):
     institution = serializers.SlugRelatedField(slug_field="address", read_only=True)
     batch_id = serializers.SerializerMethodField()
-    merkle_root = serializers.CharField(source="batch.merkle_root", read_only=True, default=None)
+    merkle_root = serializers.CharField(
+        source="batch.merkle_root", read_only=True, default=None, allow_null=True
+    )
     valid = serializers.BooleanField(read_only=True)
     expired = serializers.BooleanField(read_only=True)
     chain = ChainStatusField()
@@ -141,7 +145,7 @@ class RevokeSerializer(serializers.Serializer):
 
 class VerifyRequestSerializer(serializers.Serializer):
     credential_id = serializers.IntegerField(required=False, min_value=1)
-    onchain_id = serializers.IntegerField(required=False, min_value=1)
+    onchain_id = serializers.IntegerField(required=False, min_value=1, max_value=UINT256_MAX)
     fingerprint = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", required=False)
     document = serializers.JSONField(required=False)
 
@@ -174,6 +178,18 @@ class VerificationSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     tx_hash = serializers.CharField(allow_null=True)
     source = serializers.ChoiceField(choices=["cache", "chain"])
+
+
+class CredentialStatusRequestSerializer(serializers.Serializer):
+    """`GET /api/blockchain/status/{credential_id}/`: the id from the path, `onchain` from the query."""
+
+    credential_id = serializers.IntegerField(min_value=0)
+    onchain = serializers.BooleanField(default=False, help_text="read `credential_id` as the vault's id")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["onchain"] and attrs["credential_id"] > UINT256_MAX:
+            raise serializers.ValidationError({"credential_id": "An on-chain id is at most 2**256 - 1."})
+        return attrs
 
 
 class CredentialStatusSerializer(serializers.Serializer):

@@ -231,7 +231,7 @@ _LOOKUP_SELECT = """
     WHERE c."""
 # The column comes from this fixed mapping, never from input.
 _LOOKUP_SQL = {
-    key: _LOOKUP_SELECT + column + " = %s"  # noqa: S608  # nosec B608
+    key: _LOOKUP_SELECT + column + " = %s"  # nosec B608
     for key, column in {"pk": "id", "onchain_id": "onchain_id", "fingerprint": "fingerprint"}.items()
 }
 

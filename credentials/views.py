@@ -7,7 +7,7 @@ import json
 import django_filters
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from credentials.serializers import (
     BatchIssueSerializer,
     CredentialBatchSerializer,
     CredentialSerializer,
+    CredentialStatusRequestSerializer,
     CredentialStatusSerializer,
     InstitutionSerializer,
     IssueCredentialSerializer,
@@ -164,13 +165,18 @@ class CredentialStatusView(APIView):
     authentication_classes: list = []
     throttle_classes = [AnonymousVerifyThrottle]
 
-    @extend_schema(responses=CredentialStatusSerializer)
+    @extend_schema(
+        parameters=[OpenApiParameter("onchain", bool, description="read `credential_id` as the vault's id")],
+        responses=CredentialStatusSerializer,
+    )
     def get(self, request: Request, credential_id: int) -> Response:
         """`credential_id` is the platform's id; `?onchain=1` reads it as the vault's id instead."""
-        if request.query_params.get("onchain") in ("1", "true"):
-            result = verify_credential(onchain_id=credential_id)
-        else:
-            result = verify_credential(credential_id=credential_id)
+        body = CredentialStatusRequestSerializer(
+            data={"credential_id": credential_id, "onchain": request.query_params.get("onchain", False)}
+        )
+        body.is_valid(raise_exception=True)
+        key = "onchain_id" if body.validated_data["onchain"] else "credential_id"
+        result = verify_credential(**{key: body.validated_data["credential_id"]})
         return Response(CredentialStatusSerializer(result).data)
 
 
@@ -200,6 +206,8 @@ def verifier_page(request):
             context["tx_url"] = explorer_tx_url(result.tx_hash)
         except json.JSONDecodeError as exc:
             context["error"] = f"That is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        except RecursionError:
+            context["error"] = "That JSON is nested too deeply."
         except DomainError as exc:
             context["error"] = exc.message
     return render(request, "credentials/verify.html", context)

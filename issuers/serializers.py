@@ -51,7 +51,7 @@ class CompanySerializer(serializers.ModelSerializer):
         error_messages={"invalid": "Use up to 64 letters, digits, spaces, dots, slashes and hyphens."},
     )
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     onchain = serializers.SerializerMethodField()
 
     class Meta:

@@ -97,7 +97,7 @@ class CompanyViewSet(
         return self._respond(company, status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK)
 
     @extend_schema(responses=ComplianceReviewSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def reviews(self, request: Request, pk: str | None = None) -> Response:
         """Every compliance decision on the company, oldest first."""
         return Response(ComplianceReviewSerializer(services.reviews_of(self.get_object()), many=True).data)

@@ -51,8 +51,8 @@ class LoanSerializer(serializers.ModelSerializer):
     currency = CurrencyField()
     interest_rate_bps = serializers.IntegerField(min_value=0, max_value=MAX_INTEREST_RATE_BPS)
     term_months = serializers.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     chain = ChainStatusField()
 
     class Meta:
@@ -146,7 +146,7 @@ class MarkDefaultedSerializer(serializers.Serializer):
 
 
 class LoanHistoryEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = LoanHistoryEntry

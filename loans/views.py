@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -27,13 +31,33 @@ READERS = role_required("operator", "compliance")
 OPERATORS = role_required("operator")
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned into UTC before it reaches the query: Python accepts UTC offsets up to
+    ±23:59, PostgreSQL only up to ±15:59."""
+
+    default_error_messages = {"overflow": "This time is out of range once converted to UTC."}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(self.error_messages["overflow"], code="overflow") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class LoanFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=LoanStatus.choices)
     currency = django_filters.CharFilter(method="filter_currency")
     borrower_wallet = django_filters.CharFilter(lookup_expr="iexact")
     lender_wallet = django_filters.CharFilter(lookup_expr="iexact")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Loan
@@ -155,7 +179,7 @@ class LoanViewSet(
         return self._loan_response(loan)
 
     @extend_schema(responses=LoanHistoryEntrySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, loan_id: str | None = None) -> Response:
         """The loan's audit trail, oldest first."""
         entries = self.get_object().history.select_related("actor").order_by("at", "id")
