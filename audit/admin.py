@@ -55,10 +55,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
             tx_hash = hashes.get(outbox_id) or ""
             link = reverse("admin:blockchain_chaintransaction_change", args=[outbox_id])
             rows.append((link, outbox_id, explorer_tx_url(tx_hash) or "#", tx_hash or "not sent yet"))
-        return (
-            format_html_join(format_html("<br>"), '<a href="{}">outbox #{}</a> <a href="{}">{}</a>', rows)
-            or "—"
-        )
+        return format_html_join("", '<a href="{}">outbox #{}</a> <a href="{}">{}</a><br>', rows) or "—"
 
     @admin.display(description="changes")
     def changes_table(self, obj: AuditEvent) -> str:

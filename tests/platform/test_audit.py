@@ -189,7 +189,9 @@ def test_admin_add_and_edit_are_audited_with_before_and_after(compliance_staff):
 
 def test_admin_log_is_read_only_and_exports_the_filtered_list_as_csv(compliance_staff):
     _officer, client = compliance_staff
-    AuditEvent.objects.create(source="api", action="loan-approve", subject_type="loans.loan", subject_id="A")
+    AuditEvent.objects.create(
+        source="api", action="loan-approve", subject_type="loans.loan", subject_id="A", outbox_ids=[424242]
+    )
     AuditEvent.objects.create(source="command", action='=HYPERLINK("http://evil")', subject_type="x")
     listing = client.get("/admin/audit/auditevent/")
     assert listing.status_code == 200
@@ -198,6 +200,7 @@ def test_admin_log_is_read_only_and_exports_the_filtered_list_as_csv(compliance_
     event = AuditEvent.objects.get(subject_id="A")
     change_page = client.get(f"/admin/audit/auditevent/{event.pk}/change/")
     assert change_page.status_code == 200 and b'name="_save"' not in change_page.content
+    assert b"outbox #424242</a>" in change_page.content and b"not sent yet" in change_page.content
     assert client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
 
     export = client.get("/admin/audit/auditevent/export/?source__exact=api")
