@@ -32,6 +32,7 @@ def pytest_sessionstart(session) -> None:
     SESSION_LOG_START["time"] = time.time()
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django has ordered the tests by database use
 def pytest_collection_modifyitems(session, config, items) -> None:
     """Tests marked `last` run after everything else (they inspect what the whole run left behind)."""
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
