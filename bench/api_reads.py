@@ -272,6 +272,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
                     ours=round(result[quantile], 1),
                     naive=round(naive[quantile], 1) if is_verify else None,
                     higher_is_better=False,
+                    headline=True,
                 )
             )
         rows.append(

@@ -34,6 +34,7 @@ class Measurement:
     target_value: float | None = None
     samples: dict[str, list[float]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    headline: bool = False  # shown in the README's table even without a target or naive column
 
     @property
     def ratio(self) -> float | None:
@@ -63,6 +64,7 @@ class Measurement:
             "naive": self.naive,
             "ratio": ratio,
             "target": self.target,
+            "headline": self.headline,
             "met": met,
             "ours_text": fmt(self.ours, self.unit),
             "naive_text": fmt(self.naive, self.unit) if self.naive is not None else "—",
