@@ -108,10 +108,10 @@ def _subject_hint(request) -> tuple[str, str] | None:
 
 
 class AuditMiddleware:
-    """Records every unsafe API call that succeeded and every admin request that changed rows.
+    """Records every API call and admin request that changed rows or queued a chain write.
 
-    Changes are kept only for responses below 400: a refused request's writes were rolled back
-    with its transaction, so they never happened.
+    Only responses below 400 count: a refused request's writes were rolled back with its
+    transaction, so they never happened.
     """
 
     def __init__(self, get_response) -> None:
@@ -129,9 +129,10 @@ class AuditMiddleware:
             response = self.get_response(request)
         finally:
             close_scope(token)
-        succeeded = response.status_code < 400
-        if not succeeded or (source == AuditSource.ADMIN and not scope.changes):
-            return response  # an admin page view posted back without changing anything
+        if response.status_code >= 400 or not (scope.changes or scope.outbox_ids):
+            # Refused, or a read that happens to be a POST (verification, token refresh, an admin
+            # page posting back a form with errors): nothing changed, nothing to audit.
+            return response
         scope.actor = getattr(request, "user", None)
         scope.action = _request_action(request, source)
         try:

@@ -71,7 +71,7 @@ def test_api_write_is_audited_with_actor_ip_request_id_diff_and_tx_hash(contract
 
 
 @pytest.mark.chain
-def test_refused_and_read_requests_write_no_event(contracts, make_user):
+def test_refused_requests_and_reads_write_no_event(contracts, make_user):
     operator, _ = make_user("operator")
     investor, _ = make_user("investor")
     loan = make_loan()
@@ -79,6 +79,9 @@ def test_refused_and_read_requests_write_no_event(contracts, make_user):
     assert _jwt_client(operator).get("/api/loans/").status_code == 200
     assert _jwt_client(investor).post(f"/api/loans/{loan.loan_id}/approve/").status_code == 403
     assert _jwt_client(operator).post("/api/loans/", {"loan_id": "bad id!"}, format="json").status_code == 400
+    # A POST that only reads: public verification.
+    verified = APIClient().post("/api/blockchain/verify/", {"fingerprint": "0x" + "ab" * 32}, format="json")
+    assert verified.status_code == 200
     assert AuditEvent.objects.count() == before
 
 
