@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -123,19 +124,32 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def not_found_view(request, exception=None) -> JsonResponse:
+def _is_html_page(request) -> bool:
+    """The admin and the public verifier are pages for people: their errors are HTML pages."""
+    return request.path.startswith(("/admin/", "/verify/"))
+
+
+def not_found_view(request, exception=None):
+    if _is_html_page(request):
+        return defaults.page_not_found(request, exception)
     return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
 
 
-def server_error_view(request) -> JsonResponse:
+def server_error_view(request):
+    if _is_html_page(request):
+        return defaults.server_error(request)
     return JsonResponse({"code": "server_error", "message": "Internal server error."}, status=500)
 
 
-def bad_request_view(request, exception=None) -> JsonResponse:
+def bad_request_view(request, exception=None):
+    if _is_html_page(request):
+        return defaults.bad_request(request, exception)
     return JsonResponse({"code": "bad_request", "message": "Bad request."}, status=400)
 
 
-def permission_denied_view(request, exception=None) -> JsonResponse:
+def permission_denied_view(request, exception=None):
+    if _is_html_page(request):
+        return defaults.permission_denied(request, exception)
     return JsonResponse({"code": "permission_denied", "message": "Permission denied."}, status=403)
 
 

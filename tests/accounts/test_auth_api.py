@@ -183,3 +183,19 @@ def test_me_requires_authentication(api_client):
 def test_unknown_api_path_is_json_404(api_client):
     response = api_client.get("/api/does-not-exist/")
     assert_error(response, 404, "not_found")
+
+
+def test_pages_for_people_answer_their_errors_in_html(make_user):
+    """The admin is HTML: a staff member without the right group sees a 403 page, not JSON."""
+    from django.test import Client
+
+    user, password = make_user("issuer")
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = Client()
+    assert client.login(username=user.username, password=password)
+    denied = client.get("/admin/dashboard/")
+    assert denied.status_code == 403 and denied["Content-Type"].startswith("text/html")
+    missing = client.get("/admin/no-such-page/")
+    assert missing.status_code == 404 and missing["Content-Type"].startswith("text/html")
+    assert client.get("/api/no-such-page/")["Content-Type"] == "application/json"
