@@ -13,8 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEvent
 from audit.selectors import EXPORT_COLUMNS, export_rows, tx_hashes_by_outbox_id
-from blockchain.admin import ReadOnlyAdmin
-from blockchain.client import explorer_tx_url
+from blockchain.admin import ReadOnlyAdmin, tx_link
 
 
 def _csv_response(events) -> StreamingHttpResponse:
@@ -54,8 +53,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
         for outbox_id in obj.outbox_ids:
             tx_hash = hashes.get(outbox_id) or ""
             link = reverse("admin:blockchain_chaintransaction_change", args=[outbox_id])
-            rows.append((link, outbox_id, explorer_tx_url(tx_hash) or "#", tx_hash or "not sent yet"))
-        return format_html_join("", '<a href="{}">outbox #{}</a> <a href="{}">{}</a><br>', rows) or "—"
+            rows.append((link, outbox_id, tx_link(tx_hash) if tx_hash else "not sent yet"))
+        return format_html_join("", '<a href="{}">outbox #{}</a> {}<br>', rows) or "—"
 
     @admin.display(description="changes")
     def changes_table(self, obj: AuditEvent) -> str:

@@ -106,7 +106,7 @@ def _values(instance: Model, fields: list[tuple[str, str, int | None]]) -> dict[
 
 def _on_pre_save(sender, instance, raw=False, update_fields=None, **_kwargs) -> None:
     scope = _scope.get()
-    if scope is None or raw or instance._state.adding or instance.pk is None or not _audited(sender):
+    if scope is None or raw or instance._state.adding or instance.pk is None:
         return
     fields = _fields(sender, update_fields)
     # One read per audited update, only inside a scope: the price of a true "before" value.
@@ -126,8 +126,6 @@ def _on_post_save(sender, instance, created=False, raw=False, update_fields=None
         if created:
             scope.outbox_ids.append(instance.pk)
         return
-    if not _audited(sender):
-        return
     after = _values(instance, _fields(sender, update_fields))
     if created:
         diff = {name: [None, value] for name, value in after.items() if value not in (None, "", [], {})}
@@ -146,7 +144,7 @@ def _on_post_save(sender, instance, created=False, raw=False, update_fields=None
 
 def _on_post_delete(sender, instance, **_kwargs) -> None:
     scope = _scope.get()
-    if scope is None or not _audited(sender):
+    if scope is None:
         return
     before = {
         name: (REDACTED if is_sensitive(name) else value)
@@ -163,6 +161,15 @@ def _on_post_delete(sender, instance, **_kwargs) -> None:
 
 
 def connect() -> None:
-    pre_save.connect(_on_pre_save, dispatch_uid="audit_pre_save")
-    post_save.connect(_on_post_save, dispatch_uid="audit_post_save")
-    post_delete.connect(_on_post_delete, dispatch_uid="audit_post_delete")
+    """Receivers for the audited models only: a delete listener on a model turns off Django's fast
+    (single-statement) delete for it, which the indexer's pruning and rebuild rely on."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        label = _label(model)
+        if label == OUTBOX_MODEL:
+            post_save.connect(_on_post_save, sender=model, dispatch_uid=f"audit_post_save:{label}")
+        elif _audited(model):
+            pre_save.connect(_on_pre_save, sender=model, dispatch_uid=f"audit_pre_save:{label}")
+            post_save.connect(_on_post_save, sender=model, dispatch_uid=f"audit_post_save:{label}")
+            post_delete.connect(_on_post_delete, sender=model, dispatch_uid=f"audit_post_delete:{label}")

@@ -46,9 +46,7 @@ def _primary_subject(scope: AuditScope, hint: tuple[str, str] | None) -> tuple[s
         for change in scope.changes:
             if change["op"] == op and (change["model"] == model or not model):
                 return change["model"], change["pk"]
-    if model:
-        return model, url_id
-    return _primary_subject(scope, None) if hint else ("", "")
+    return (model, url_id) if model else ("", "")
 
 
 def write_event(

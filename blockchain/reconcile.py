@@ -54,12 +54,14 @@ def reconcile_events(w3: Web3, *, chain_id: int) -> ReconcileResult:
     return result
 
 
-def run_reconcile(*, w3: Web3 | None = None) -> ReconcileReport:
-    """Run every check and store the report (admin, `/api/blockchain/sync/`)."""
+def run_reconcile(*, w3: Web3 | None = None, only: tuple[str, ...] | None = None) -> ReconcileReport:
+    """Run every check (or the named ones) and store the report (admin, `/api/blockchain/sync/`)."""
     w3 = w3 or get_web3()
     chain_id = settings.CHAIN_ID
     started = timezone.now()
     checks = {"events": lambda w: reconcile_events(w, chain_id=chain_id), **reconcilers()}
+    if only is not None:
+        checks = {name: check for name, check in checks.items() if name in only}
     checked = 0
     drift: list[Drift] = []
     for name, check in checks.items():

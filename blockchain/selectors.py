@@ -113,17 +113,37 @@ def outbox_health(*, chain_id: int) -> OutboxHealth:
     }
 
 
-def sync_status(*, chain_id: int) -> dict:
-    """`/api/blockchain/sync/`: everything from the DB and the cache, nothing from the chain."""
+def signer_balance_summary() -> dict:
+    """The signer's last measured balance (cache only) and whether it is below SIGNER_MIN_BALANCE."""
     from decimal import Decimal
 
     from blockchain.confirmer import cached_signer_balance
-    from blockchain.models import ChainSyncState, ReconcileReport
+
+    balance = cached_signer_balance()
+    native = Decimal(balance["wei"]) / Decimal(10**18) if balance else None
+    return {
+        "address": balance["address"] if balance else None,
+        "balance": f"{native:f}" if balance else None,
+        "balance_at": balance["at"] if balance else None,
+        "low": native is not None and native < settings.SIGNER_MIN_BALANCE,
+        "minimum": str(settings.SIGNER_MIN_BALANCE),
+    }
+
+
+def latest_reconcile_report(*, chain_id: int):
+    from blockchain.models import ReconcileReport
+
+    return ReconcileReport.objects.filter(chain_id=chain_id).order_by("-finished_at", "-id").first()
+
+
+def sync_status(*, chain_id: int, health: OutboxHealth | None = None, report=None) -> dict:
+    """`/api/blockchain/sync/`: everything from the DB and the cache, nothing from the chain. Callers
+    that already hold the outbox health or the last reconcile report pass them in."""
+    from blockchain.models import ChainSyncState
 
     state = ChainSyncState.objects.filter(chain_id=chain_id).first()
-    health = outbox_health(chain_id=chain_id)
-    balance = cached_signer_balance()
-    report = ReconcileReport.objects.filter(chain_id=chain_id).order_by("-finished_at").first()
+    health = health or outbox_health(chain_id=chain_id)
+    report = report or latest_reconcile_report(chain_id=chain_id)
     head = max(filter(None, [cached_head(), state.head if state else None]), default=None)
     indexed = state.indexed_block if state else None
     return {
@@ -134,13 +154,7 @@ def sync_status(*, chain_id: int) -> dict:
         "last_indexed_at": state.last_run_at if state else None,
         "reorgs_detected": state.reorgs_detected if state else 0,
         "indexer_error": state.last_error if state else "",
-        "signer": {
-            "address": balance["address"] if balance else None,
-            "balance": str(Decimal(balance["wei"]) / Decimal(10**18)) if balance else None,
-            "balance_at": balance["at"] if balance else None,
-            "low": bool(balance) and Decimal(balance["wei"]) / Decimal(10**18) < settings.SIGNER_MIN_BALANCE,
-            "minimum": str(settings.SIGNER_MIN_BALANCE),
-        },
+        "signer": signer_balance_summary(),
         "outbox": {
             "queued": health["by_status"]["queued"] + health["by_status"]["signed"],
             "sent": health["by_status"]["sent"] + health["by_status"]["mined"],

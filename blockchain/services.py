@@ -81,7 +81,8 @@ def enqueue(
         row.save()
     from blockchain.balances import mark_rows_stale
 
-    mark_rows_stale([row])  # its pending delta now shows
+    # After commit: a read in between would cache a pending delta without this row.
+    transaction.on_commit(lambda: mark_rows_stale([row]))
     kick_sender_on_commit()
     return row
 

@@ -180,25 +180,13 @@ def refresh_stale_balances() -> int | None:
 @shared_task(name="blockchain.tasks.reconcile_all_balances", ignore_result=True)
 @single_instance("blockchain:reconcile-balances", ttl=3600)
 def reconcile_all_balances() -> dict | None:
-    """Compare every cached balance with the chain, correct it, and store the drift report."""
-    from blockchain.balances import reconcile_balances
-    from blockchain.client import get_web3
-    from blockchain.models import ReconcileReport
+    """Compare every cached balance with the chain, correct it, and store the drift report (on demand:
+    the hourly `reconcile_chain` runs the same check among all the others)."""
+    from blockchain.reconcile import run_reconcile
 
-    started = timezone.now()
     try:
-        result = reconcile_balances(get_web3())
+        report = run_reconcile(only=("balances",))
     except TRANSIENT_ERRORS as exc:
         logger.warning("balance reconcile: chain unreachable (%s)", exc)
         return None
-    report = ReconcileReport.objects.create(
-        chain_id=settings.CHAIN_ID,
-        started_at=started,
-        finished_at=timezone.now(),
-        checked=result.checked,
-        drift_count=len(result.drift),
-        drift=[
-            {"check": d.check, "key": d.key, "cache": d.cache, "chain": d.chain} for d in result.drift[:200]
-        ],
-    )
-    return {"report": report.pk, "checked": result.checked, "drift": len(result.drift)}
+    return {"report": report.pk, "checked": report.checked, "drift": report.drift_count}

@@ -12,7 +12,7 @@ from blockchain.serializers import ChainStatusField, ChainStatusSerializer
 from campaigns.models import Campaign, Investment, ShareCertificate
 from campaigns.services import allowed_actions
 from issuers.models import Company, ReviewDecision
-from issuers.serializers import CountryField
+from issuers.serializers import CountryField, ReviewRequestSerializer
 
 AMOUNT = {"max_digits": 30, "decimal_places": 6, "min_value": Decimal("0.000001"), "coerce_to_string": True}
 
@@ -112,16 +112,10 @@ class CampaignUpdateSerializer(CampaignSerializer):
         read_only_fields = [*CampaignSerializer.Meta.read_only_fields, "issuer"]
 
 
-class CampaignReviewSerializer(serializers.Serializer):
+class CampaignReviewSerializer(ReviewRequestSerializer):
     decision = serializers.ChoiceField(
         choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES]
     )
-    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs["decision"] != ReviewDecision.APPROVE and not attrs["notes"].strip():
-            raise serializers.ValidationError({"notes": "This decision needs notes for the issuer."})
-        return attrs
 
 
 class CampaignCancelSerializer(serializers.Serializer):
@@ -171,14 +165,8 @@ class InvestRequestSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=30, decimal_places=6, min_value=Decimal("0.000001"))
 
 
-class InvestmentReviewSerializer(serializers.Serializer):
+class InvestmentReviewSerializer(ReviewRequestSerializer):
     decision = serializers.ChoiceField(choices=[ReviewDecision.RELEASE, ReviewDecision.REJECT])
-    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs["decision"] == ReviewDecision.REJECT and not attrs["notes"].strip():
-            raise serializers.ValidationError({"notes": "A rejection needs a reason."})
-        return attrs
 
 
 class InvestorProfileSerializer(serializers.ModelSerializer):

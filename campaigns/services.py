@@ -41,7 +41,7 @@ from campaigns.models import (
 )
 from config.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
-from issuers.services import record_review
+from issuers.services import check_decision, record_review
 
 logger = logging.getLogger(__name__)
 
@@ -246,14 +246,11 @@ def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
 def review_campaign(*, campaign: Campaign, officer: User, decision: str, notes: str = "") -> Campaign:
     """Compliance decides on a pending campaign: approve (deploys its contract), reject (cancels it)
     or request changes (back to draft). Reject and request_changes need notes."""
-    if decision not in (ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES):
-        raise DomainError(
-            "Unknown decision.", code="invalid", errors={"decision": "approve|reject|request_changes"}
-        )
-    if decision != ReviewDecision.APPROVE and not notes.strip():
-        raise DomainError(
-            "This decision needs notes for the issuer.", code="invalid", errors={"notes": "required"}
-        )
+    check_decision(
+        decision=decision,
+        allowed=(ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES),
+        notes=notes,
+    )
     with transaction.atomic():
         locked = _locked(campaign)
         previous = _move(locked, decision)
@@ -596,12 +593,11 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
 
 def review_investment(*, investment: Investment, officer: User, decision: str, notes: str = "") -> Investment:
     """Compliance releases a held investment (recordInvestment goes on chain) or rejects it."""
-    if decision not in (ReviewDecision.RELEASE, ReviewDecision.REJECT):
-        raise DomainError(
-            "decision must be release or reject", code="invalid", errors={"decision": "release|reject"}
-        )
-    if decision == ReviewDecision.REJECT and not notes.strip():
-        raise DomainError("A rejection needs a reason.", code="invalid", errors={"notes": "required"})
+    check_decision(
+        decision=decision,
+        allowed=(ReviewDecision.RELEASE, ReviewDecision.REJECT),
+        notes=notes,
+    )
     with transaction.atomic():
         locked = Investment.objects.select_for_update().select_related("campaign").get(pk=investment.pk)
         if locked.status != InvestmentStatus.HELD_FOR_REVIEW:

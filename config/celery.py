@@ -21,22 +21,31 @@ def _task_context(task_id=None, task=None, **kwargs) -> None:
     from config.metrics import task_started
     from config.request_context import request_id_var, task_id_var, task_name_var
 
-    task_id_var.set(task_id)
-    task_name_var.set(getattr(task, "name", None))
     request = getattr(task, "request", None)
     headers = getattr(request, "headers", None) or {}
-    request_id_var.set(getattr(request, "request_id", None) or headers.get("request_id"))
-    task_started(task_id=task_id)
+    tokens = (
+        task_id_var.set(task_id),
+        task_name_var.set(getattr(task, "name", None)),
+        request_id_var.set(getattr(request, "request_id", None) or headers.get("request_id")),
+    )
+    if request is not None:
+        request.log_context_tokens = tokens  # reset after the task: an eager task runs inside a request
+    task_started(task=task)
 
 
 @task_postrun.connect
-def _task_outcome(**kwargs) -> None:
+def _task_outcome(task=None, **kwargs) -> None:
     from config.metrics import task_finished
     from config.request_context import request_id_var, task_id_var, task_name_var
 
-    task_finished(**kwargs)
-    for var in (task_id_var, task_name_var, request_id_var):
-        var.set(None)
+    task_finished(task=task, **kwargs)
+    tokens = getattr(getattr(task, "request", None), "log_context_tokens", None)
+    if tokens:
+        for var, token in zip((task_id_var, task_name_var, request_id_var), tokens, strict=True):
+            try:
+                var.reset(token)
+            except ValueError:  # set in another context (a pool that switches them): just clear it
+                var.set(None)
 
 
 @before_task_publish.connect

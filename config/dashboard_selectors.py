@@ -31,7 +31,7 @@ from blockchain.models import (
     TxStatus,
     WatchedContract,
 )
-from blockchain.selectors import outbox_health, sync_status
+from blockchain.selectors import OutboxHealth, latest_reconcile_report, outbox_health, sync_status
 from campaigns.models import AMLAlert, AMLRule, Campaign, CampaignStatus, Investment, InvestmentStatus
 from issuers.models import Company, KybStatus
 from loans.models import LoanVerificationReport
@@ -234,9 +234,9 @@ def open_alerts(*, links: _Links) -> list[AlertGroup]:
     ]
 
 
-def chain_sync(*, chain_id: int, links: _Links) -> dict[str, Any]:
+def chain_sync(*, chain_id: int, links: _Links, health: OutboxHealth, report) -> dict[str, Any]:
     """The indexer's position (head, lag, per-artifact cursors) and the signer's cached balance."""
-    status = sync_status(chain_id=chain_id)
+    status = sync_status(chain_id=chain_id, health=health, report=report)
     head = status["head"]
     cursors = []
     watched = (
@@ -292,9 +292,8 @@ def _compact(error: Any) -> str:
     return text if len(text) <= ERROR_PREVIEW_CHARS else text[: ERROR_PREVIEW_CHARS - 1] + "…"
 
 
-def outbox(*, chain_id: int, links: _Links) -> dict[str, Any]:
+def outbox(*, chain_id: int, links: _Links, health: OutboxHealth) -> dict[str, Any]:
     """Outbox rows by status, how long the oldest queued and sent rows have waited, recent failures."""
-    health = outbox_health(chain_id=chain_id)
     failed = (
         ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.FAILED)
         .defer("raw_tx", "calldata")
@@ -325,9 +324,8 @@ def outbox(*, chain_id: int, links: _Links) -> dict[str, Any]:
     }
 
 
-def drift(*, chain_id: int, links: _Links) -> dict[str, Any]:
+def drift(*, chain_id: int, links: _Links, report) -> dict[str, Any]:
     """The last reconcile (cache vs chain) and the last loan verification (DB hashes vs chain)."""
-    report = ReconcileReport.objects.filter(chain_id=chain_id).order_by("-finished_at", "-id").first()
     verification = (
         LoanVerificationReport.objects.filter(chain_id=chain_id).order_by("-finished_at", "-id").first()
     )
@@ -355,11 +353,14 @@ def compliance_dashboard(*, user, chain_id: int | None = None) -> dict[str, Any]
     """Every section of the dashboard, for `user` (who decides which admin links are given)."""
     chain_id = settings.CHAIN_ID if chain_id is None else chain_id
     links = _Links(user)
+    # Read once, shown in two sections each.
+    health = outbox_health(chain_id=chain_id)
+    report = latest_reconcile_report(chain_id=chain_id)
     return {
         "queues": review_queues(links=links),
         "alerts": open_alerts(links=links),
-        "chain": chain_sync(chain_id=chain_id, links=links),
-        "outbox": outbox(chain_id=chain_id, links=links),
-        "drift": drift(chain_id=chain_id, links=links),
+        "chain": chain_sync(chain_id=chain_id, links=links, health=health, report=report),
+        "outbox": outbox(chain_id=chain_id, links=links, health=health),
+        "drift": drift(chain_id=chain_id, links=links, report=report),
         "chain_id": chain_id,
     }

@@ -62,18 +62,15 @@ def check_indexer() -> CheckResult:
 
 def check_signer_balance() -> CheckResult:
     """A warning, never a failure: a low signer balance still serves reads, but writes will stop."""
-    from decimal import Decimal
+    from blockchain.selectors import signer_balance_summary
 
-    from blockchain.confirmer import cached_signer_balance
-
-    balance = cached_signer_balance()
-    if balance is None:
+    signer = signer_balance_summary()
+    if signer["balance"] is None:
         return {"ok": True, "note": "not measured yet"}
-    native = Decimal(balance["wei"]) / Decimal(10**18)
-    result: CheckResult = {"ok": True, "address": balance["address"], "balance": f"{native:f}"}
-    if native < settings.SIGNER_MIN_BALANCE:
+    result: CheckResult = {"ok": True, "address": signer["address"], "balance": signer["balance"]}
+    if signer["low"]:
         result["warning"] = (
-            f"signer balance {native:f} is below SIGNER_MIN_BALANCE {settings.SIGNER_MIN_BALANCE:f}"
+            f"signer balance {signer['balance']} is below SIGNER_MIN_BALANCE {signer['minimum']}"
         )
     return result
 

@@ -8,6 +8,7 @@ written.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from functools import lru_cache
@@ -61,7 +62,8 @@ def secret_values() -> tuple[str, ...]:
     for value in values:
         if len(value) < _MIN_SECRET_LENGTH:
             continue
-        spellings.add(value)
+        # As written into a JSON line too: quotes, backslashes and non-ASCII come out escaped.
+        spellings.update({value, json.dumps(value)[1:-1]})
         bare = value.removeprefix("0x").removeprefix("0X")
         if len(bare) >= _MIN_SECRET_LENGTH and all(c in "0123456789abcdefABCDEF" for c in bare):
             spellings.update({bare, bare.lower(), bare.upper()})

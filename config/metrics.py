@@ -82,19 +82,22 @@ class _QueryTimer:
     """A connection execute wrapper: counts and times every statement on that connection."""
 
     def __init__(self, alias: str) -> None:
-        self.alias = alias
+        # Label lookups take a lock: resolve the children once, not per statement.
+        self.latency = DB_LATENCY.labels(alias)
+        self.ok = DB_QUERIES.labels(alias, "ok")
+        self.errors = DB_QUERIES.labels(alias, "error")
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
-        outcome = "ok"
         try:
-            return execute(sql, params, many, context)
+            result = execute(sql, params, many, context)
         except Exception:
-            outcome = "error"
+            self.errors.inc()
             raise
         finally:
-            DB_LATENCY.labels(self.alias).observe(time.perf_counter() - started)
-            DB_QUERIES.labels(self.alias, outcome).inc()
+            self.latency.observe(time.perf_counter() - started)
+        self.ok.inc()
+        return result
 
 
 def instrument_connection(sender, connection, **_kwargs) -> None:
@@ -104,16 +107,15 @@ def instrument_connection(sender, connection, **_kwargs) -> None:
         connection.execute_wrappers.append(_QueryTimer(connection.alias))
 
 
-_task_started: dict[str, float] = {}
+def task_started(task=None, **_kwargs) -> None:
+    # Kept on the task's request: it goes away with the task, whatever happens to postrun.
+    if task is not None:
+        task.request.metrics_started_at = time.perf_counter()
 
 
-def task_started(task_id=None, **_kwargs) -> None:
-    _task_started[task_id] = time.perf_counter()
-
-
-def task_finished(task_id=None, task=None, state=None, **_kwargs) -> None:
+def task_finished(task=None, state=None, **_kwargs) -> None:
     name = getattr(task, "name", "unknown")
-    started = _task_started.pop(task_id, None)
+    started = getattr(getattr(task, "request", None), "metrics_started_at", None)
     if started is not None:
         CELERY_TASK_LATENCY.labels(name).observe(time.perf_counter() - started)
     CELERY_TASKS.labels(name, (state or "unknown").lower()).inc()

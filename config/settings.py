@@ -263,7 +263,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     "index-chain-events": {"task": "blockchain.tasks.index_chain_events", "schedule": CHAIN_POLL_SECONDS},
     "reconcile-chain": {"task": "blockchain.tasks.reconcile_chain", "schedule": 3600.0},
     "refresh-stale-balances": {"task": "blockchain.tasks.refresh_stale_balances", "schedule": 300.0},
-    "reconcile-all-balances": {"task": "blockchain.tasks.reconcile_all_balances", "schedule": 3600.0},
     "close-ended-campaigns": {"task": "campaigns.tasks.close_ended_campaigns", "schedule": 60.0},
     "verify-loans-weekly": {
         "task": "loans.tasks.verify_loan_sample",

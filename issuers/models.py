@@ -110,6 +110,10 @@ class ReviewDecision(models.TextChoices):
     RELEASE = "release"  # an investment held for review
 
 
+# Decisions in the applicant's favour; every other decision must give its reason.
+DECISIONS_WITHOUT_REASON = frozenset({ReviewDecision.APPROVE, ReviewDecision.RELEASE})
+
+
 class ComplianceReview(models.Model):
     """One compliance decision on a company, campaign or investment. Append-only: the database
     refuses UPDATE and DELETE on this table (migration 0002)."""

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from blockchain.fields import EthereumAddressField
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusSerializer
-from issuers.models import CID_PATTERN, Company, ComplianceReview, ReviewDecision
+from issuers.models import CID_PATTERN, DECISIONS_WITHOUT_REASON, Company, ComplianceReview, ReviewDecision
 
 
 class CountryField(serializers.CharField):
@@ -91,14 +91,20 @@ class CompanySerializer(serializers.ModelSerializer):
         }
 
 
-class CompanyReviewSerializer(serializers.Serializer):
+class ReviewRequestSerializer(serializers.Serializer):
+    """A compliance decision: any but approve/release needs a reason (the service checks again)."""
+
     decision = serializers.ChoiceField(choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT])
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["decision"] == ReviewDecision.REJECT and not attrs["notes"].strip():
-            raise serializers.ValidationError({"notes": "A rejection needs a reason."})
+        if attrs["decision"] not in DECISIONS_WITHOUT_REASON and not attrs["notes"].strip():
+            raise serializers.ValidationError({"notes": "This decision needs a reason."})
         return attrs
+
+
+class CompanyReviewSerializer(ReviewRequestSerializer):
+    """KYB: approve or reject."""
 
 
 class ComplianceReviewSerializer(serializers.ModelSerializer):

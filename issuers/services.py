@@ -21,6 +21,7 @@ from config.api import DomainError, NotAllowed, StateConflict
 from issuers.kyb import kyb_credential_for, kyb_record_fingerprint
 from issuers.models import (
     CID_PATTERN,
+    DECISIONS_WITHOUT_REASON,
     Company,
     ComplianceReview,
     KybStatus,
@@ -46,6 +47,18 @@ def record_review(
         from_status=from_status,
         to_status=to_status,
     )
+
+
+def check_decision(*, decision: str, allowed: tuple[str, ...], notes: str) -> None:
+    """A compliance decision is one of `allowed`; any but approve/release needs a reason."""
+    if decision not in allowed:
+        raise DomainError(
+            f"decision must be one of: {', '.join(allowed)}",
+            code="invalid",
+            errors={"decision": "|".join(allowed)},
+        )
+    if decision not in DECISIONS_WITHOUT_REASON and not notes.strip():
+        raise DomainError("This decision needs a reason.", code="invalid", errors={"notes": "required"})
 
 
 def reviews_of(subject: models.Model) -> models.QuerySet[ComplianceReview]:
@@ -157,12 +170,11 @@ def update_company(*, company: Company, actor: User, **changes: Any) -> Company:
 def review_company(*, company: Company, officer: User, decision: str, notes: str = "") -> Company:
     """Compliance decides on a pending KYB. Approval registers the wallet on chain (registerIssuer,
     with the KYB credential's fingerprint); rejection needs a reason."""
-    if decision not in (ReviewDecision.APPROVE, ReviewDecision.REJECT):
-        raise DomainError(
-            "decision must be approve or reject", code="invalid", errors={"decision": "approve|reject"}
-        )
-    if decision == ReviewDecision.REJECT and not notes.strip():
-        raise DomainError("A rejection needs a reason.", code="invalid", errors={"notes": "Give the reason."})
+    check_decision(
+        decision=decision,
+        allowed=(ReviewDecision.APPROVE, ReviewDecision.REJECT),
+        notes=notes,
+    )
     with transaction.atomic():
         locked = Company.objects.select_for_update().get(pk=company.pk)
         if locked.kyb_status != KybStatus.PENDING:

@@ -74,10 +74,11 @@ def test_transfers_outside_the_api_are_correct_after_one_indexer_poll(token, cha
     assert Balance.objects.get(address=holder, asset="DUSD").stale is False
 
 
-def test_pending_delta_while_in_flight_and_cleared_on_confirmation(token):
+def test_pending_delta_while_in_flight_and_cleared_on_confirmation(token, django_capture_on_commit_callbacks):
     holder = Account.create().address
     assert get_balance(holder, "DUSD").base_units == 0
-    with transaction.atomic():
+    # The enqueue's commit (here: the test's savepoint, with its on-commit callbacks run) shows it.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         outbox.enqueue(
             kind="test.mint",
             contract="DemoToken",

@@ -1,9 +1,7 @@
 import csv
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
-
-from config.months import parse_month
+from config.months import MonthlyReportCommand
 from loans.selectors import loan_operations
 
 COLUMNS = [
@@ -20,24 +18,15 @@ COLUMNS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(MonthlyReportCommand):
     help = (
         "CSV of the loan transactions mined in a month (anchoring and repayment): tx hash, block, gas "
         "used and the fee paid for each. A summary goes to stderr."
     )
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--month", required=True, metavar="YYYY-MM")
-        parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
-
     def handle(self, *args, month: str, output: str | None, **opts) -> None:
-        try:
-            first_day = parse_month(month)
-        except ValueError:
-            raise CommandError(f"--month must be YYYY-MM, not {month!r}") from None
-        stream = open(output, "w", newline="", encoding="utf-8") if output else self.stdout  # noqa: SIM115
         totals = {"anchor": 0, "repayment": 0, "failed": 0, "gas": 0, "fee_wei": 0}
-        try:
+        with self.month_csv(month=month, output=output) as (first_day, stream):
             writer = csv.writer(stream)
             writer.writerow(COLUMNS)
             for op in loan_operations(month=first_day):
@@ -59,9 +48,6 @@ class Command(BaseCommand):
                 totals["failed"] += op.status == "failed"
                 totals["gas"] += op.gas_used
                 totals["fee_wei"] += op.fee_wei
-        finally:
-            if output:
-                stream.close()
         self.stderr.write(
             f"{month}: {totals['anchor']} anchored, {totals['repayment']} repaid, "
             f"{totals['failed']} reverted; "
