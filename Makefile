@@ -14,7 +14,7 @@ STAMP_NPM := node_modules/.installed
 help:
 	@echo "make run     - start the whole platform (anvil, migrate, deploy, web, worker, beat, poller)"
 	@echo "make test    - run the test suite against PostgreSQL, Redis, anvil and a real Celery worker"
-	@echo "make lint    - ruff, bandit (medium+), migrations and contract artifacts checks"
+	@echo "make lint    - ruff, bandit (medium+), import contracts, migrations and contract artifacts checks"
 	@echo "make bench   - performance report (bench/results.json)"
 
 $(PY):
@@ -36,7 +36,7 @@ $(STAMP_NPM): package.json package-lock.json
 deps: $(STAMP_DEV) $(STAMP_NPM)
 
 run: $(STAMP_RUN) $(STAMP_NPM)
-	$(PY) -m config.run_platform
+	$(PY) -m devtools.run_platform
 
 # The browser tests drive Debian's Chromium; install it on a fresh machine (root, or sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -54,6 +54,7 @@ lint: $(STAMP_DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m bandit -q -c pyproject.toml -r . --severity-level medium
+	$(VENV)/bin/lint-imports --no-cache
 	$(MAKE) --no-print-directory check-migrations
 	DJANGO_ENV=test $(PY) manage.py compile_contracts --check
 

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import SELF_SERVICE_ROLES, User
 from accounts.selectors import kyc_summary
-from blockchain.fields import EthereumAddressField
+from blockchain.chain.fields import EthereumAddressField
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -16,8 +16,8 @@ from eth_account.messages import encode_defunct
 from accounts.models import STAFF_ROLES, Role, User, WalletChallenge
 from accounts.signals import wallet_bound
 from accounts.siwe import SiweMessage, SiweMessageError, parse_siwe_message
-from blockchain.addresses import normalize_address
-from config.api import DomainError, StateConflict
+from blockchain.chain.addresses import normalize_address
+from core.api import DomainError, StateConflict
 
 
 def create_user(

@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import views
-from config.throttling import LoginThrottle, RegisterThrottle
+from core.throttling import LoginThrottle, RegisterThrottle
 
 urlpatterns = [
     path("register/", views.RegisterView.as_view(throttle_classes=[RegisterThrottle]), name="auth-register"),

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from audit.capture import AuditScope, close_scope, is_sensitive, open_scope
 from audit.models import AuditEvent, AuditSource
-from config.request_context import client_ip, current_request_id
+from core.request_context import client_ip, current_request_id
 
 logger = logging.getLogger(__name__)
 

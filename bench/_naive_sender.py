@@ -9,11 +9,11 @@ from __future__ import annotations
 from celery import shared_task
 from eth_utils import keccak
 
-from blockchain.abi import interface
-from blockchain.client import get_web3
-from blockchain.fees import suggest_fees
-from blockchain.signer import get_signer
-from config.redis import get_redis
+from blockchain.chain.abi import interface
+from blockchain.chain.client import get_web3
+from blockchain.chain.fees import suggest_fees
+from blockchain.chain.signer import get_signer
+from core.redis import get_redis
 
 BORROWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"

@@ -25,10 +25,10 @@ from django.conf import settings
 from eth_account import Account
 
 from bench.common import BenchContext, Measurement, reset_chain_tables, settle_outbox
-from blockchain.client import build_web3, get_web3
-from blockchain.signer import get_signer
-from config.processes import ManagedProcess, free_port, port_is_open, wait_until
+from blockchain.chain.client import build_web3, get_web3
+from blockchain.chain.signer import get_signer
 from contracts.deployment import deploy_suite_onchain, record_suite
+from devtools.processes import ManagedProcess, free_port, port_is_open, wait_until
 
 TITLE = "API reads under load (gunicorn, 2 workers, 32 clients)"
 DURATION = float(os.environ.get("BENCH_API_SECONDS", "20"))

@@ -15,9 +15,9 @@ from django.conf import settings
 from eth_account import Account
 
 from bench.common import BenchContext, Measurement, reset_chain_tables
-from blockchain.abi import interface, load_artifact
-from blockchain.client import build_web3, get_web3
-from blockchain.signer import get_signer
+from blockchain.chain.abi import interface, load_artifact
+from blockchain.chain.client import build_web3, get_web3
+from blockchain.chain.signer import get_signer
 from contracts.deployment import deploy_contract, deploy_suite_onchain, record_suite
 
 TITLE = "Balance reads: cache vs chain"
@@ -34,7 +34,7 @@ def _timed(read, holders) -> list[float]:
 
 
 def run(ctx: BenchContext) -> list[Measurement]:
-    from blockchain.balances import clear_hot_cache, get_balance
+    from wallets.balances import clear_hot_cache, get_balance
 
     w3 = build_web3(ctx.node.url)
     signer = get_signer()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blockchain.devnode import AnvilNode
+from devtools.devnode import AnvilNode
 
 
 @dataclass
@@ -95,7 +95,7 @@ def start_workers(count: int, *, name: str, concurrency: int = 1, include: str =
     import uuid
 
     from config.celery import app
-    from config.processes import ManagedProcess, celery_worker_argv, wait_until
+    from devtools.processes import ManagedProcess, celery_worker_argv, wait_until
 
     root = Path(__file__).resolve().parent.parent
     workers = []
@@ -147,9 +147,9 @@ def reset_chain_tables() -> None:
 
 def settle_outbox(*, rounds: int = 50) -> None:
     """Send and confirm until no outbox row is in flight (the bench's anvil confirms at once)."""
-    from blockchain.confirmer import confirm_pending
     from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
-    from blockchain.sender import send_queued
+    from blockchain.outbox.confirmer import confirm_pending
+    from blockchain.outbox.sender import send_queued
 
     for _ in range(rounds):
         send_queued()

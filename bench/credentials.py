@@ -24,9 +24,9 @@ from django.test import Client
 from eth_account import Account
 
 from bench.common import BenchContext, Measurement, reset_chain_tables, settle_outbox
-from blockchain.client import build_web3, get_web3
+from blockchain.chain.client import build_web3, get_web3
+from blockchain.chain.signer import get_signer
 from blockchain.models import ChainTransaction
-from blockchain.signer import get_signer
 from contracts.deployment import deploy_suite_onchain, record_suite
 
 TITLE = "Credential verification (cache vs chain) and gas per credential"

@@ -18,10 +18,10 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from bench.common import BenchContext, Measurement
-from blockchain.bindings import BoundContract, bound
-from blockchain.client import build_web3
-from blockchain.merkle import MerkleTree, standard_leaf
-from blockchain.signer import get_signer
+from blockchain.chain.bindings import BoundContract, bound
+from blockchain.chain.client import build_web3
+from blockchain.chain.merkle import MerkleTree, standard_leaf
+from blockchain.chain.signer import get_signer
 from contracts.deployment import deploy_suite_onchain
 
 TITLE = "Gas per write function and per credential"

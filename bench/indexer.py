@@ -11,11 +11,11 @@ from eth_account import Account
 from eth_utils import keccak
 
 from bench.common import BenchContext, Measurement
-from blockchain.abi import interface, load_artifact
-from blockchain.client import build_web3, get_web3, rpc_batch
-from blockchain.indexer import Indexer
+from blockchain.chain.abi import interface, load_artifact
+from blockchain.chain.client import build_web3, get_web3, rpc_batch
+from blockchain.chain.signer import get_signer
+from blockchain.indexing.indexer import Indexer
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, WatchedContract
-from blockchain.signer import get_signer
 from contracts.deployment import deploy_suite_onchain, record_suite
 
 TITLE = "Indexer: 20,000 events from scratch"

@@ -14,13 +14,13 @@ from django.utils import timezone
 from eth_utils import keccak
 
 from bench.common import BenchContext, Measurement, reset_chain_tables, start_workers
-from blockchain import services
-from blockchain.client import build_web3, get_web3
-from blockchain.confirmer import confirm_pending
+from blockchain.chain.client import build_web3, get_web3
+from blockchain.chain.signer import get_signer
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
-from blockchain.signer import get_signer
-from config.redis import get_redis
+from blockchain.outbox import enqueue as outbox
+from blockchain.outbox.confirmer import confirm_pending
 from contracts.deployment import deploy_suite_onchain, record_suite
+from core.redis import get_redis
 
 TITLE = "Outbox: confirmed transactions per second, 1,000 intents, two workers"
 INTENTS = 1000
@@ -35,7 +35,7 @@ def _ours(run: int) -> tuple[float, int, float]:
     ids = [f"OURS-{run}-{i}" for i in range(INTENTS)]
     with transaction.atomic():
         for loan_id in ids:
-            services.enqueue(
+            outbox.enqueue(
                 kind="bench.store_loan",
                 contract="LoanRegistry",
                 function="storeLoan",

@@ -143,7 +143,7 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
 
     from bench.common import BenchContext
-    from blockchain.devnode import AnvilNode
+    from devtools.devnode import AnvilNode
 
     names = bench_modules(argv)
     failures: list[str] = []
@@ -170,7 +170,7 @@ def main(argv: list[str]) -> int:
             traceback.print_exc()
         finally:
             node.stop()
-            from blockchain.client import get_web3
+            from blockchain.chain.client import get_web3
 
             get_web3.cache_clear()
         print(f"[bench] {name} took {time.perf_counter() - started:.1f}s", flush=True)

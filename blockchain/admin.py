@@ -1,8 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from blockchain import services
-from blockchain.client import explorer_address_url, explorer_tx_url
+from blockchain.chain.client import explorer_address_url, explorer_tx_url
 from blockchain.models import (
     ChainEvent,
     ChainSyncState,
@@ -14,6 +13,7 @@ from blockchain.models import (
     TxAttempt,
     WatchedContract,
 )
+from blockchain.outbox import enqueue as outbox
 
 
 def tx_link(tx_hash: str) -> str:
@@ -105,7 +105,7 @@ class ChainTransactionAdmin(ReadOnlyAdmin):
             try:
                 service(tx=tx)
                 count += 1
-            except services.OutboxError as exc:
+            except outbox.OutboxError as exc:
                 refused.append(f"#{tx.pk}: {exc}")
         self.message_user(request, f"{count} {done}", messages.SUCCESS)
         if refused:
@@ -113,11 +113,11 @@ class ChainTransactionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry the selected failed transactions (fresh nonce)")
     def retry_failed(self, request, queryset) -> None:
-        self._apply(request, queryset, services.retry_failed, "transaction(s) queued again.", "Not retried")
+        self._apply(request, queryset, outbox.retry_failed, "transaction(s) queued again.", "Not retried")
 
     @admin.action(description="Re-broadcast the selected signed/sent transactions")
     def rebroadcast(self, request, queryset) -> None:
-        self._apply(request, queryset, services.rebroadcast, "re-broadcast(s) queued.", "Not re-broadcast")
+        self._apply(request, queryset, outbox.rebroadcast, "re-broadcast(s) queued.", "Not re-broadcast")
 
 
 @admin.register(ChainEvent)

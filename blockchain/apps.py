@@ -17,7 +17,14 @@ class BlockchainConfig(AppConfig):
         import eth_account  # noqa: F401
 
         sys.setrecursionlimit(PYTHON_RECURSION_LIMIT)
-        from blockchain.metrics import register_collectors
 
-        register_collectors()
-        from blockchain import balances  # noqa: F401 - registers its event handlers and reconciler
+        from blockchain.indexing import tasks as indexing_tasks  # noqa: F401 - Celery tasks
+        from blockchain.indexing.events import ingest_receipt_logs
+        from blockchain.outbox import tasks as outbox_tasks  # noqa: F401 - Celery tasks
+        from blockchain.outbox.hooks import observe_confirmed_logs
+        from blockchain.outbox.metrics import OutboxCollector
+        from core.metrics import register_scrape_time_collector
+
+        # The receipt path hands confirmed logs to the indexing side (the outbox does not import it).
+        observe_confirmed_logs(ingest_receipt_logs)
+        register_scrape_time_collector(OutboxCollector())

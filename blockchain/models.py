@@ -129,7 +129,7 @@ IN_FLIGHT_STATUSES = (TxStatus.QUEUED, TxStatus.SIGNED, TxStatus.SENT, TxStatus.
 class ChainTransaction(models.Model):
     """The outbox: one row per domain intent that needs a chain write.
 
-    Created by `blockchain.services.enqueue` in the same DB transaction as the domain change, so an
+    Created by `blockchain.outbox.enqueue.enqueue` in the same DB transaction as the domain change, so an
     intent exists exactly when the change committed. The sender signs it at a nonce from the
     signer's `NonceAccount` and stores the raw bytes before broadcasting; the confirmer follows every
     hash ever broadcast for it (`attempts`) until one is mined and confirmed.
@@ -343,27 +343,3 @@ class ReconcileReport(models.Model):
     @property
     def ok(self) -> bool:
         return self.drift_count == 0
-
-
-class Balance(models.Model):
-    """The cached balance of one address in one asset: the native coin, a configured ERC-20, or the
-    number of share certificates held. `stale` is set by events and sent transactions that touch it."""
-
-    chain_id = models.PositiveBigIntegerField()
-    address = models.CharField(max_length=42)
-    asset = models.CharField(max_length=32, help_text="native, an ERC-20 symbol, or certificates")
-    amount = models.DecimalField(max_digits=78, decimal_places=0, help_text="base units")
-    block_number = models.PositiveBigIntegerField()
-    stale = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["chain_id", "address", "asset"], name="balance_unique"),
-            models.CheckConstraint(condition=models.Q(amount__gte=0), name="balance_not_negative"),
-        ]
-        indexes = [models.Index(fields=["stale", "updated_at"], name="balance_refresh_idx")]
-        ordering = ["address", "asset"]
-
-    def __str__(self) -> str:
-        return f"{self.address} {self.asset}: {self.amount}"

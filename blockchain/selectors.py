@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Min, Prefetch
 
-from blockchain.client import explorer_tx_url
-from blockchain.confirmer import cached_head
+from blockchain.chain.client import explorer_tx_url
 from blockchain.models import ChainTransaction, TxStatus
+from blockchain.state import cached_head
 
 # The API's `chain.status` vocabulary (API.md). A signed row has not reached the network yet.
 API_STATUS = {
@@ -117,7 +117,7 @@ def signer_balance_summary() -> dict:
     """The signer's last measured balance (cache only) and whether it is below SIGNER_MIN_BALANCE."""
     from decimal import Decimal
 
-    from blockchain.confirmer import cached_signer_balance
+    from blockchain.state import cached_signer_balance
 
     balance = cached_signer_balance()
     native = Decimal(balance["wei"]) / Decimal(10**18) if balance else None

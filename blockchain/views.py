@@ -5,24 +5,20 @@ from __future__ import annotations
 import django_filters
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from blockchain import services
-from blockchain.addresses import InvalidAddress, normalize_address
-from blockchain.balances import get_balances
 from blockchain.models import ChainTransaction, TxStatus
+from blockchain.outbox import enqueue as outbox
 from blockchain.selectors import sync_status
 from blockchain.serializers import (
-    BalanceSerializer,
-    BalancesQuerySerializer,
     ChainTransactionSerializer,
     SyncStatusSerializer,
 )
-from config.api import ChainUnavailable, DomainError, NotAllowed, StateConflict, role_required
+from core.api import StateConflict, role_required
 
 
 class ChainTransactionFilter(django_filters.FilterSet):
@@ -53,8 +49,8 @@ class ChainTransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         """Queue a failed transaction again (fresh nonce)."""
         tx = self.get_object()
         try:
-            tx = services.retry_failed(tx=tx)
-        except services.OutboxError as exc:
+            tx = outbox.retry_failed(tx=tx)
+        except outbox.OutboxError as exc:
             raise StateConflict(str(exc), code="not_failed") from None
         return Response(self.get_serializer(tx).data, status=status.HTTP_202_ACCEPTED)
 
@@ -63,8 +59,8 @@ class ChainTransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         """Queue a re-broadcast of the stored signed bytes (idempotent at the node)."""
         tx = self.get_object()
         try:
-            services.rebroadcast(tx=tx)
-        except services.OutboxError as exc:
+            outbox.rebroadcast(tx=tx)
+        except outbox.OutboxError as exc:
             raise StateConflict(str(exc), code="not_in_flight") from None
         return Response(self.get_serializer(tx).data, status=status.HTTP_202_ACCEPTED)
 
@@ -77,28 +73,3 @@ class SyncStatusView(APIView):
     @extend_schema(responses=SyncStatusSerializer)
     def get(self, request: Request) -> Response:
         return Response(SyncStatusSerializer(sync_status(chain_id=settings.CHAIN_ID)).data)
-
-
-class WalletBalancesView(APIView):
-    """`GET /api/wallets/{address}/balances/`: the wallet's owner or an operator. Cached; `?verify=1`
-    reads the chain (and refreshes the cache)."""
-
-    permission_classes = [permissions.IsAuthenticated]
-
-    @extend_schema(parameters=[BalancesQuerySerializer], responses=BalanceSerializer(many=True))
-    def get(self, request: Request, address: str) -> Response:
-        try:
-            address = normalize_address(address, allow_zero=True)
-        except InvalidAddress as exc:
-            raise DomainError(str(exc), code="invalid", errors={"address": str(exc)}) from None
-        user = request.user
-        owns = user.wallet_verified and user.wallet_address == address
-        if not (owns or user.has_role("operator")):
-            raise NotAllowed("Only the wallet's owner or an operator may see its balances.")
-        query = BalancesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        try:
-            views = get_balances(address, verify=query.validated_data["verify"])
-        except Exception as exc:
-            raise ChainUnavailable(f"The chain could not be read: {type(exc).__name__}: {exc}") from exc
-        return Response(BalanceSerializer(views, many=True).data)

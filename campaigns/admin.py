@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from blockchain.addresses import normalize_address
 from blockchain.admin import ReadOnlyAdmin, address_link, tx_link
+from blockchain.chain.addresses import normalize_address
 from campaigns import services
 from campaigns.models import (
     AMLAlert,
@@ -12,7 +12,7 @@ from campaigns.models import (
     SanctionedWallet,
     ShareCertificate,
 )
-from config.admin_tools import apply_to_each
+from core.admin_tools import apply_to_each
 from issuers.admin import ReviewedAdmin
 from issuers.admin_actions import compliance_decision
 

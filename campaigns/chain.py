@@ -5,22 +5,22 @@ from __future__ import annotations
 from django.conf import settings
 from web3 import Web3
 
-from blockchain import services as outbox
-from blockchain.abi import bytes32_from_hex
-from blockchain.amounts import from_base_units, to_base_units
-from blockchain.bindings import call_many
-from blockchain.models import ChainEvent, ChainTransaction
-from blockchain.registry import (
+from blockchain.chain.abi import bytes32_from_hex
+from blockchain.chain.amounts import from_base_units, to_base_units
+from blockchain.chain.bindings import call_many
+from blockchain.indexing.registry import (
     DecodedEvent,
     Drift,
     ReconcileResult,
     on_event,
-    on_failure,
     on_removed,
     register_rebuild_hook,
     register_reconciler,
 )
-from blockchain.services import intent_key
+from blockchain.models import ChainEvent, ChainTransaction
+from blockchain.outbox import enqueue as outbox
+from blockchain.outbox.enqueue import intent_key
+from blockchain.outbox.hooks import BalanceEffect, declare_balance_effects, on_failure
 
 CREATE_KIND = "campaigns.create_campaign"
 FINALIZE_KIND = "campaigns.finalize"
@@ -92,6 +92,14 @@ def enqueue_mint_batch(campaign, certificates, *, batch_number: int) -> ChainTra
         idempotency_key=intent_key(MINT_KIND, campaign, batch_number),
         subject=campaign,
     )
+
+
+def certificates_to_owners(tx: ChainTransaction) -> list[BalanceEffect]:
+    """A mint batch gives each owner one certificate (the wallets app counts them as a balance)."""
+    return [BalanceEffect(holder=owner, token=tx.contract_address, delta=1) for owner in tx.args[1]]
+
+
+declare_balance_effects(MINT_KIND, certificates_to_owners)
 
 
 @on_event("ShareCertificate", "CertificateMinted", batch="all")

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import User
 from blockchain.selectors import chain_transactions_prefetch
 from campaigns.models import PUBLIC_STATUSES, Campaign, CampaignStatus, Investment, ShareCertificate
-from config.months import month_bounds
+from core.months import month_bounds
 
 
 def campaigns_for(user: User) -> QuerySet[Campaign]:

@@ -225,7 +225,7 @@ class ShareCertificateSerializer(serializers.ModelSerializer):
     def get_contract_address(self, certificate: ShareCertificate) -> str | None:
         """One lookup per response, not one per row (a list repeats the same contract)."""
         if "certificate_contract" not in self.context:
-            from blockchain.bindings import NotDeployed, deployment_of
+            from blockchain.chain.bindings import NotDeployed, deployment_of
 
             try:
                 self.context["certificate_contract"] = deployment_of("ShareCertificate").address

@@ -21,7 +21,7 @@ from django.utils import timezone
 from eth_utils import keccak
 
 from accounts.models import InvestorProfile, User
-from blockchain.amounts import AmountError, from_base_units, to_base_units
+from blockchain.chain.amounts import AmountError, from_base_units, to_base_units
 from campaigns.aml import screen
 from campaigns.limits import investment_limit
 from campaigns.models import (
@@ -39,7 +39,7 @@ from campaigns.models import (
     InvestmentStatus,
     ShareCertificate,
 )
-from config.api import DomainError, NotAllowed, StateConflict
+from core.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
 from issuers.services import check_decision, record_review
 

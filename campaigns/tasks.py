@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from config.locks import single_instance
+from core.locks import single_instance
 
 
 @shared_task(name="campaigns.tasks.close_ended_campaigns", ignore_result=True)

@@ -23,7 +23,7 @@ from campaigns.serializers import (
     InvestRequestSerializer,
     ShareCertificateSerializer,
 )
-from config.api import role_required
+from core.api import role_required
 from issuers.serializers import ComplianceReviewSerializer
 from issuers.services import reviews_of
 

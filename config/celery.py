@@ -12,14 +12,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("ledgerbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.include = ["config.tasks"]
+app.conf.include = ["core.tasks"]
 
 
 @task_prerun.connect
 def _task_context(task_id=None, task=None, **kwargs) -> None:
     """Log lines of a task carry its id and name, and the request id of the request that queued it."""
-    from config.metrics import task_started
-    from config.request_context import request_id_var, task_id_var, task_name_var
+    from core.metrics import task_started
+    from core.request_context import request_id_var, task_id_var, task_name_var
 
     request = getattr(task, "request", None)
     headers = getattr(request, "headers", None) or {}
@@ -35,8 +35,8 @@ def _task_context(task_id=None, task=None, **kwargs) -> None:
 
 @task_postrun.connect
 def _task_outcome(task=None, **kwargs) -> None:
-    from config.metrics import task_finished
-    from config.request_context import request_id_var, task_id_var, task_name_var
+    from core.metrics import task_finished
+    from core.request_context import request_id_var, task_id_var, task_name_var
 
     task_finished(task=task, **kwargs)
     tokens = getattr(getattr(task, "request", None), "log_context_tokens", None)
@@ -50,7 +50,7 @@ def _task_outcome(task=None, **kwargs) -> None:
 
 @before_task_publish.connect
 def _propagate_request_id(headers=None, **_kwargs) -> None:
-    from config.request_context import current_request_id
+    from core.request_context import current_request_id
 
     request_id = current_request_id()
     if headers is not None and request_id:

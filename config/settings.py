@@ -11,9 +11,9 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from config.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
-from config.log_format import logging_config
-from config.secrets import Secret
+from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from core.log_format import logging_config
+from core.secrets import Secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -116,7 +116,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "config.apps.PlatformConfig",
+    "core",
     "accounts",
     "blockchain",
     "contracts",
@@ -125,11 +125,16 @@ INSTALLED_APPS = [
     "credentials",
     "loans",
     "audit",
+    "wallets",
+    "compliance",
 ]
+if DJANGO_ENV != "production":
+    # Development and test tooling (the fault tests' crash points); production never loads it.
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
-    "config.request_context.RequestIdMiddleware",
-    "config.metrics.HttpMetricsMiddleware",
+    "core.request_context.RequestIdMiddleware",
+    "core.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -172,6 +177,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# The test suite's fault scenarios run their own workers on a second database of the same Redis.
+TEST_ISOLATED_REDIS_DB = env.int("TEST_ISOLATED_REDIS_DB", default=12)
 USES_REDIS = bool(REDIS_URL)
 
 if USES_REDIS:
@@ -222,9 +229,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("chain-send"), Queue("chain-index"))
 CELERY_TASK_ROUTES = {
-    "blockchain.tasks.send_*": {"queue": "chain-send"},
-    "blockchain.tasks.confirm_*": {"queue": "chain-send"},
-    "blockchain.tasks.index_*": {"queue": "chain-index"},
+    "blockchain.outbox.tasks.send_*": {"queue": "chain-send"},
+    "blockchain.outbox.tasks.confirm_*": {"queue": "chain-send"},
+    "blockchain.indexing.tasks.index_*": {"queue": "chain-index"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -257,12 +264,15 @@ INVESTMENT_CANCEL_CUTOFF_HOURS = env.int("INVESTMENT_CANCEL_CUTOFF_HOURS", defau
 LOAN_VERIFY_SAMPLE = env.int("LOAN_VERIFY_SAMPLE", default=100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
-    "confirm-outbox": {"task": "blockchain.tasks.confirm_outbox", "schedule": CHAIN_CONFIRM_SECONDS},
-    "sweep-outbox": {"task": "blockchain.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
-    "reconcile-nonces": {"task": "blockchain.tasks.reconcile_nonces", "schedule": 600.0},
-    "index-chain-events": {"task": "blockchain.tasks.index_chain_events", "schedule": CHAIN_POLL_SECONDS},
-    "reconcile-chain": {"task": "blockchain.tasks.reconcile_chain", "schedule": 3600.0},
-    "refresh-stale-balances": {"task": "blockchain.tasks.refresh_stale_balances", "schedule": 300.0},
+    "confirm-outbox": {"task": "blockchain.outbox.tasks.confirm_outbox", "schedule": CHAIN_CONFIRM_SECONDS},
+    "sweep-outbox": {"task": "blockchain.outbox.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    "reconcile-nonces": {"task": "blockchain.outbox.tasks.reconcile_nonces", "schedule": 600.0},
+    "index-chain-events": {
+        "task": "blockchain.indexing.tasks.index_chain_events",
+        "schedule": CHAIN_POLL_SECONDS,
+    },
+    "reconcile-chain": {"task": "blockchain.indexing.tasks.reconcile_chain", "schedule": 3600.0},
+    "refresh-stale-balances": {"task": "wallets.tasks.refresh_stale_balances", "schedule": 300.0},
     "close-ended-campaigns": {"task": "campaigns.tasks.close_ended_campaigns", "schedule": 60.0},
     "verify-loans-weekly": {
         "task": "loans.tasks.verify_loan_sample",
@@ -278,12 +288,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserWriteThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.UserWriteThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "COERCE_DECIMAL_TO_STRING": True,

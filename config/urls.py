@@ -2,11 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from blockchain.views import WalletBalancesView
+from blockchain.health import healthz
 from campaigns.views import InvestorProfileView
-from config.admin_dashboard import admin_index, dashboard_view
-from config.health import healthz
-from config.metrics import metrics
+from compliance.views import admin_index, dashboard_view
+from core.metrics import metrics
 from credentials.views import verifier_page
 
 urlpatterns = [
@@ -17,7 +16,7 @@ urlpatterns = [
     path("api/auth/", include("accounts.urls")),
     path("api/", include("credentials.urls")),  # before blockchain/: /api/blockchain/verify/ and status/
     path("api/blockchain/", include("blockchain.urls")),
-    path("api/wallets/<str:address>/balances/", WalletBalancesView.as_view(), name="wallet-balances"),
+    path("api/wallets/", include("wallets.urls")),
     path("api/", include("issuers.urls")),
     path("api/", include("campaigns.urls")),
     path("api/", include("loans.urls")),
@@ -29,7 +28,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
 ]
 
-handler400 = "config.api.bad_request_view"
-handler403 = "config.api.permission_denied_view"
-handler404 = "config.api.not_found_view"
-handler500 = "config.api.server_error_view"
+handler400 = "core.api.bad_request_view"
+handler403 = "core.api.permission_denied_view"
+handler404 = "core.api.not_found_view"
+handler500 = "core.api.server_error_view"

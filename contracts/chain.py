@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from blockchain.indexing.registry import DecodedEvent, on_event, on_removed
 from blockchain.models import ChainEvent, WatchedContract
-from blockchain.registry import DecodedEvent, on_event, on_removed
 
 
 @on_event("CampaignFactory", "CampaignCreated")

@@ -24,6 +24,12 @@ SOLCJS_WRAPPER = ROOT / "contracts" / "tools" / "solcjs-standard-json.js"
 SOLC_VERSION = "0.8.28"
 ARTIFACT_FORMAT = "ledgerbridge-artifact-1"
 
+# Standard interfaces the platform calls on contracts it did not write (any ERC-20 a wallet holds):
+# ABI-only artifacts, taken from OpenZeppelin's sources in the same compilation.
+INTERFACE_ARTIFACTS = {
+    "IERC20Metadata": "node_modules/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol",
+}
+
 COMPILER_SETTINGS: dict = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
@@ -88,7 +94,10 @@ def select_compiler() -> Path:
 def _standard_input() -> dict:
     return {
         "language": "Solidity",
-        "sources": {p.relative_to(ROOT).as_posix(): {"content": p.read_text()} for p in source_files()},
+        "sources": {
+            **{p.relative_to(ROOT).as_posix(): {"content": p.read_text()} for p in source_files()},
+            **{path: {"content": (ROOT / path).read_text()} for path in INTERFACE_ARTIFACTS.values()},
+        },
         "settings": COMPILER_SETTINGS,
     }
 
@@ -115,6 +124,14 @@ def compile_all() -> CompileResult:
         for name, data in sorted(contracts.items())
         if data["evm"]["bytecode"]["object"]  # interfaces and abstract contracts have none
     ]
+    for name, source_path in INTERFACE_ARTIFACTS.items():
+        try:
+            deployable.append((source_path, name, output["contracts"][source_path][name]))
+        except KeyError:
+            raise CompilationError(
+                f"{name} is not in the compiler output (no source imports {source_path})"
+            ) from None
+    deployable.sort(key=lambda item: item[1])
     # Every artifact names the whole set, so `--check` notices one that was deleted.
     build_set = sorted(name for _path, name, _data in deployable)
     written: list[str] = []
@@ -124,6 +141,7 @@ def compile_all() -> CompileResult:
         artifact = {
             "format": ARTIFACT_FORMAT,
             "contractName": name,
+            "kind": "interface" if name in INTERFACE_ARTIFACTS else "contract",
             "sourcePath": source_path,
             "abi": data["abi"],
             "bytecode": "0x" + bytecode,

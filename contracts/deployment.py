@@ -15,8 +15,8 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from blockchain.abi import Artifact, canonical_type, load_artifact
-from blockchain.fees import suggest_fees
+from blockchain.chain.abi import Artifact, canonical_type, load_artifact
+from blockchain.chain.fees import suggest_fees
 from blockchain.models import ContractDeployment, WatchedContract
 
 Addresses = dict[str, str]

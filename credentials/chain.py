@@ -7,20 +7,20 @@ from datetime import UTC, datetime
 
 from web3 import Web3
 
-from blockchain import services as outbox
-from blockchain.abi import bytes32_from_hex
-from blockchain.bindings import call_many, deployment_of
-from blockchain.models import ChainTransaction
-from blockchain.registry import (
+from blockchain.chain.abi import bytes32_from_hex
+from blockchain.chain.bindings import call_many, deployment_of
+from blockchain.indexing.registry import (
     DecodedEvent,
     Drift,
     ReconcileResult,
     on_event,
-    on_failure,
     register_rebuild_hook,
     register_reconciler,
 )
-from blockchain.services import intent_key
+from blockchain.models import ChainTransaction
+from blockchain.outbox import enqueue as outbox
+from blockchain.outbox.enqueue import intent_key
+from blockchain.outbox.hooks import on_failure
 from credentials.fingerprints import expiry_seconds, type_hash
 
 ARTIFACT = "CredentialVault"

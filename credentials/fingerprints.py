@@ -15,8 +15,8 @@ from datetime import datetime
 import rfc8785
 from eth_utils import keccak
 
-from blockchain.abi import bytes32_from_hex
-from blockchain.merkle import standard_leaf
+from blockchain.chain.abi import bytes32_from_hex
+from blockchain.chain.merkle import standard_leaf
 
 CREDENTIAL_SCHEME = "ledgerbridge.credential.v1"
 MAX_DOCUMENT_BYTES = 64 * 1024

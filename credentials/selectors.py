@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import User
 from accounts.selectors import KycSummary
 from blockchain.selectors import chain_transactions_prefetch
-from config.api import StateConflict
+from core.api import StateConflict
 from credentials.models import Credential, CredentialLink, CredentialStatus, Institution, LinkPurpose
 from issuers.kyb import KybCredential
 

@@ -7,7 +7,7 @@ import contextlib
 from django.conf import settings
 from rest_framework import serializers
 
-from blockchain.fields import EthereumAddressField
+from blockchain.chain.fields import EthereumAddressField
 from blockchain.serializers import ChainStatusField
 from credentials.models import Credential, CredentialBatch, Institution
 
@@ -102,7 +102,7 @@ class InstitutionByAddressMixin:
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("institution"), str):
-            from blockchain.addresses import InvalidAddress, normalize_address
+            from blockchain.chain.addresses import InvalidAddress, normalize_address
 
             with contextlib.suppress(InvalidAddress):  # left as is: "does not exist" (400)
                 data = {**data, "institution": normalize_address(data["institution"])}

@@ -13,9 +13,9 @@ from django.utils import timezone
 from eth_utils import keccak
 
 from accounts.models import User
-from blockchain.addresses import InvalidAddress, normalize_address
-from blockchain.merkle import MerkleTree
-from config.api import DomainError, NotAllowed, StateConflict
+from blockchain.chain.addresses import InvalidAddress, normalize_address
+from blockchain.chain.merkle import MerkleTree
+from core.api import DomainError, NotAllowed, StateConflict
 from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of, type_hash
 from credentials.models import (
     BatchStatus,

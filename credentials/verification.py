@@ -16,8 +16,8 @@ from django.db import connection
 from django.utils import timezone
 from prometheus_client import Counter
 
-from blockchain.bindings import NotDeployed
-from config.api import ChainUnavailable, DomainError
+from blockchain.chain.bindings import NotDeployed
+from core.api import ChainUnavailable, DomainError
 from credentials.fingerprints import InvalidDocument, fingerprint_of
 from credentials.models import Credential, CredentialStatus
 

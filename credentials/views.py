@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from blockchain.addresses import InvalidAddress, normalize_address
-from blockchain.client import explorer_tx_url
-from config.api import DomainError, NotFound, role_required
-from config.throttling import AnonymousVerifyThrottle
+from blockchain.chain.addresses import InvalidAddress, normalize_address
+from blockchain.chain.client import explorer_tx_url
+from core.api import DomainError, NotFound, role_required
+from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
 from credentials.models import Credential, CredentialStatus
 from credentials.serializers import (

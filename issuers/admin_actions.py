@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from config.admin_tools import apply_to_each
+from core.admin_tools import apply_to_each
 
 
 def compliance_decision(

@@ -6,7 +6,7 @@ import pycountry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from blockchain.fields import EthereumAddressField
+from blockchain.chain.fields import EthereumAddressField
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusSerializer
 from issuers.models import CID_PATTERN, DECISIONS_WITHOUT_REASON, Company, ComplianceReview, ReviewDecision

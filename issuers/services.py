@@ -16,8 +16,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from blockchain.addresses import InvalidAddress, normalize_address
-from config.api import DomainError, NotAllowed, StateConflict
+from blockchain.chain.addresses import InvalidAddress, normalize_address
+from core.api import DomainError, NotAllowed, StateConflict
 from issuers.kyb import kyb_credential_for, kyb_record_fingerprint
 from issuers.models import (
     CID_PATTERN,

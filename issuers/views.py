@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import role_required
+from core.api import role_required
 from issuers import selectors, services
 from issuers.models import Company, KybStatus, RegistrationStatus
 from issuers.serializers import CompanyReviewSerializer, CompanySerializer, ComplianceReviewSerializer

@@ -3,8 +3,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from blockchain.admin import ReadOnlyAdmin, tx_link
-from config.admin_tools import apply_to_each
-from config.api import DomainError
+from core.admin_tools import apply_to_each
+from core.api import DomainError
 from loans import services
 from loans.models import HASHED_FIELDS, Loan, LoanHistoryEntry, LoanStatus, LoanVerificationReport
 

@@ -11,21 +11,21 @@ from django.conf import settings
 from django.db import transaction
 from web3 import Web3
 
-from blockchain import services as outbox
-from blockchain.abi import bytes32_from_hex
-from blockchain.bindings import call_many, deployment_of
-from blockchain.models import ChainEvent, ChainTransaction
-from blockchain.registry import (
+from blockchain.chain.abi import bytes32_from_hex
+from blockchain.chain.bindings import call_many, deployment_of
+from blockchain.indexing.registry import (
     DecodedEvent,
     Drift,
     ReconcileResult,
     on_event,
-    on_failure,
     on_removed,
     register_rebuild_hook,
     register_reconciler,
 )
-from blockchain.services import intent_key
+from blockchain.models import ChainEvent, ChainTransaction
+from blockchain.outbox import enqueue as outbox
+from blockchain.outbox.enqueue import intent_key
+from blockchain.outbox.hooks import on_failure
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from blockchain.models import ChainTransaction
 from blockchain.selectors import chain_transactions_prefetch
-from config.months import month_bounds
+from core.months import month_bounds
 from loans.chain import REPAY_KIND, STORE_KIND
 from loans.models import Loan
 

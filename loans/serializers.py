@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 from rest_framework import serializers
 
-from blockchain.fields import EthereumAddressField
+from blockchain.chain.fields import EthereumAddressField
 from blockchain.serializers import ChainStatusField, ChainStatusSerializer
 from loans.currencies import UnknownCurrency, minor_units, normalize_currency
 from loans.models import (

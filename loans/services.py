@@ -21,9 +21,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from blockchain.addresses import InvalidAddress, normalize_address
-from blockchain.bindings import NotDeployed
-from config.api import ChainUnavailable, DomainError, StateConflict
+from blockchain.chain.addresses import InvalidAddress, normalize_address
+from blockchain.chain.bindings import NotDeployed
+from core.api import ChainUnavailable, DomainError, StateConflict
 from loans.chain import OnchainLoan, read_onchain_loans
 from loans.currencies import UnknownCurrency, minor_units, normalize_currency
 from loans.hashing import loan_hash, repayment_hash

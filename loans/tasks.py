@@ -6,8 +6,8 @@ import logging
 
 from celery import shared_task
 
-from config.api import ChainUnavailable
-from config.locks import single_instance
+from core.api import ChainUnavailable
+from core.locks import single_instance
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blockchain.selectors import chain_summary, latest_transaction
-from config.api import role_required
+from core.api import role_required
 from loans import selectors, services
 from loans.models import Loan, LoanStatus
 from loans.serializers import (

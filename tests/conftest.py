@@ -14,10 +14,10 @@ import redis as redis_lib
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts import services as account_services
-from blockchain.devnode import AnvilNode
-from config.processes import ManagedProcess, celery_worker_argv, wait_until
-from config.redis import get_redis
+from core.redis import get_redis
+from devtools.devnode import AnvilNode
+from devtools.processes import ManagedProcess, celery_worker_argv, wait_until
+from tests.support.users import PASSWORD, create_user, jwt_client
 
 LOG_DIR = Path(settings.BASE_DIR) / "var" / "test-logs"
 # Every password any test sets or uses to unlock a keystore, for the log-secret check at the end.
@@ -84,8 +84,8 @@ def anvil_node():
 @pytest.fixture(scope="session")
 def deployed_suite(anvil_node):
     """The contract suite, deployed once per session before any test snapshot is taken."""
-    from blockchain.client import build_web3
-    from blockchain.signer import get_signer
+    from blockchain.chain.client import build_web3
+    from blockchain.chain.signer import get_signer
     from contracts.deployment import deploy_suite_onchain
 
     return deploy_suite_onchain(w3=build_web3(anvil_node.url), signer=get_signer())
@@ -199,11 +199,17 @@ def celery_broker(url: str):
         reset()
 
 
+def redis_url_with_db(url: str, db: int) -> str:
+    """The same Redis server as `url`, another database."""
+    parts = urlparse(url)
+    return parts._replace(path=f"/{db}").geturl()
+
+
 @pytest.fixture
 def isolated_broker():
     """A Redis database of its own as the broker, so only the workers this test starts (with
     REDIS_URL=the yielded URL) consume what it publishes; the session worker never sees it."""
-    url = "redis://127.0.0.1:6379/12"
+    url = redis_url_with_db(settings.REDIS_URL, settings.TEST_ISOLATED_REDIS_DB)
     client = redis_lib.Redis.from_url(url)
     client.flushdb()
     with celery_broker(url):
@@ -221,14 +227,8 @@ def make_user(db):
     """Create a user of a role; returns (user, password)."""
     counter = iter(range(1, 10_000))
 
-    def make(
-        role: str = "investor", *, username: str | None = None, password: str = "correct-horse-battery-9"
-    ):
-        name = username or f"{role}{next(counter)}"
-        user = account_services.create_user(
-            username=name, role=role, email=f"{name}@example.test", password=password, validate=False
-        )
-        return user, password
+    def make(role: str = "investor", *, username: str | None = None, password: str = PASSWORD):
+        return create_user(role, username=username or f"{role}{next(counter)}", password=password)
 
     return make
 
@@ -239,11 +239,6 @@ def auth_client(make_user):
 
     def make(role: str = "investor", **kwargs):
         user, _password = make_user(role, **kwargs)
-        client = APIClient()
-        from rest_framework_simplejwt.tokens import RefreshToken
-
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-        client.user = user
-        return client
+        return jwt_client(user)
 
     return make

@@ -1,7 +1,7 @@
 from django.db import migrations
 
 from accounts.roles import grant_role_permissions
-from config.db import append_only
+from core.db import append_only
 
 # Compliance officers and operators read the audit log (and export it); nobody may change it.
 READ_AUDIT = {"audit": ["view_auditevent"]}

@@ -7,27 +7,15 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from accounts.models import User, WalletChallenge
 from accounts.siwe import parse_siwe_message
+from tests.support.wallets import CHALLENGE, VERIFY, challenge_for, sign
 
 pytestmark = pytest.mark.django_db
 
-CHALLENGE = "/api/auth/wallet/challenge/"
 _VALID = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55 test vector
 BAD_CHECKSUM = _VALID[:3] + _VALID[3].upper() + _VALID[4:]  # one letter's case flipped
-VERIFY = "/api/auth/wallet/verify/"
-
-
-def sign(account, message: str) -> str:
-    return "0x" + account.sign_message(encode_defunct(text=message)).signature.hex().removeprefix("0x")
-
-
-def challenge_for(client, account) -> str:
-    response = client.post(CHALLENGE, {"address": account.address.lower()}, format="json")
-    assert response.status_code == 201, response.content
-    return response.json()["message"]
 
 
 def test_challenge_message_is_eip4361_with_our_domain_chain_and_a_fresh_nonce(auth_client, settings):

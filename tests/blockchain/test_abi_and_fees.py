@@ -4,8 +4,8 @@ import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
-from blockchain.abi import ContractInterface
-from blockchain.fees import FeeCapExceeded, Fees, bumped
+from blockchain.chain.abi import ContractInterface
+from blockchain.chain.fees import FeeCapExceeded, Fees, bumped
 
 ABI = [
     {
@@ -128,7 +128,7 @@ SAMPLES = {
 def test_fast_decoder_gives_what_eth_abi_gives(kinds):
     import itertools
 
-    from blockchain.abi import decode_simple, to_json_value
+    from blockchain.chain.abi import decode_simple, to_json_value
 
     fields = tuple((f"f{i}", k) for i, k in enumerate(kinds))
     for combo in itertools.islice(itertools.product(*(SAMPLES[k] for k in kinds)), 200):
@@ -138,7 +138,7 @@ def test_fast_decoder_gives_what_eth_abi_gives(kinds):
 
 
 def test_fast_decoder_refuses_truncated_data():
-    from blockchain.abi import decode_simple
+    from blockchain.chain.abi import decode_simple
 
     data = encode(["uint256", "string"], [1, "hello"])
     with pytest.raises(ValueError):

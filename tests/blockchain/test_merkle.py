@@ -3,7 +3,7 @@
 import pytest
 from eth_utils import keccak
 
-from blockchain.merkle import MerkleTree, hash_pair, standard_leaf, verify_proof
+from blockchain.chain.merkle import MerkleTree, hash_pair, standard_leaf, verify_proof
 
 
 def leaves(n: int) -> list[bytes]:

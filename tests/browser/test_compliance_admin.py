@@ -15,8 +15,8 @@ from blockchain.models import ChainTransaction, TxStatus
 from campaigns.chain import CREATE_KIND
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import ComplianceReview
-from tests.issuance.helpers import draft_campaign, registered_company
-from tests.loans.helpers import settle_outbox
+from tests.support.issuance import draft_campaign, registered_company
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 

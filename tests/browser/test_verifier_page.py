@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from credentials import services
 from credentials.models import Credential
-from tests.loans.helpers import settle_outbox
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 

@@ -14,10 +14,10 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
-from blockchain.abi import DecodedError
-from blockchain.bindings import BoundContract, ContractRevert, bound
-from blockchain.client import build_web3
-from blockchain.signer import get_signer
+from blockchain.chain.abi import DecodedError
+from blockchain.chain.bindings import BoundContract, ContractRevert, bound
+from blockchain.chain.client import build_web3
+from blockchain.chain.signer import get_signer
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = b"\0" * 32

@@ -8,8 +8,8 @@ import random
 import pytest
 from eth_abi import encode as abi_encode
 
-from blockchain.client import RpcError, rpc_batch
-from blockchain.merkle import MerkleTree, standard_leaf
+from blockchain.chain.client import RpcError, rpc_batch
+from blockchain.chain.merkle import MerkleTree, standard_leaf
 from tests.contracts.helpers import OPERATOR_ROLE, ZERO32, ZERO_ADDRESS, addr, h, hx
 
 pytestmark = [pytest.mark.chain]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from web3.exceptions import ContractLogicError
 
-from blockchain.abi import load_artifact
-from blockchain.bindings import revert_data_of
-from blockchain.signer import get_signer
+from blockchain.chain.abi import load_artifact
+from blockchain.chain.bindings import revert_data_of
+from blockchain.chain.signer import get_signer
 from contracts.deployment import creation_data, deploy_suite_onchain
 from tests.contracts.helpers import DEFAULT_ADMIN_ROLE, OPERATOR_ROLE, ZERO_ADDRESS, addr, h, hx
 

@@ -269,7 +269,7 @@ def test_unapproved_and_malformed_transfers_revert(c, certs, minted):
 
 
 def test_views_revert_for_nonexistent_tokens_and_the_zero_owner(c, certs, minted):
-    from blockchain.bindings import ContractRevert
+    from blockchain.chain.bindings import ContractRevert
 
     for function in ("ownerOf", "tokenURI", "getApproved"):
         with pytest.raises(ContractRevert) as info:

@@ -10,17 +10,17 @@ from django.utils import timezone
 from eth_account import Account
 from eth_utils import keccak
 
-from blockchain.abi import bytes32_from_hex
-from blockchain.bindings import bound
-from blockchain.indexer import Indexer
-from blockchain.merkle import verify_proof
+from blockchain.chain.abi import bytes32_from_hex
+from blockchain.chain.bindings import bound
+from blockchain.chain.merkle import verify_proof
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
-from blockchain.reconcile import run_reconcile
 from credentials.fingerprints import fingerprint_of, type_hash
 from credentials.models import BatchStatus, Credential, CredentialLink, CredentialStatus, Institution
-from tests.accounts.test_wallet_binding import VERIFY, challenge_for, sign
-from tests.indexer.helpers import send
-from tests.loans.helpers import settle_outbox
+from tests.support.chain import send
+from tests.support.outbox import settle_outbox
+from tests.support.wallets import bind_wallet
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -332,21 +332,9 @@ def test_who_may_issue_and_see(institution, auth_client, api_client):
     assert api_client.get("/api/credentials/").status_code == 401
 
 
-def bind_wallet(client) -> Account:
-    wallet = Account.create()
-    message = challenge_for(client, wallet)
-    assert (
-        client.post(
-            VERIFY, {"message": message, "signature": sign(wallet, message)}, format="json"
-        ).status_code
-        == 200
-    )
-    return wallet
-
-
 def test_kyc_from_a_linked_credential_and_its_revocation_closes_the_gate(institution, auth_client):
     from accounts.models import User
-    from config.api import StateConflict
+    from core.api import StateConflict
     from credentials.selectors import require_valid_kyc
 
     row, client = institution

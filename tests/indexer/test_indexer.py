@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from blockchain import registry
-from blockchain.client import get_web3
-from blockchain.indexer import Indexer
+from blockchain.chain.client import get_web3
+from blockchain.indexing import registry
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, ReorgRecord, WatchedContract
-from blockchain.reconcile import run_reconcile
-from tests.indexer.helpers import OPERATOR, send, store_loan
+from tests.indexer.helpers import store_loan
+from tests.support.chain import OPERATOR, send
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -82,7 +83,7 @@ def test_campaign_clone_is_discovered_and_its_events_indexed_in_the_same_run(con
 
 
 def _encode(artifact: str, function: str, *args) -> bytes:
-    from blockchain.abi import interface
+    from blockchain.chain.abi import interface
 
     return interface(artifact).encode_call(function, list(args))
 
@@ -117,8 +118,8 @@ def _foreign_store_loan_raw(registry_address: str, loan_id: str) -> str:
     """storeLoan signed by a second operator key, as raw bytes for anvil_reorg."""
     from eth_account import Account
 
-    from blockchain.abi import interface
-    from tests.indexer.helpers import BORROWER, LENDER
+    from blockchain.chain.abi import interface
+    from tests.support.chain import BORROWER, LENDER
 
     w3 = get_web3()
     other = Account.from_key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a")  # anvil #2
@@ -155,7 +156,7 @@ def test_rollback_to_a_shorter_chain_removes_the_lost_events(contracts, chain, s
 def test_reorg_outside_any_stored_hash_is_still_caught_by_the_range_check(contracts, chain, seen):
     """An event the receipt path stored from a block that was then replaced, before the indexer
     ever saw that block: the range check removes it when the indexer gets there."""
-    from blockchain.events import WatchedAddresses, decode_logs, store_events
+    from blockchain.indexing.events import WatchedAddresses, decode_logs, store_events
 
     Indexer().run()
     registry_address = contracts["LoanRegistry"]

@@ -11,11 +11,11 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from blockchain.indexer import Indexer
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
+from blockchain.indexing.tasks import index_chain_events
 from blockchain.models import ChainEvent, ChainSyncState, WatchedContract
-from blockchain.reconcile import run_reconcile
-from blockchain.tasks import index_chain_events
-from config.processes import ManagedProcess, wait_until
+from devtools.processes import ManagedProcess, wait_until
 from tests.conftest import LOG_DIR, _database_url_for
 from tests.indexer.helpers import mint_batch, store_loan
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from blockchain.client import RpcError, get_web3
-from blockchain.confirmer import confirm_pending
-from blockchain.indexer import Indexer
+from blockchain.chain.client import RpcError, get_web3
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainSyncState
-from blockchain.reconcile import run_reconcile
+from blockchain.outbox.confirmer import confirm_pending
 from tests.indexer.helpers import store_loan
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -30,7 +30,7 @@ def test_sync_status_reports_lag_signer_outbox_and_reconcile_without_calling_the
     run_reconcile()
     store_loan(contracts["LoanRegistry"])  # one block the indexer has not seen yet
     client = auth_client("operator")
-    from blockchain.metrics import RPC_CALLS
+    from blockchain.chain.metrics import RPC_CALLS
 
     calls_before = sum(s.value for m in RPC_CALLS.collect() for s in m.samples if s.name.endswith("_total"))
     body = client.get("/api/blockchain/sync/").json()
@@ -96,7 +96,7 @@ class FakeNode:
 
 
 def test_range_halves_when_the_node_says_too_large_and_grows_when_fast(contracts, monkeypatch, settings):
-    import blockchain.indexer as indexer_module
+    import blockchain.indexing.indexer as indexer_module
 
     settings.INDEXER_INITIAL_RANGE = 64
     get_web3().provider.make_request("anvil_mine", ["0x100"])

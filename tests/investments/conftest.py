@@ -15,9 +15,9 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignStatus
 from credentials import services as credential_services
 from issuers.models import Company, KybStatus
-from tests.accounts.test_wallet_binding import VERIFY, challenge_for, sign
-from tests.issuance.helpers import CID
-from tests.loans.helpers import settle_outbox
+from tests.support.issuance import CID
+from tests.support.outbox import settle_outbox
+from tests.support.wallets import VERIFY, challenge_for, sign
 
 
 def client_of(user) -> APIClient:

@@ -10,7 +10,7 @@ from blockchain.models import ChainTransaction
 from campaigns.models import AMLAlert, CountryRestriction, Investment, InvestmentStatus, SanctionedWallet
 from issuers.models import ComplianceReview
 from tests.investments.conftest import client_of
-from tests.loans.helpers import settle_outbox
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 

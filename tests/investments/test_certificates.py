@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from blockchain.bindings import bound
-from blockchain.client import get_web3
-from blockchain.indexer import Indexer
+from blockchain.chain.bindings import bound
+from blockchain.chain.client import get_web3
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
-from blockchain.reconcile import run_reconcile
 from campaigns import services
 from campaigns.models import Campaign, CampaignStatus, ShareCertificate
 from tests.investments.conftest import client_of
-from tests.loans.helpers import settle_outbox
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 

@@ -8,17 +8,17 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from blockchain.amounts import from_base_units
-from blockchain.bindings import bound
-from blockchain.indexer import Indexer
+from blockchain.chain.amounts import from_base_units
+from blockchain.chain.bindings import bound
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
-from blockchain.reconcile import run_reconcile
 from campaigns import services
 from campaigns.models import Campaign, Investment, InvestmentStatus
 from credentials import services as credential_services
 from credentials.models import Credential
 from tests.investments.conftest import client_of
-from tests.loans.helpers import settle_outbox
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 

@@ -7,8 +7,8 @@ from django.test import Client
 
 from issuers.kyb import KybCredential, _resolvers, register_kyb_resolver
 from issuers.models import Company, ComplianceReview, KybStatus
-from tests.issuance.helpers import company_body
-from tests.loans.helpers import settle_outbox
+from tests.support.issuance import company_body
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -92,7 +92,7 @@ def test_a_kyb_credential_found_by_a_resolver_is_registered_as_the_vc_hash(contr
     assert response.json()["kyb_credential_id"] == "cred-42"
     assert response.json()["kyb_credential_fingerprint"] == fingerprint
     settle_outbox()
-    from blockchain.bindings import bound
+    from blockchain.chain.bindings import bound
 
     _registered, vc_hash, *_ = bound("IssuerRegistry").call("issuerOf", company.wallet_address)
     assert "0x" + vc_hash.hex() == fingerprint

@@ -9,17 +9,17 @@ from django.core.management import call_command
 from django.utils import timezone
 from eth_utils import keccak
 
-from blockchain.amounts import to_base_units
-from blockchain.bindings import bound
-from blockchain.indexer import Indexer
+from blockchain.chain.amounts import to_base_units
+from blockchain.chain.bindings import bound
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction, TxStatus
-from blockchain.reconcile import run_reconcile
 from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import Company, ComplianceReview
-from tests.indexer.helpers import BORROWER, send
-from tests.issuance.helpers import draft_campaign, registered_company
-from tests.loans.helpers import settle_outbox
+from tests.support.chain import BORROWER, send
+from tests.support.issuance import draft_campaign, registered_company
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 

@@ -19,12 +19,12 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
-from blockchain import services as chain_services
+from blockchain.outbox import enqueue as chain_services
 from campaigns.models import Investment
 from credentials.models import Credential, Institution, SyncStatus
 from issuers.models import Company, KybStatus, RegistrationStatus
-from tests.issuance.helpers import CID, campaign_body, company_body, new_wallet
-from tests.loans.helpers import TERMS, make_loan, new_loan_id
+from tests.support.issuance import CID, campaign_body, company_body, new_wallet
+from tests.support.loans import TERMS, make_loan, new_loan_id
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 

@@ -15,7 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import Company, ComplianceReview, KybStatus, RegistrationStatus
-from tests.issuance.helpers import campaign_body, company_body, draft_campaign
+from tests.support.issuance import campaign_body, company_body, draft_campaign
 
 pytestmark = pytest.mark.django_db
 

@@ -13,17 +13,18 @@ from django.db import connection
 from django.utils import timezone
 from eth_utils import keccak
 
-from blockchain.bindings import bound
-from blockchain.confirmer import confirm_pending
-from blockchain.indexer import Indexer
+from blockchain.chain.bindings import bound
+from blockchain.indexing.indexer import Indexer
+from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainEvent, ChainTransaction, TxStatus
-from blockchain.reconcile import run_reconcile
+from blockchain.outbox.confirmer import confirm_pending
 from loans.chain import REPAY_KIND, STORE_KIND
 from loans.hashing import loan_hash
 from loans.management.commands.loan_report import COLUMNS as REPORT_COLUMNS
 from loans.models import Loan, LoanAction, LoanStatus, LoanVerificationReport
-from tests.indexer.helpers import send
-from tests.loans.helpers import BORROWER, LENDER, TERMS, make_loan, new_loan_id, settle_outbox
+from tests.support.chain import send
+from tests.support.loans import BORROWER, LENDER, TERMS, make_loan, new_loan_id
+from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -218,7 +219,7 @@ def test_concurrent_approvals_send_one_transaction(contracts, make_user):
 def test_store_requeues_a_failed_anchoring_and_never_an_anchored_one(contracts, operator):
     loan_id = create(operator)["loan_id"]
     # Take the operator role away so storeLoan reverts, then give it back.
-    from blockchain.signer import get_signer
+    from blockchain.chain.signer import get_signer
 
     role = keccak(text="OPERATOR_ROLE")
     signer = get_signer().address
@@ -388,8 +389,8 @@ def test_reconcile_reports_a_cached_hash_that_disagrees_with_the_chain(contracts
 
 
 def test_verify_answers_503_when_the_chain_is_unreachable(contracts, operator, settings):
-    from blockchain.client import get_web3
-    from config.processes import free_port
+    from blockchain.chain.client import get_web3
+    from devtools.processes import free_port
 
     loan_id = create(operator)["loan_id"]
     settings.CHAIN_RPC_URL = f"http://127.0.0.1:{free_port()}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from blockchain.confirmer import confirm_pending
 from blockchain.models import ChainTransaction, TxStatus
+from blockchain.outbox.confirmer import confirm_pending
 from loans.models import Loan, LoanStatus
-from tests.loans.helpers import TERMS, new_loan_id
-from tests.outbox.helpers import wait_for
+from tests.support.loans import TERMS, new_loan_id
+from tests.support.outbox import wait_for
 
 pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from loans.models import Loan, LoanAction, LoanStatus
-from tests.loans.helpers import BORROWER, LENDER, TERMS, make_loan, new_loan_id, settle_outbox
+from tests.support.loans import BORROWER, LENDER, TERMS, make_loan, new_loan_id
+from tests.support.outbox import settle_outbox
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,10 @@ import time
 from django.db import transaction
 from eth_utils import keccak
 
-from blockchain import services
 from blockchain.models import ChainTransaction, TxStatus
+from blockchain.outbox import enqueue as outbox
+from tests.support.chain import BORROWER, LENDER
 
-BORROWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 _counter = itertools.count(1)
 
 
@@ -23,23 +22,13 @@ def unique_loan_id(prefix: str = "L") -> str:
 def enqueue_store_loan(loan_id: str | None = None, *, key: str | None = None) -> ChainTransaction:
     loan_id = loan_id or unique_loan_id()
     with transaction.atomic():
-        return services.enqueue(
+        return outbox.enqueue(
             kind="test.store_loan",
             contract="LoanRegistry",
             function="storeLoan",
             args=[loan_id, keccak(text=loan_id), BORROWER, LENDER],
             idempotency_key=key or f"test:store:{loan_id}",
         )
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def statuses() -> dict[str, int]:

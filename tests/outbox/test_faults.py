@@ -15,14 +15,14 @@ from django.conf import settings
 from django.test import override_settings
 from eth_utils import keccak
 
-from blockchain.client import build_web3, get_web3
-from blockchain.confirmer import confirm_pending
-from blockchain.devnode import AnvilNode
+from blockchain.chain.client import build_web3, get_web3
+from blockchain.chain.signer import get_signer
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
-from blockchain.signer import get_signer
-from blockchain.tasks import send_outbox, sweep_outbox
-from config.processes import free_port, port_is_open, wait_until
+from blockchain.outbox.confirmer import confirm_pending
+from blockchain.outbox.tasks import send_outbox, sweep_outbox
 from contracts.deployment import deploy_suite
+from devtools.devnode import AnvilNode
+from devtools.processes import free_port, port_is_open, wait_until
 from tests.conftest import LOG_DIR, celery_broker
 from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
 
@@ -79,7 +79,7 @@ def test_300_intents_two_workers_contiguous_nonces_no_errors(contracts, isolated
     assert TxAttempt.objects.count() == 300  # one version each: nothing was re-signed
     # both workers took part
     logs = "".join(p.read_text() for p in LOG_DIR.glob("sender-*.log"))
-    assert logs.count("blockchain.tasks.send_outbox") > 0
+    assert logs.count("blockchain.outbox.tasks.send_outbox") > 0
 
 
 def test_worker_killed_after_broadcast_gives_exactly_one_transaction(
@@ -214,4 +214,4 @@ def test_broker_down_at_commit_rows_are_sent_after_it_returns(contracts, stopped
 
 def test_send_task_is_routed_to_the_chain_send_queue():
     assert send_outbox.app.amqp.router.route({}, send_outbox.name)["queue"].name == "chain-send"
-    assert settings.CELERY_TASK_ROUTES["blockchain.tasks.confirm_*"]["queue"] == "chain-send"
+    assert settings.CELERY_TASK_ROUTES["blockchain.outbox.tasks.confirm_*"]["queue"] == "chain-send"

@@ -8,10 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from blockchain.confirmer import confirm_pending
 from blockchain.models import ChainTransaction, TxStatus
+from blockchain.outbox.confirmer import confirm_pending
+from blockchain.outbox.sender import send_queued
 from blockchain.selectors import chain_summary
-from blockchain.sender import send_queued
 from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.test import override_settings
 from eth_utils import keccak
 
-from blockchain import registry, services
-from blockchain.bindings import bound
-from blockchain.client import get_web3
-from blockchain.confirmer import confirm_pending
+from blockchain.chain.bindings import bound
+from blockchain.chain.client import get_web3
+from blockchain.chain.signer import get_signer
+from blockchain.indexing import registry
 from blockchain.models import (
     AttemptStatus,
     ChainEvent,
@@ -19,9 +19,12 @@ from blockchain.models import (
     TxAttempt,
     TxStatus,
 )
-from blockchain.sender import send_queued
-from blockchain.signer import get_signer
-from tests.outbox.helpers import BORROWER, LENDER, enqueue_store_loan, unique_loan_id
+from blockchain.outbox import enqueue as outbox
+from blockchain.outbox import hooks
+from blockchain.outbox.confirmer import confirm_pending
+from blockchain.outbox.sender import send_queued
+from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
+from tests.support.chain import BORROWER, LENDER
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -38,14 +41,14 @@ def handled(monkeypatch):
         seen["compensated"].append((tx.pk, tx.error_code))
 
     monkeypatch.setitem(registry._event_handlers, ("LoanRegistry", "LoanStored"), [(on_stored, False)])
-    monkeypatch.setitem(registry._compensations, "test.store_loan", [on_failed])
+    monkeypatch.setitem(hooks._failure_hooks, "test.store_loan", [on_failed])
     return seen
 
 
 @pytest.mark.django_db(transaction=True)
 def test_enqueue_outside_a_transaction_is_refused(contracts):
-    with pytest.raises(services.OutboxError, match="inside"):
-        services.enqueue(
+    with pytest.raises(outbox.OutboxError, match="inside"):
+        outbox.enqueue(
             kind="test.store_loan",
             contract="LoanRegistry",
             function="storeLoan",
@@ -63,7 +66,7 @@ def test_same_idempotency_key_gives_the_same_row(contracts):
 
 def test_bad_arguments_fail_at_enqueue_and_nothing_is_stored(contracts):
     with pytest.raises(Exception), transaction.atomic():
-        services.enqueue(
+        outbox.enqueue(
             kind="test.store_loan",
             contract="LoanRegistry",
             function="storeLoan",
@@ -244,8 +247,8 @@ def test_retry_failed_queues_a_fresh_attempt(contracts, handled):
     send_queued()
     duplicate.refresh_from_db()
     assert duplicate.status == TxStatus.FAILED
-    services.retry_failed(tx=duplicate)
+    outbox.retry_failed(tx=duplicate)
     duplicate.refresh_from_db()
     assert duplicate.status == TxStatus.QUEUED and duplicate.error_code == ""
-    with pytest.raises(services.OutboxError):
-        services.retry_failed(tx=duplicate)
+    with pytest.raises(outbox.OutboxError):
+        outbox.retry_failed(tx=duplicate)

@@ -52,7 +52,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts import services as account_services
-from blockchain.balances import clear_hot_cache
 from blockchain.models import ChainTransaction
 from campaigns import services as campaign_services
 from campaigns.models import CampaignStatus, InvestmentStatus
@@ -61,8 +60,10 @@ from issuers import services as issuer_services
 from issuers.models import Company
 from loans import services as loan_services
 from tests.conftest import SECRETS_USED
-from tests.issuance.helpers import CID
-from tests.loans.helpers import BORROWER, LENDER, make_loan, settle_outbox
+from tests.support.issuance import CID
+from tests.support.loans import BORROWER, LENDER, make_loan
+from tests.support.outbox import settle_outbox
+from wallets.balances import clear_hot_cache
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 

@@ -17,7 +17,8 @@ from audit.models import AuditEvent
 from blockchain.models import ChainTransaction
 from campaigns.models import SanctionedWallet
 from loans.models import Loan
-from tests.loans.helpers import TERMS, make_loan, new_loan_id, settle_outbox
+from tests.support.loans import TERMS, make_loan, new_loan_id
+from tests.support.outbox import settle_outbox
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from config.celery import app
-from config.locks import acquire_lock, held_lock, single_instance
-from config.tasks import WORKER_HEARTBEAT_KEY, worker_heartbeat
+from core.locks import acquire_lock, held_lock, single_instance
+from core.tasks import WORKER_HEARTBEAT_KEY, worker_heartbeat
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,9 +22,12 @@ def test_task_round_trip_through_a_real_worker(celery_worker_process):
 
 def test_queues_and_routes_are_configured():
     assert {q.name for q in app.conf.task_queues} == {"default", "chain-send", "chain-index"}
-    assert app.amqp.router.route({}, "blockchain.tasks.send_transaction")["queue"].name == "chain-send"
-    assert app.amqp.router.route({}, "blockchain.tasks.index_chain_events")["queue"].name == "chain-index"
-    assert app.amqp.router.route({}, "config.tasks.worker_heartbeat")["queue"].name == "default"
+    assert app.amqp.router.route({}, "blockchain.outbox.tasks.send_transaction")["queue"].name == "chain-send"
+    assert (
+        app.amqp.router.route({}, "blockchain.indexing.tasks.index_chain_events")["queue"].name
+        == "chain-index"
+    )
+    assert app.amqp.router.route({}, "core.tasks.worker_heartbeat")["queue"].name == "default"
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
 

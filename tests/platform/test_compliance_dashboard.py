@@ -19,10 +19,10 @@ from eth_account import Account
 from accounts.models import User
 from blockchain.models import ChainSyncState, ChainTransaction, ReconcileReport, TxStatus, WatchedContract
 from campaigns.models import AMLAlert, Campaign, CampaignStatus, Investment, InvestmentStatus
-from config.processes import free_port
+from devtools.processes import free_port
 from issuers.models import Company, KybStatus, RegistrationStatus
 from loans.models import LoanVerificationReport
-from tests.issuance.helpers import CID
+from tests.support.issuance import CID
 
 pytestmark = pytest.mark.django_db
 
@@ -106,14 +106,14 @@ def cached_chain(monkeypatch):
     """What the confirmer last cached: head 130, a signer with 0.1 native (below the 0.5 default)."""
     monkeypatch.setattr("blockchain.selectors.cached_head", lambda: 130)
     balance = {"address": Account.create().address, "wei": 10**17, "at": timezone.now().isoformat()}
-    monkeypatch.setattr("blockchain.confirmer.cached_signer_balance", lambda: balance)
+    monkeypatch.setattr("blockchain.state.cached_signer_balance", lambda: balance)
     return balance
 
 
 @pytest.fixture
 def no_cached_chain(monkeypatch):
     monkeypatch.setattr("blockchain.selectors.cached_head", lambda: None)
-    monkeypatch.setattr("blockchain.confirmer.cached_signer_balance", lambda: None)
+    monkeypatch.setattr("blockchain.state.cached_signer_balance", lambda: None)
 
 
 @pytest.fixture
@@ -402,8 +402,8 @@ def test_it_renders_from_the_database_when_the_chain_node_is_down(
     def no_rpc(*args, **kwargs):
         raise AssertionError("the dashboard must not call the chain")
 
-    monkeypatch.setattr("blockchain.client.build_web3", no_rpc)
-    monkeypatch.setattr("blockchain.client.get_web3", no_rpc)
+    monkeypatch.setattr("blockchain.chain.client.build_web3", no_rpc)
+    monkeypatch.setattr("blockchain.chain.client.get_web3", no_rpc)
     ChainSyncState.objects.create(
         chain_id=settings.CHAIN_ID,
         head=500,

@@ -3,7 +3,7 @@
 import pytest
 
 from config.celery import app
-from config.processes import free_port
+from devtools.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from tests.loans.helpers import make_loan
+from tests.support.loans import make_loan
 
 LOG_FILE = Path(os.environ["LOG_FILE"])
 
@@ -87,5 +87,5 @@ def test_worker_lines_carry_the_task_id_and_the_queuing_request_id(
             break
         time.sleep(0.2)
     assert task_lines, "the send task queued by the request should log with both ids"
-    assert task_lines[0]["task_name"].startswith("blockchain.tasks.")
+    assert task_lines[0]["task_name"].startswith("blockchain.outbox.tasks.")
     assert task_lines[0]["process"] != os.getpid()  # written by the worker process

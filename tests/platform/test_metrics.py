@@ -13,8 +13,9 @@ from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from config.metrics import task_finished
-from tests.loans.helpers import make_loan, settle_outbox
+from core.metrics import task_finished
+from tests.support.loans import make_loan
+from tests.support.outbox import settle_outbox
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy" / "prometheus"
 
@@ -57,7 +58,7 @@ def _exposes(series: dict, name: str) -> bool:
 @pytest.mark.chain
 @pytest.mark.django_db
 def test_metrics_expose_http_db_and_chain_series(contracts, make_user):
-    from blockchain.indexer import Indexer
+    from blockchain.indexing.indexer import Indexer
 
     operator, _ = make_user("operator")
     client = APIClient()
@@ -118,17 +119,17 @@ def test_a_celery_workers_task_outcomes_reach_the_web_scrape(
         extra_env={"PROMETHEUS_MULTIPROC_DIR": str(multiproc), "REDIS_URL": isolated_broker},
         concurrency=1,
     )
-    app.send_task("config.tasks.worker_heartbeat")
+    app.send_task("core.tasks.worker_heartbeat")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(multiproc))
     deadline = time.monotonic() + 30
     while True:
         series = scrape()
-        done = sample(series, "celery_tasks_total", task="config.tasks.worker_heartbeat", outcome="success")
+        done = sample(series, "celery_tasks_total", task="core.tasks.worker_heartbeat", outcome="success")
         if done or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert done == 1.0
-    assert sample(series, "celery_task_duration_seconds_count", task="config.tasks.worker_heartbeat") == 1.0
+    assert sample(series, "celery_task_duration_seconds_count", task="core.tasks.worker_heartbeat") == 1.0
     assert sample(series, "db_queries_total", alias="default", outcome="ok")  # the worker's SELECT 1
     assert "outbox_rows" in series  # the DB-computed collector is served in multiprocess mode too
 

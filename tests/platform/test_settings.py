@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from config.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
-from config.secrets import Secret
+from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from core.secrets import Secret
 
 ROOT = Path(settings.BASE_DIR)
 GOOD_SECRET = "p" * 20 + "-unique-production-secret-value-" + "q" * 20

@@ -5,7 +5,7 @@ import json
 import pytest
 from eth_account import Account
 
-from blockchain.signer import SignerConfigurationError, load_signer_account
+from blockchain.chain.signer import SignerConfigurationError, load_signer_account
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from config.throttling import parse_rate
+from core.throttling import parse_rate
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +160,7 @@ def test_redis_outage_does_not_lock_everyone_out(make_user, monkeypatch):
     def down(*_args, **_kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("config.throttling.hit", down)
+    monkeypatch.setattr("core.throttling.hit", down)
     client = APIClient(REMOTE_ADDR=fresh_ip())
     for _ in range(3):
         assert (

@@ -5,8 +5,8 @@ from django.core.management.base import CommandError
 
 from accounts import services
 from accounts.models import Role
-from audit.commands import AuditedCommand
-from config.api import DomainError
+from core.api import DomainError
+from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):

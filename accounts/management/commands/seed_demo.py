@@ -4,7 +4,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import STAFF_ROLES, Role, User
-from audit.commands import AuditedCommand
+from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):

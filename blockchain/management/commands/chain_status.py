@@ -4,14 +4,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from blockchain.client import get_web3
+from blockchain.chain.client import get_web3
 
 
 class Command(BaseCommand):
     help = "The chain as this platform sees it: chain id, head, RPC latency, the signer and its balance."
 
     def handle(self, *args, **opts) -> None:
-        from blockchain.signer import get_signer
+        from blockchain.chain.signer import get_signer
 
         w3 = get_web3()
         try:

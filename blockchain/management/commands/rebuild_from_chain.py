@@ -1,12 +1,8 @@
 from django.core.management.base import CommandError
-from django.db import transaction
 from tqdm import tqdm
 
-from audit.commands import AuditedCommand
-from blockchain.indexer import INDEXER_LOCK, Indexer
-from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, WatchedContract
-from blockchain.registry import rebuild_hooks
-from config.locks import held_lock
+from blockchain.indexing.rebuild import IndexerBusy, rebuild_from_chain
+from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):
@@ -19,38 +15,27 @@ class Command(AuditedCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, no_progress: bool, **opts) -> None:
-        indexer_probe = Indexer()
-        with held_lock(INDEXER_LOCK, ttl=3600, wait=30) as lock:
-            if lock is None:
-                raise CommandError("the indexer is running (poll_blockchain or the beat task): stop it first")
-            chain_id = indexer_probe.chain_id
-            with transaction.atomic():
-                for name, hook in rebuild_hooks().items():
-                    self.stdout.write(f"clearing {name}")
-                    hook()
-                deleted, _ = ChainEvent.objects.filter(chain_id=chain_id).delete()
-                IndexedBlock.objects.filter(chain_id=chain_id).delete()
-                WatchedContract.objects.filter(chain_id=chain_id, deployment__isnull=True).delete()
-                WatchedContract.objects.filter(chain_id=chain_id).update(next_block=None)
-                ChainSyncState.objects.filter(chain_id=chain_id).update(indexed_block=None)
-            self.stdout.write(f"deleted {deleted} cached events; replaying from the deployment blocks")
-            indexer = Indexer()
-            head = indexer.w3.eth.block_number
-            start = min(
-                (w.start_block for w in WatchedContract.objects.filter(chain_id=chain_id, active=True)),
-                default=0,
-            )
+        bars: list[tqdm] = []
+
+        def progress_factory(start: int, head: int):
             bar = tqdm(total=max(0, head - start + 1), unit="block", disable=no_progress, file=self.stderr)
+            bars.append(bar)
             done = {"to": start - 1}
 
             def progress(report) -> None:
                 bar.update(report.to_block - done["to"])
                 bar.set_postfix(events=report.events)
                 done["to"] = report.to_block
-                lock.extend(3600)
 
-            report = indexer.run(progress=progress)
-            bar.close()
+            return progress
+
+        try:
+            report = rebuild_from_chain(say=self.stdout.write, progress_factory=progress_factory)
+        except IndexerBusy as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            for bar in bars:
+                bar.close()
         self.stdout.write(
             self.style.SUCCESS(
                 f"replayed {report.events} events from blocks {report.from_block}..{report.to_block} in "

@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
-from audit.commands import AuditedCommand
-from blockchain.reconcile import run_reconcile
+from blockchain.indexing.reconcile import run_reconcile
+from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):

@@ -2,9 +2,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from web3 import Web3
 
-from blockchain.client import get_web3
+from blockchain.chain.client import get_web3
+from blockchain.chain.signer import SignerConfigurationError, get_signer
 from blockchain.models import NonceAccount
-from blockchain.signer import SignerConfigurationError, get_signer
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 import csv
 
 from campaigns.selectors import compliance_rows
-from config.months import MonthlyReportCommand
+from core.months import MonthlyReportCommand
 
 COLUMNS = [
     "investment_id",

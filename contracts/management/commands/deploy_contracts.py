@@ -1,10 +1,10 @@
 from django.core.management.base import CommandError
 
-from audit.commands import AuditedCommand
-from blockchain.client import get_web3
+from blockchain.chain.client import get_web3
+from blockchain.chain.signer import SignerConfigurationError, get_signer
 from blockchain.models import ContractDeployment
-from blockchain.signer import SignerConfigurationError, get_signer
 from contracts.deployment import SUITE_NAMES, DeploymentError, deploy_suite, verify_deployments
+from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):

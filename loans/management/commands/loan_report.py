@@ -1,7 +1,7 @@
 import csv
 from decimal import Decimal
 
-from config.months import MonthlyReportCommand
+from core.months import MonthlyReportCommand
 from loans.selectors import loan_operations
 
 COLUMNS = [

@@ -1,8 +1,8 @@
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from audit.commands import AuditedCommand
-from config.api import ChainUnavailable
+from core.api import ChainUnavailable
+from core.commands import AuditedCommand
 from loans.models import Loan, VerificationScope
 from loans.services import sample_for_verification, verify_loans
 

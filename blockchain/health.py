@@ -1,0 +1,110 @@
+"""GET /healthz: is every part this process depends on reachable and configured as expected?"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+CheckResult = dict[str, Any]
+
+
+def check_database() -> CheckResult:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def check_broker() -> CheckResult:
+    from celery import current_app as app  # config.celery's app, set as the default at start-up
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    return {"ok": True, "transport": app.conf.broker_url.split(":", 1)[0]}
+
+
+def check_chain() -> CheckResult:
+    from blockchain.chain.client import build_web3
+
+    w3 = build_web3(timeout=3)
+    chain_id = w3.eth.chain_id
+    head = w3.eth.block_number
+    if chain_id != settings.CHAIN_ID:
+        return {"ok": False, "error": f"node reports chain id {chain_id}, configured {settings.CHAIN_ID}"}
+    return {"ok": True, "chain_id": chain_id, "head": head}
+
+
+def check_indexer() -> CheckResult:
+    from blockchain.models import ChainSyncState, WatchedContract
+
+    state = ChainSyncState.objects.filter(chain_id=settings.CHAIN_ID).first()
+    if state is None or state.indexed_block is None:
+        if not WatchedContract.objects.filter(chain_id=settings.CHAIN_ID, active=True).exists():
+            return {"ok": True, "note": "no contracts deployed yet"}
+        return {"ok": False, "error": "the indexer has not run yet"}
+    lag = state.lag_blocks
+    result = {
+        "ok": lag <= settings.HEALTH_MAX_INDEXER_LAG,
+        "indexed_block": state.indexed_block,
+        "lag_blocks": lag,
+    }
+    if not result["ok"]:
+        result["error"] = f"indexer is {lag} blocks behind (limit {settings.HEALTH_MAX_INDEXER_LAG})"
+    return result
+
+
+def check_signer_balance() -> CheckResult:
+    """A warning, never a failure: a low signer balance still serves reads, but writes will stop."""
+    from blockchain.selectors import signer_balance_summary
+
+    signer = signer_balance_summary()
+    if signer["balance"] is None:
+        return {"ok": True, "note": "not measured yet"}
+    result: CheckResult = {"ok": True, "address": signer["address"], "balance": signer["balance"]}
+    if signer["low"]:
+        result["warning"] = (
+            f"signer balance {signer['balance']} is below SIGNER_MIN_BALANCE {signer['minimum']}"
+        )
+    return result
+
+
+HEALTH_CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "chain": check_chain,
+    "indexer": check_indexer,
+    "signer_balance": check_signer_balance,
+}
+
+
+def run_health_checks() -> tuple[bool, dict[str, CheckResult]]:
+    results: dict[str, CheckResult] = {}
+    for name, check in HEALTH_CHECKS.items():
+        started = time.perf_counter()
+        try:
+            result = check()
+        except Exception as exc:  # a health check reports failures, it never raises them
+            result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        results[name] = result
+    return all(r["ok"] for r in results.values()), results
+
+
+@never_cache
+@require_GET
+def healthz(request) -> JsonResponse:
+    healthy, checks = run_health_checks()
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    warnings = [f"{name}: {r['warning']}" for name, r in checks.items() if r.get("warning")]
+    if warnings:
+        body["warnings"] = warnings
+    if not healthy:
+        body["reasons"] = [f"{name}: {r.get('error', 'failed')}" for name, r in checks.items() if not r["ok"]]
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,216 @@
+"""Raw logs (JSON from receipts or eth_getLogs) into decoded, stored and dispatched events.
+
+The receipt path (confirmer) and the indexer share this module, so an event is decoded, stored
+and handled the same way whichever path sees it first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from eth_utils import to_checksum_address
+
+from blockchain.chain.abi import checksum_address, interface
+from blockchain.indexing.registry import DecodedEvent, dispatch
+from blockchain.models import ChainEvent, WatchedContract
+
+logger = logging.getLogger(__name__)
+
+
+class WatchedAddresses:
+    """address -> artifact name for one chain; reloaded from the DB when an address is unknown."""
+
+    def __init__(self, chain_id: int) -> None:
+        self.chain_id = chain_id
+        self._by_address: dict[str, str] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        self._by_address = {
+            address.lower(): artifact
+            for address, artifact in WatchedContract.objects.filter(
+                chain_id=self.chain_id, active=True
+            ).values_list("address", "artifact")
+        }
+
+    def artifact_of(self, address: str, *, reload_on_miss: bool = True) -> str | None:
+        key = address.lower()
+        if key not in self._by_address and reload_on_miss:
+            self.reload()
+        return self._by_address.get(key)
+
+    def addresses(self) -> list[str]:
+        return [to_checksum_address(a) for a in self._by_address]
+
+
+def _hex_to_int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def decode_log(
+    raw: dict, *, chain_id: int, artifact: str, transaction_id: int | None = None
+) -> DecodedEvent | None:
+    """Decode one raw JSON log with `artifact`'s ABI; None for an event the ABI does not know."""
+    topics = [bytes.fromhex(t[2:]) for t in raw["topics"]]
+    if not topics:
+        return None
+    spec = interface(artifact).events_by_topic.get(topics[0])
+    if spec is None:
+        return None
+    data = bytes.fromhex(raw["data"][2:]) if raw.get("data") and raw["data"] != "0x" else b""
+    return DecodedEvent(
+        chain_id=chain_id,
+        address=checksum_address(raw["address"]),
+        artifact=artifact,
+        name=spec.name,
+        args=spec.decode(topics, data),
+        block_number=_hex_to_int(raw["blockNumber"]),
+        block_hash=raw["blockHash"],
+        tx_hash=raw["transactionHash"],
+        log_index=_hex_to_int(raw["logIndex"]),
+        transaction_id=transaction_id,
+    )
+
+
+def decode_logs(
+    raws: Iterable[dict], *, watched: WatchedAddresses, transaction_id: int | None = None
+) -> list[DecodedEvent]:
+    events = []
+    for raw in raws:
+        if raw.get("removed"):
+            continue
+        artifact = watched.artifact_of(raw["address"])
+        if artifact is None:
+            continue  # not one of our contracts (a token we call, a foreign contract)
+        event = decode_log(raw, chain_id=watched.chain_id, artifact=artifact, transaction_id=transaction_id)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+COPY_THRESHOLD = 500
+_EVENT_COLUMNS = (
+    "chain_id",
+    "contract_address",
+    "artifact",
+    "event_name",
+    "args",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+)
+
+
+def store_events(events: list[DecodedEvent]) -> int:
+    """Insert the events; ones already stored are skipped (the unique key). Returns rows offered.
+
+    Large batches (a backfill) go through PostgreSQL COPY into a temporary table and one
+    INSERT … ON CONFLICT DO NOTHING, several times faster than a multi-row INSERT.
+    """
+    if len(events) >= COPY_THRESHOLD and connection.vendor == "postgresql":
+        return _copy_events(events)
+    ChainEvent.objects.bulk_create(
+        [
+            ChainEvent(
+                chain_id=e.chain_id,
+                contract_address=e.address,
+                artifact=e.artifact,
+                event_name=e.name,
+                args=e.args,
+                block_number=e.block_number,
+                block_hash=e.block_hash,
+                tx_hash=e.tx_hash,
+                log_index=e.log_index,
+            )
+            for e in events
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(events)
+
+
+def _copy_events(events: list[DecodedEvent]) -> int:
+    table = ChainEvent._meta.db_table
+    columns = ", ".join(_EVENT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS chain_event_incoming (chain_id bigint, "
+            "contract_address varchar(42), artifact varchar(64), event_name varchar(64), args jsonb, "
+            "block_number bigint, block_hash varchar(66), tx_hash varchar(66), log_index integer) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(f"COPY chain_event_incoming ({columns}) FROM STDIN") as copy:
+            for e in events:
+                copy.write_row(
+                    (
+                        e.chain_id,
+                        e.address,
+                        e.artifact,
+                        e.name,
+                        json.dumps(e.args),
+                        e.block_number,
+                        e.block_hash,
+                        e.tx_hash,
+                        e.log_index,
+                    )
+                )
+        # Fixed identifiers from the model's meta; the rows came in through COPY.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608  # nosec B608
+            f"SELECT {columns}, false, now() FROM chain_event_incoming ON CONFLICT DO NOTHING"
+        )
+        cursor.execute("TRUNCATE chain_event_incoming")
+    return len(events)
+
+
+def ingest(events: list[DecodedEvent]) -> int:
+    """Store and dispatch decoded events (call inside the caller's DB transaction)."""
+    if not events:
+        return 0
+    store_events(events)
+    return dispatch(events)
+
+
+def ingest_receipt_logs(items: list[tuple[int, list[dict]]]) -> int:
+    """The receipt path: decode, store and dispatch the logs of confirmed outbox rows
+    (`(outbox row id, raw logs)`), in the confirmer's DB transaction. Returns handler calls."""
+    if not items:
+        return 0
+    watched = WatchedAddresses(settings.CHAIN_ID)
+    events: list[DecodedEvent] = []
+    for transaction_id, logs in items:
+        events.extend(decode_logs(logs, watched=watched, transaction_id=transaction_id))
+    return ingest(events)
+
+
+def event_from_row(row: ChainEvent) -> DecodedEvent:
+    return DecodedEvent(
+        chain_id=row.chain_id,
+        address=row.contract_address,
+        artifact=row.artifact,
+        name=row.event_name,
+        args=row.args,
+        block_number=row.block_number,
+        block_hash=row.block_hash,
+        tx_hash=row.tx_hash,
+        log_index=row.log_index,
+    )
+
+
+def remove_events(rows: list[ChainEvent]) -> list[DecodedEvent]:
+    """Mark stored events orphaned (a reorg) and let the domains re-derive what they touched."""
+    from blockchain.indexing.registry import dispatch_removed
+
+    if not rows:
+        return []
+    ChainEvent.objects.filter(pk__in=[r.pk for r in rows]).update(removed=True)
+    events = [event_from_row(r) for r in rows]
+    dispatch_removed(events)
+    return events

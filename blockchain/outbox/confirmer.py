@@ -1,0 +1,387 @@
+"""The confirmer: follows every hash ever broadcast for in-flight outbox rows until final.
+
+One pass (beat, every few seconds, one at a time under a lock):
+- fetch the receipts of every attempt of `sent`/`mined` rows, and of `confirmed` rows still inside
+  the reorg watch window, in JSON-RPC batches;
+- a receipt: `mined` (other versions `replaced`), then `confirmed` once CHAIN_CONFIRMATIONS blocks
+  are on top, when its logs are decoded and handed to the event handlers in the same DB
+  transaction; status 0: `failed` with the revert decoded, and the compensation hook;
+- no receipt any more for a mined/confirmed row (a reorg): back to `sent`, re-broadcast;
+- no receipt yet: re-broadcast the same bytes every OUTBOX_REBROADCAST_SECONDS (a node that lost
+  its pool gets them again) and, after CHAIN_STUCK_SECONDS, replace the version at the same nonce
+  with both fee fields raised by at least 12.5%.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from web3 import Web3
+
+from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
+from blockchain.chain.fees import FeeCapExceeded, Fees, bumped, suggest_fees
+from blockchain.chain.signer import get_signer
+from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
+from blockchain.outbox.hooks import confirmed_logs, rows_changed
+from blockchain.outbox.metrics import (
+    CONFIRMATION_LATENCY,
+    FEES_PAID_WEI,
+    GAS_USED,
+    OUTBOX_REORGED,
+    OUTBOX_REPLACEMENTS,
+    OUTBOX_TRANSITIONS,
+)
+from blockchain.outbox.sender import broadcast, call_params, decode_revert, mark_failed, sign_into
+from blockchain.state import remember_head, remember_signer_balance
+from core.bulk import bulk_set
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ConfirmReport:
+    checked: int = 0
+    mined: int = 0
+    confirmed: int = 0
+    failed: int = 0
+    reorged: int = 0
+    rebroadcast: int = 0
+    replaced: int = 0
+    head: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def _watched_rows(head: int) -> list[ChainTransaction]:
+    window_start = max(0, head - settings.OUTBOX_REORG_WATCH_BLOCKS)
+    return list(
+        ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID)
+        .filter(
+            Q(status__in=[TxStatus.SENT, TxStatus.MINED])
+            | Q(status=TxStatus.CONFIRMED, block_number__gte=window_start)
+        )
+        .order_by("id")
+    )
+
+
+def _still_in_question(rows: list[ChainTransaction], *, w3: Web3) -> list[ChainTransaction]:
+    """In-flight rows, plus confirmed rows of the watch window whose block is no longer canonical.
+
+    A confirmed row's block hash is checked against the chain (one header per distinct block);
+    only when it changed are its receipts fetched again, to see where (or whether) it landed now.
+    """
+    confirmed = [r for r in rows if r.status == TxStatus.CONFIRMED]
+    in_flight = [r for r in rows if r.status != TxStatus.CONFIRMED]
+    if not confirmed:
+        return in_flight
+    numbers = sorted({r.block_number for r in confirmed})
+    headers = rpc_batch(w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+    canonical = {
+        n: (h.get("hash") if isinstance(h, dict) else None) for n, h in zip(numbers, headers, strict=True)
+    }
+    return in_flight + [r for r in confirmed if canonical.get(r.block_number) != r.block_hash]
+
+
+def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
+    w3 = w3 or get_web3()
+    report = ConfirmReport()
+    head = w3.eth.block_number
+    report.head = head
+    remember_head(head)
+    remember_signer_balance(w3)
+    rows = _still_in_question(_watched_rows(head), w3=w3)
+    report.checked = len(rows)
+    if not rows:
+        return report
+    attempts: dict[int, list[TxAttempt]] = {}
+    for attempt in TxAttempt.objects.filter(transaction__in=rows).exclude(status=AttemptStatus.DROPPED):
+        attempts.setdefault(attempt.transaction_id, []).append(attempt)
+    hashes = [a.tx_hash for row in rows for a in attempts.get(row.pk, [])]
+    receipts = dict(
+        zip(hashes, rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes]), strict=True)
+    )
+    stale_to_rebroadcast: list[ChainTransaction] = []
+    landed_items: list[tuple[ChainTransaction, TxAttempt, dict]] = []
+    for row in rows:
+        row_attempts = attempts.get(row.pk, [])
+        landed = [(a, receipts[a.tx_hash]) for a in row_attempts if isinstance(receipts.get(a.tx_hash), dict)]
+        try:
+            if landed:
+                attempt, receipt = landed[0]
+                if not (row.status == TxStatus.CONFIRMED and row.block_hash == receipt["blockHash"]):
+                    landed_items.append((row, attempt, receipt))
+            elif row.status in (TxStatus.MINED, TxStatus.CONFIRMED):
+                _reorged(row, report=report)
+                stale_to_rebroadcast.append(row)
+            elif _needs_replacement(row, row_attempts):
+                if _replace(row, row_attempts, w3=w3, report=report):
+                    stale_to_rebroadcast.append(ChainTransaction.objects.get(pk=row.pk))
+            elif _needs_rebroadcast(row_attempts):
+                stale_to_rebroadcast.append(row)
+        except Exception as exc:  # one bad row must not stop the others; it is retried next pass
+            logger.exception("confirming outbox row %s failed", row.pk)
+            report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
+    _apply_receipts(landed_items, head=head, w3=w3, report=report)
+    rows_changed([row for row, _attempt, _receipt in landed_items])
+    if stale_to_rebroadcast:
+        report.rebroadcast += len(stale_to_rebroadcast)
+        for row in stale_to_rebroadcast:
+            row.refresh_from_db()
+        broadcast([r for r in stale_to_rebroadcast if r.status in (TxStatus.SIGNED, TxStatus.SENT)], w3=w3)
+    return report
+
+
+ROW_FIELDS_SET_BY_RECEIPT = [
+    "status",
+    "tx_hash",
+    "raw_tx",
+    "nonce",
+    "gas_limit",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+    "block_number",
+    "block_hash",
+    "gas_used",
+    "effective_gas_price",
+    "mined_at",
+    "confirmed_at",
+    "updated_at",
+]
+
+
+def _advance(
+    locked: ChainTransaction, attempt: TxAttempt, receipt: dict, *, head: int, now, report: ConfirmReport
+) -> bool:
+    """Move a locked row to what its successful receipt says (in memory). True when now confirmed."""
+    block_number = int(receipt["blockNumber"], 16)
+    first_sighting = locked.status in (TxStatus.SIGNED, TxStatus.SENT)
+    locked.tx_hash = attempt.tx_hash
+    locked.raw_tx = attempt.raw_tx
+    locked.nonce = attempt.nonce
+    locked.gas_limit = attempt.gas_limit
+    locked.max_fee_per_gas = attempt.max_fee_per_gas
+    locked.max_priority_fee_per_gas = attempt.max_priority_fee_per_gas
+    locked.block_number = block_number
+    locked.block_hash = receipt["blockHash"]
+    locked.gas_used = int(receipt["gasUsed"], 16)
+    locked.effective_gas_price = int(receipt.get("effectiveGasPrice") or "0x0", 16)
+    locked.updated_at = now
+    if first_sighting or locked.status == TxStatus.CONFIRMED:  # new, or re-mined elsewhere after a reorg
+        locked.status = TxStatus.MINED
+        locked.mined_at = locked.mined_at or now
+        locked.confirmed_at = None
+        report.mined += 1
+        OUTBOX_TRANSITIONS.labels(TxStatus.MINED).inc()
+        if first_sighting:
+            GAS_USED.labels(locked.contract_name or "-", locked.function or "-").inc(locked.gas_used)
+            FEES_PAID_WEI.inc(locked.gas_used * locked.effective_gas_price)
+    if head - block_number < settings.CHAIN_CONFIRMATIONS:
+        return False
+    locked.status = TxStatus.CONFIRMED
+    locked.confirmed_at = now
+    report.confirmed += 1
+    OUTBOX_TRANSITIONS.labels(TxStatus.CONFIRMED).inc()
+    CONFIRMATION_LATENCY.observe((now - locked.created_at).total_seconds())
+    return True
+
+
+def _settle_attempts(landed: list[TxAttempt]) -> None:
+    """The landed version of each row is mined; every other live version of it was replaced."""
+    TxAttempt.objects.filter(pk__in=[a.pk for a in landed]).update(status=AttemptStatus.MINED)
+    TxAttempt.objects.filter(transaction_id__in=[a.transaction_id for a in landed]).exclude(
+        pk__in=[a.pk for a in landed]
+    ).exclude(status=AttemptStatus.DROPPED).update(status=AttemptStatus.REPLACED)
+
+
+def _apply_receipts(
+    items: list[tuple[ChainTransaction, TxAttempt, dict]],
+    *,
+    head: int,
+    w3: Web3,
+    report: ConfirmReport,
+) -> None:
+    """Apply successful receipts in one DB transaction (rows, attempts, events, handlers); reverted
+    ones, and every row of a batch that raised, one at a time so one bad row cannot block the rest."""
+    succeeded = [item for item in items if int(item[2]["status"], 16) == 1]
+    singles = [item for item in items if int(item[2]["status"], 16) != 1]
+    if succeeded:
+        batch_report = ConfirmReport()
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                locked = ChainTransaction.objects.select_for_update().in_bulk(
+                    [row.pk for row, _a, _r in succeeded]
+                )
+                changed, logs, landed = [], [], []
+                for row, attempt, receipt in succeeded:
+                    current = locked[row.pk]
+                    if current.status == TxStatus.FAILED:
+                        continue
+                    if _advance(current, attempt, receipt, head=head, now=now, report=batch_report):
+                        logs.append((row.pk, receipt.get("logs", [])))
+                    changed.append(current)
+                    landed.append(attempt)
+                bulk_set(ChainTransaction, changed, ROW_FIELDS_SET_BY_RECEIPT)
+                _settle_attempts(landed)
+                confirmed_logs(logs)
+            report.mined += batch_report.mined
+            report.confirmed += batch_report.confirmed
+        except Exception:
+            logger.exception(
+                "applying %d receipts as a batch failed; applying them one by one", len(succeeded)
+            )
+            singles.extend(succeeded)
+    for row, attempt, receipt in singles:
+        try:
+            _apply_receipt(row, attempt, receipt, head=head, w3=w3, report=report)
+        except Exception as exc:  # retried next pass
+            logger.exception("confirming outbox row %s failed", row.pk)
+            report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
+
+
+def _apply_receipt(
+    row: ChainTransaction,
+    attempt: TxAttempt,
+    receipt: dict,
+    *,
+    head: int,
+    w3: Web3,
+    report: ConfirmReport,
+) -> None:
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if locked.status == TxStatus.FAILED:
+            return
+        if locked.status == TxStatus.CONFIRMED and locked.block_hash == receipt["blockHash"]:
+            return  # still where we confirmed it
+        now = timezone.now()
+        if int(receipt["status"], 16) != 1:
+            _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport())
+            locked.status = TxStatus.MINED
+            locked.confirmed_at = None
+            locked.save()
+            _settle_attempts([attempt])
+            decoded = _revert_reason(locked, locked.block_number, w3=w3)
+            mark_failed(locked, code=decoded["name"], error=decoded, note="reverted on chain")
+            report.failed += 1
+            return
+        confirmed = _advance(locked, attempt, receipt, head=head, now=now, report=report)
+        locked.save()
+        _settle_attempts([attempt])
+        if confirmed:
+            confirmed_logs([(locked.pk, receipt.get("logs", []))])
+
+
+def _revert_reason(row: ChainTransaction, block_number: int, *, w3: Web3) -> dict:
+    """Name the custom error a mined transaction reverted with.
+
+    The exact revert data comes from the node's call tracer (anvil, geth with the debug API).
+    Without it, the call is replayed on the state before its block and, failing that, after it
+    (where an earlier transaction of the same block, e.g. a duplicate, has taken effect).
+    """
+    if row.gas_used and row.gas_limit and row.gas_used >= row.gas_limit:
+        return {"name": "OutOfGas", "args": {"gas_limit": row.gas_limit}}
+    try:
+        trace = rpc_call(w3, "debug_traceTransaction", [row.tx_hash, {"tracer": "callTracer"}])
+        output = (trace or {}).get("output")
+        if isinstance(output, str) and len(output) >= 10:
+            decoded = decode_revert(row, RpcError("trace", {"message": "reverted", "data": output}))
+            return {"name": decoded.name, "args": decoded.args}
+    except Exception:  # noqa: S110 - no debug API on this node: replay instead
+        pass
+    params = call_params(row, row.signer)
+    params["gas"] = hex(row.gas_limit or 0)
+    for block in (max(block_number - 1, 0), block_number):
+        try:
+            rpc_call(w3, "eth_call", [params, hex(block)])
+        except RpcError as exc:
+            decoded = decode_revert(row, exc)
+            return {"name": decoded.name, "args": decoded.args}
+        except Exception as exc:  # the node could not replay it; the row still failed on chain
+            return {"name": "Reverted", "args": {"replay_error": str(exc)[:300]}}
+    return {"name": "Reverted", "args": {}}
+
+
+def _reorged(row: ChainTransaction, *, report: ConfirmReport) -> None:
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if locked.status not in (TxStatus.MINED, TxStatus.CONFIRMED):
+            return
+        logger.warning(
+            "outbox row %s: receipt for %s disappeared (reorg); re-broadcasting", row.pk, row.tx_hash
+        )
+        locked.status = TxStatus.SENT
+        locked.block_number = None
+        locked.block_hash = ""
+        locked.mined_at = None
+        locked.confirmed_at = None
+        locked.save()
+        TxAttempt.objects.filter(transaction=locked).exclude(status=AttemptStatus.DROPPED).update(
+            status=AttemptStatus.PENDING
+        )
+    report.reorged += 1
+    OUTBOX_REORGED.inc()
+
+
+def _last_broadcast(row_attempts: list[TxAttempt]):
+    times = [a.broadcast_at or a.created_at for a in row_attempts]
+    return max(times) if times else None
+
+
+def _needs_rebroadcast(row_attempts: list[TxAttempt]) -> bool:
+    last = _last_broadcast(row_attempts)
+    return last is not None and timezone.now() - last >= timedelta(
+        seconds=settings.OUTBOX_REBROADCAST_SECONDS
+    )
+
+
+def _needs_replacement(row: ChainTransaction, row_attempts: list[TxAttempt]) -> bool:
+    if row.status != TxStatus.SENT or not row_attempts:
+        return False
+    newest = max(row_attempts, key=lambda a: a.id)
+    started = newest.broadcast_at or newest.created_at
+    return timezone.now() - started >= timedelta(seconds=settings.CHAIN_STUCK_SECONDS)
+
+
+def _replace(
+    row: ChainTransaction, row_attempts: list[TxAttempt], *, w3: Web3, report: ConfirmReport
+) -> bool:
+    """Sign a new version at the same nonce with both fees raised >= 12.5% (and at least today's)."""
+    newest = max(row_attempts, key=lambda a: a.id)
+    previous = Fees(newest.max_fee_per_gas, newest.max_priority_fee_per_gas)
+    try:
+        fees = bumped(previous, floor=suggest_fees(w3))
+    except FeeCapExceeded as exc:
+        ChainTransaction.objects.filter(pk=row.pk).update(last_error=f"not replaced: {exc}"[:1000])
+        return False
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if locked.status != TxStatus.SENT:
+            return False
+        attempt = sign_into(
+            locked,
+            signer=get_signer(),
+            nonce=newest.nonce,
+            gas=newest.gas_limit,
+            fees=fees,
+            chain_id=locked.chain_id,
+        )
+        attempt.save()
+        locked.status = TxStatus.SIGNED  # broadcast() moves it back to sent
+        locked.last_error = f"replaced stuck version {newest.tx_hash}"
+        locked.save()
+    logger.warning(
+        "outbox row %s stuck; replaced %s with %s at nonce %s",
+        row.pk,
+        newest.tx_hash,
+        attempt.tx_hash,
+        newest.nonce,
+    )
+    report.replaced += 1
+    OUTBOX_REPLACEMENTS.inc()
+    return True

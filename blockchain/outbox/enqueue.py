@@ -1,0 +1,134 @@
+"""Enqueue: the only way domain code asks for a chain write (an outbox row in its DB transaction)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from blockchain.chain.abi import interface, to_json_value
+from blockchain.chain.bindings import deployment_of
+from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
+from blockchain.outbox.hooks import rows_changed
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxError(Exception):
+    pass
+
+
+def _json_args(contract: str, function: str, args: Sequence[Any]) -> list:
+    item = interface(contract).functions[function]
+    out = []
+    for param, value in zip(item["inputs"], args, strict=True):
+        out.append(to_json_value(value, param["type"]) if not isinstance(value, dict) else value)
+    return [str(v) if isinstance(v, int) and abs(v) >= 2**53 else v for v in out]
+
+
+def intent_key(kind: str, subject: models.Model, attempt: int) -> str:
+    """The idempotency key of a domain intent: one chain effect per kind, subject row, attempt and chain.
+    A domain row counts its attempts; a new attempt (a retry after a failure) is a new intent."""
+    return f"{kind}:{settings.CHAIN_ID}:{subject.pk}:{attempt}"
+
+
+def enqueue(
+    *,
+    kind: str,
+    contract: str,
+    function: str,
+    args: Sequence[Any],
+    idempotency_key: str,
+    subject: models.Model | None = None,
+    address: str | None = None,
+    value: int = 0,
+) -> ChainTransaction:
+    """Record a chain write as an outbox row, in the caller's DB transaction.
+
+    `contract` names the artifact (ABI); the address is its active deployment unless `address` is
+    given (contracts the suite creates, e.g. a Campaign clone). The calldata is encoded now, so bad
+    arguments fail here, before anything commits. The same `idempotency_key` returns the existing
+    row: a retried request or a re-saved domain row never makes a second chain effect. The send
+    task is queued when the transaction commits; if the broker is down then, the beat sweep finds
+    the row.
+    """
+    if not connection.in_atomic_block:
+        raise OutboxError("enqueue() must run inside the domain change's transaction.atomic()")
+    existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    calldata = interface(contract).encode_call(function, list(args))
+    target = address or deployment_of(contract).address
+    row = ChainTransaction(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        chain_id=settings.CHAIN_ID,
+        contract_name=contract,
+        contract_address=target,
+        function=function,
+        args=_json_args(contract, function, args),
+        calldata=calldata,
+        value=value,
+    )
+    if subject is not None:
+        row.content_type = ContentType.objects.get_for_model(subject, for_concrete_model=False)
+        row.object_id = subject.pk
+    with transaction.atomic():  # a savepoint: a racing duplicate key loses cleanly
+        row.save()
+    # After commit: a read in between would cache a pending delta without this row.
+    transaction.on_commit(lambda: rows_changed([row]))
+    kick_sender_on_commit()
+    return row
+
+
+def _kick_after_commit() -> None:
+    from blockchain.outbox.tasks import kick_sender
+
+    kick_sender()
+
+
+def kick_sender_on_commit() -> None:
+    """One kick per committed transaction, however many intents it enqueued (a batch of 1,000
+    rows costs one message; the worker draining it calls for help when it sees a backlog)."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(func is _kick_after_commit for _sids, func, _robust in pending):
+        transaction.on_commit(_kick_after_commit)
+
+
+def retry_failed(*, tx: ChainTransaction) -> ChainTransaction:
+    """Queue a failed row again as a fresh attempt (new nonce); its earlier hashes stay on record."""
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)
+        if locked.status != TxStatus.FAILED:
+            raise OutboxError(f"only failed transactions can be retried (this one is {locked.status})")
+        TxAttempt.objects.filter(transaction=locked, status=AttemptStatus.PENDING).update(
+            status=AttemptStatus.DROPPED
+        )
+        locked.status = TxStatus.QUEUED
+        locked.nonce = None
+        locked.raw_tx = None
+        locked.tx_hash = ""
+        locked.error_code = ""
+        locked.error = None
+        locked.failed_at = None
+        locked.block_number = None
+        locked.block_hash = ""
+        locked.last_error = f"retried at {timezone.now().isoformat()}"
+        locked.save()
+        kick_sender_on_commit()
+    return locked
+
+
+def rebroadcast(*, tx: ChainTransaction) -> None:
+    """Ask a worker to send the stored bytes of a signed/sent row again (idempotent at the node)."""
+    from blockchain.outbox.tasks import send_rebroadcast
+
+    tx.refresh_from_db()
+    if tx.status not in (TxStatus.SIGNED, TxStatus.SENT):
+        raise OutboxError(f"only signed or sent transactions can be re-broadcast (this one is {tx.status})")
+    send_rebroadcast.apply_async(args=[tx.pk], retry=False)

@@ -1,0 +1,404 @@
+"""The sender: queued outbox rows -> simulated -> signed at an allocated nonce -> broadcast.
+
+One pass claims a batch of queued rows (FOR UPDATE SKIP LOCKED, so several workers share the
+queue), simulates them in one JSON-RPC batch (a revert fails the row with the decoded custom error
+and uses no nonce), then signs the rest while holding the signer's nonce row and stores raw bytes
+and hash (`signed`) in the same DB transaction. Only after that commit are the bytes broadcast, so
+a crash at any point leaves either an unsigned queued row or stored bytes that are safe to send
+again: re-broadcasting identical bytes is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from blockchain.chain.abi import DecodedError, interface
+from blockchain.chain.client import RpcError, get_web3, rpc_batch
+from blockchain.chain.fees import Fees, suggest_fees
+from blockchain.chain.signer import get_signer
+from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
+from blockchain.outbox.hooks import checkpoint, compensate, rows_changed
+from blockchain.outbox.metrics import OUTBOX_FAILURES, OUTBOX_TRANSITIONS
+from blockchain.outbox.nonces import lock_nonce_account, reconcile_nonce_account
+from core.bulk import bulk_set
+
+logger = logging.getLogger(__name__)
+
+FILLER_KIND = "blockchain.nonce_filler"
+
+# How nodes word the outcomes of eth_sendRawTransaction (geth, anvil/reth, erigon, Polygon Edge).
+ALREADY_KNOWN = ("already known", "already imported", "known transaction", "alreadyknown", "already exists")
+NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used")
+UNDERPRICED = ("replacement transaction underpriced", "underpriced", "replacement fee too low")
+TRANSIENT = ("insufficient funds", "txpool is full", "pool is full", "rate limit", "too many requests")
+
+
+def _matches(error: RpcError, phrases: tuple[str, ...]) -> bool:
+    text = error.message.lower()
+    return any(p in text for p in phrases)
+
+
+def is_revert(error: RpcError) -> bool:
+    """Did the node refuse a simulation because the call reverts (not because the node failed)?"""
+    return (
+        error.code == 3
+        or "revert" in error.message.lower()
+        or (isinstance(error.data, str) and error.data.startswith("0x") and len(error.data) >= 10)
+    )
+
+
+def revert_data(error: RpcError) -> str | None:
+    data = error.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    return data if isinstance(data, str) and data.startswith("0x") else None
+
+
+def decode_revert(row: ChainTransaction, error: RpcError) -> DecodedError:
+    if not row.contract_name:
+        return DecodedError("Reverted", {"message": error.message})
+    decoded = interface(row.contract_name).decode_error(revert_data(error))
+    if decoded.name == "EmptyRevert" and error.message:
+        return DecodedError("Reverted", {"message": error.message})
+    return decoded
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    signed: int = 0
+    sent: int = 0
+    failed: int = 0
+    requeued: int = 0
+    transient_errors: list[str] = field(default_factory=list)
+
+
+def call_params(row: ChainTransaction, sender: str) -> dict:
+    params = {"from": sender, "to": row.contract_address, "data": "0x" + bytes(row.calldata).hex()}
+    if row.value:
+        params["value"] = hex(int(row.value))
+    return params
+
+
+def mark_failed(row: ChainTransaction, *, code: str, error: dict, note: str = "") -> None:
+    """Fail a row and run its domain's compensation, in the caller's DB transaction."""
+    row.status = TxStatus.FAILED
+    row.error_code = code
+    row.error = error
+    row.failed_at = timezone.now()
+    if note:
+        row.last_error = note
+    row.save(update_fields=["status", "error_code", "error", "failed_at", "last_error", "updated_at"])
+    OUTBOX_FAILURES.labels(code).inc()
+    OUTBOX_TRANSITIONS.labels(TxStatus.FAILED).inc()
+    compensate(row)
+    rows_changed([row])  # its pending delta is gone
+
+
+def build_transaction(row: ChainTransaction, *, nonce: int, gas: int, fees: Fees, chain_id: int) -> dict:
+    return {
+        "type": 2,
+        "chainId": chain_id,
+        "nonce": nonce,
+        "to": Web3.to_checksum_address(row.contract_address),
+        "value": int(row.value),
+        "data": bytes(row.calldata),
+        "gas": gas,
+        **fees.as_tx_fields(),
+    }
+
+
+def sign_into(
+    row: ChainTransaction, *, signer: LocalAccount, nonce: int, gas: int, fees: Fees, chain_id: int
+) -> TxAttempt:
+    """Sign `row` at `nonce`; fill the row's signed fields and return the (unsaved) attempt."""
+    signed = signer.sign_transaction(
+        build_transaction(row, nonce=nonce, gas=gas, fees=fees, chain_id=chain_id)
+    )
+    tx_hash = "0x" + bytes(signed.hash).hex()
+    raw = bytes(signed.raw_transaction)
+    row.signer = signer.address
+    row.nonce = nonce
+    row.gas_limit = gas
+    row.max_fee_per_gas = fees.max_fee_per_gas
+    row.max_priority_fee_per_gas = fees.max_priority_fee_per_gas
+    row.raw_tx = raw
+    row.tx_hash = tx_hash
+    return TxAttempt(
+        transaction=row,
+        tx_hash=tx_hash,
+        nonce=nonce,
+        gas_limit=gas,
+        max_fee_per_gas=fees.max_fee_per_gas,
+        max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+        raw_tx=raw,
+    )
+
+
+def _simulate(w3: Web3, rows: list[ChainTransaction], sender: str) -> list:
+    """eth_estimateGas for every row in one batch, against the pending state."""
+    return rpc_batch(w3, [("eth_estimateGas", [call_params(row, sender), "pending"]) for row in rows])
+
+
+def _claim_and_sign(
+    w3: Web3, signer: LocalAccount, chain_id: int, batch_size: int, report: SendReport
+) -> list[ChainTransaction]:
+    with transaction.atomic():
+        rows = list(
+            ChainTransaction.objects.select_for_update(skip_locked=True)
+            .filter(status=TxStatus.QUEUED, chain_id=chain_id)
+            .order_by("id")[:batch_size]
+        )
+        if not rows:
+            return []
+        report.claimed += len(rows)
+        estimates = _simulate(w3, rows, signer.address)
+        ready: list[tuple[ChainTransaction, int]] = []
+        for row, estimate in zip(rows, estimates, strict=True):
+            if isinstance(estimate, RpcError):
+                if is_revert(estimate):
+                    decoded = decode_revert(row, estimate)
+                    mark_failed(row, code=decoded.name, error={"name": decoded.name, "args": decoded.args})
+                    report.failed += 1
+                else:  # the node could not simulate now: leave it queued for the next pass
+                    row.last_error = f"simulation: {estimate.message}"[:1000]
+                    row.save(update_fields=["last_error", "updated_at"])
+                    report.transient_errors.append(estimate.message)
+                continue
+            gas = int(int(estimate, 16) * settings.OUTBOX_GAS_MULTIPLIER)
+            ready.append((row, gas))
+        if not ready:
+            return []
+        fees = suggest_fees(w3)
+        account = lock_nonce_account(w3=w3, chain_id=chain_id, address=signer.address)
+        now = timezone.now()
+        attempts = []
+        for row, gas in ready:
+            attempts.append(
+                sign_into(row, signer=signer, nonce=account.next_nonce, gas=gas, fees=fees, chain_id=chain_id)
+            )
+            account.next_nonce += 1
+            row.status = TxStatus.SIGNED
+            row.signed_at = now
+            row.last_error = ""
+        account.save(update_fields=["next_nonce", "updated_at"])
+        signed_rows = [row for row, _gas in ready]
+        for row in signed_rows:
+            row.updated_at = now
+        bulk_set(
+            ChainTransaction,
+            signed_rows,
+            [
+                "status",
+                "signer",
+                "nonce",
+                "gas_limit",
+                "max_fee_per_gas",
+                "max_priority_fee_per_gas",
+                "raw_tx",
+                "tx_hash",
+                "signed_at",
+                "last_error",
+                "updated_at",
+            ],
+        )
+        TxAttempt.objects.bulk_create(attempts)
+        report.signed += len(signed_rows)
+        OUTBOX_TRANSITIONS.labels(TxStatus.SIGNED).inc(len(signed_rows))
+        return signed_rows
+
+
+def send_queued(
+    *, batch_size: int | None = None, max_batches: int = 50, on_backlog: Callable[[], None] | None = None
+) -> SendReport:
+    """Drain queued rows: simulate, sign and broadcast, a batch at a time, until none is left.
+
+    `on_backlog` is called once when a full batch shows more work is waiting (another worker can
+    join the drain), and again if this run stops at `max_batches` with rows left.
+    """
+    w3 = get_web3()
+    signer = get_signer()
+    chain_id = settings.CHAIN_ID
+    size = batch_size or settings.OUTBOX_BATCH_SIZE
+    report = SendReport()
+    asked_for_help = False
+    for _ in range(max_batches):
+        claimed_before = report.claimed
+        signed = _claim_and_sign(w3, signer, chain_id, size, report)
+        full = report.claimed - claimed_before >= size
+        if full and on_backlog and not asked_for_help:
+            on_backlog()
+            asked_for_help = True
+        if signed:
+            broadcast(signed, w3=w3, report=report)
+        if not full or (not signed and report.transient_errors):
+            break  # drained, or the node cannot simulate now: the next kick or sweep retries
+    else:
+        if on_backlog:
+            on_backlog()
+    return report
+
+
+def mark_broadcast(rows: list[ChainTransaction]) -> int:
+    """Record that the node has these rows' current versions: signed -> sent (never moving a row
+    the confirmer already advanced), one more attempt each. Returns how many became sent."""
+    if not rows:
+        return 0
+    now = timezone.now()
+    ids = [row.pk for row in rows]
+    TxAttempt.objects.filter(tx_hash__in=[row.tx_hash for row in rows]).update(broadcast_at=now)
+    # A re-broadcast of a row already sent (or further) only counts the attempt.
+    ChainTransaction.objects.filter(pk__in=ids).exclude(status=TxStatus.SIGNED).update(
+        attempts=F("attempts") + 1, updated_at=now
+    )
+    sent = ChainTransaction.objects.filter(pk__in=ids, status=TxStatus.SIGNED).update(
+        status=TxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error="", updated_at=now
+    )
+    if sent:
+        OUTBOX_TRANSITIONS.labels(TxStatus.SENT).inc(sent)
+    return sent
+
+
+def broadcast(
+    rows: list[ChainTransaction], *, w3: Web3 | None = None, report: SendReport | None = None
+) -> SendReport:
+    """eth_sendRawTransaction the stored bytes of each row's current version, in one batch.
+
+    A transport failure (node down) leaves the rows `signed`; the sweep broadcasts them again.
+    """
+    w3 = w3 or get_web3()
+    report = report or SendReport()
+    rows = [row for row in rows if row.raw_tx]
+    if not rows:
+        return report
+    try:
+        results = rpc_batch(
+            w3, [("eth_sendRawTransaction", ["0x" + bytes(row.raw_tx).hex()]) for row in rows]
+        )
+    except Exception as exc:
+        note = f"broadcast: {type(exc).__name__}: {exc}"[:1000]
+        ChainTransaction.objects.filter(pk__in=[r.pk for r in rows]).update(last_error=note)
+        report.transient_errors.append(note)
+        logger.warning("broadcast of %d transactions failed, will retry: %s", len(rows), note)
+        return report
+    checkpoint("after_broadcast")  # the node has the bytes; our DB does not know yet
+    accepted = []
+    for row, result in zip(rows, results, strict=True):
+        if (
+            not isinstance(result, RpcError)
+            or _matches(result, ALREADY_KNOWN)
+            or _matches(result, UNDERPRICED)
+        ):
+            # Underpriced: another version of ours holds this nonce in the pool; the confirmer polls both.
+            accepted.append(row)
+        elif _matches(result, NONCE_TOO_LOW):
+            if handle_nonce_too_low(row, w3=w3):
+                report.requeued += 1
+            else:
+                report.sent += 1
+        elif _matches(result, TRANSIENT):
+            ChainTransaction.objects.filter(pk=row.pk).update(
+                last_error=f"broadcast: {result.message}"[:1000]
+            )
+            report.transient_errors.append(result.message)
+        else:
+            reject_permanently(row, result, w3=w3)
+            report.failed += 1
+    report.sent += len(accepted)
+    mark_broadcast(accepted)
+    rows_changed(accepted)
+    return report
+
+
+def receipts_exist(w3: Web3, hashes: list[str]) -> bool:
+    if not hashes:
+        return False
+    results = rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes])
+    return any(isinstance(r, dict) for r in results)
+
+
+def handle_nonce_too_low(row: ChainTransaction, *, w3: Web3) -> bool:
+    """The chain is past this row's nonce. Returns True when the row had to be re-queued.
+
+    If one of our versions was mined, the row just counts as sent (the confirmer finds the receipt).
+    Otherwise something else used the nonce (the key used outside the platform): the row goes back
+    to `queued` to be signed at a fresh nonce, and the allocator is reconciled with the chain.
+    """
+    hashes = list(TxAttempt.objects.filter(transaction=row).values_list("tx_hash", flat=True))
+    if receipts_exist(w3, hashes):
+        mark_broadcast([row])
+        return False
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if locked.status not in (TxStatus.SIGNED, TxStatus.SENT):
+            return False
+        TxAttempt.objects.filter(transaction=locked).update(status=AttemptStatus.DROPPED)
+        locked.status = TxStatus.QUEUED
+        locked.nonce = None
+        locked.raw_tx = None
+        locked.tx_hash = ""
+        locked.last_error = f"nonce {row.nonce} was used outside the platform; re-signing"
+        locked.save()
+    logger.warning("outbox row %s: nonce %s used elsewhere; re-queued", row.pk, row.nonce)
+    reconcile_nonce_account(w3=w3, chain_id=row.chain_id, address=row.signer)
+    return True
+
+
+def reject_permanently(row: ChainTransaction, error: RpcError, *, w3: Web3) -> None:
+    """The node will never accept these bytes. Fail the row and hand its nonce to a filler."""
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if locked.status != TxStatus.SIGNED:
+            return
+        nonce = locked.nonce
+        TxAttempt.objects.filter(transaction=locked).update(status=AttemptStatus.DROPPED)
+        locked.nonce = None
+        locked.raw_tx = None
+        locked.tx_hash = ""
+        locked.save(update_fields=["nonce", "raw_tx", "tx_hash", "updated_at"])
+        mark_failed(locked, code="Rejected", error={"name": "Rejected", "message": error.message})
+        filler = create_nonce_filler(nonce=nonce, signer=get_signer(), chain_id=locked.chain_id, w3=w3)
+    logger.error("outbox row %s rejected by the node (%s); nonce %s filled", row.pk, error.message, nonce)
+    broadcast([filler], w3=w3)
+
+
+def create_nonce_filler(*, nonce: int, signer: LocalAccount, chain_id: int, w3: Web3) -> ChainTransaction:
+    """A 0-value self-transfer at `nonce`, so a nonce nobody will use does not block the ones after it."""
+    row = ChainTransaction(
+        kind=FILLER_KIND,
+        idempotency_key=f"{FILLER_KIND}:{chain_id}:{signer.address}:{nonce}:{uuid.uuid4().hex}",
+        chain_id=chain_id,
+        contract_name="",
+        contract_address=signer.address,
+        function="",
+        args=[],
+        calldata=b"",
+        status=TxStatus.SIGNED,
+        signed_at=timezone.now(),
+    )
+    attempt = sign_into(row, signer=signer, nonce=nonce, gas=21_000, fees=suggest_fees(w3), chain_id=chain_id)
+    row.save()
+    attempt.transaction = row
+    attempt.save()
+    return row
+
+
+def fill_nonce_gaps(gaps: list[int], *, w3: Web3 | None = None) -> list[ChainTransaction]:
+    w3 = w3 or get_web3()
+    signer = get_signer()
+    fillers = []
+    for nonce in gaps:
+        with transaction.atomic():
+            fillers.append(create_nonce_filler(nonce=nonce, signer=signer, chain_id=settings.CHAIN_ID, w3=w3))
+    broadcast(fillers, w3=w3)
+    return fillers

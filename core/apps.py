@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Process-wide instrumentation (no models): every DB connection is counted and timed."""
+
+    name = "core"
+    verbose_name = "Platform core"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from core.metrics import instrument_connection
+
+        connection_created.connect(instrument_connection, dispatch_uid="db_metrics")

@@ -1,0 +1,66 @@
+"""Companies and campaigns for the issuance tests."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+from eth_account import Account
+
+from tests.support.outbox import settle_outbox
+
+CID = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
+_numbers = itertools.count(1)
+
+
+def new_wallet() -> str:
+    return Account.create().address
+
+
+def company_body(**overrides) -> dict:
+    return {
+        "legal_name": "Acme Robotics GmbH",
+        "registration_number": f"HRB {next(_numbers):06d}",
+        "country": "DE",
+        "wallet_address": new_wallet(),
+        "document_cid": CID,
+        **overrides,
+    }
+
+
+def campaign_body(
+    issuer_id: int, *, starts_in: timedelta = timedelta(hours=1), days: int = 30, **overrides
+) -> dict:
+    starts = timezone.now() + starts_in
+    return {
+        "issuer": issuer_id,
+        "title": "Series A",
+        "description": "Robots for everyone",
+        "goal": "100000.00",
+        "hard_cap": "250000.00",
+        "min_investment": "500.00",
+        "share_price": "10.00",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(days=days)).isoformat(),
+        **overrides,
+    }
+
+
+def registered_company(issuer_client, officer_client, **overrides) -> dict:
+    """A company created by the issuer, approved by compliance and registered on chain."""
+    created = issuer_client.post("/api/issuers/", company_body(**overrides), format="json")
+    assert created.status_code == 201, created.json()
+    company_id = created.json()["id"]
+    review = officer_client.post(f"/api/issuers/{company_id}/review/", {"decision": "approve"}, format="json")
+    assert review.status_code == 202, review.json()
+    settle_outbox()
+    company = issuer_client.get(f"/api/issuers/{company_id}/").json()
+    assert company["onchain"]["registered"] is True, company
+    return company
+
+
+def draft_campaign(issuer_client, company_id: int, **kwargs) -> dict:
+    response = issuer_client.post("/api/campaigns/", campaign_body(company_id, **kwargs), format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()

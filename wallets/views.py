@@ -1,0 +1,39 @@
+"""`GET /api/wallets/{address}/balances/`."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from blockchain.chain.addresses import InvalidAddress, normalize_address
+from core.api import ChainUnavailable, DomainError, NotAllowed
+from wallets.balances import get_balances
+from wallets.serializers import BalanceSerializer, BalancesQuerySerializer
+
+
+class WalletBalancesView(APIView):
+    """`GET /api/wallets/{address}/balances/`: the wallet's owner or an operator. Cached; `?verify=1`
+    reads the chain (and refreshes the cache)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(parameters=[BalancesQuerySerializer], responses=BalanceSerializer(many=True))
+    def get(self, request: Request, address: str) -> Response:
+        try:
+            address = normalize_address(address, allow_zero=True)
+        except InvalidAddress as exc:
+            raise DomainError(str(exc), code="invalid", errors={"address": str(exc)}) from None
+        user = request.user
+        owns = user.wallet_verified and user.wallet_address == address
+        if not (owns or user.has_role("operator")):
+            raise NotAllowed("Only the wallet's owner or an operator may see its balances.")
+        query = BalancesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            views = get_balances(address, verify=query.validated_data["verify"])
+        except Exception as exc:
+            raise ChainUnavailable(f"The chain could not be read: {type(exc).__name__}: {exc}") from exc
+        return Response(BalanceSerializer(views, many=True).data)
