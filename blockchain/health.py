@@ -49,6 +49,22 @@ def check_indexer() -> CheckResult:
         if not WatchedContract.objects.filter(chain_id=settings.CHAIN_ID, active=True).exists():
             return {"ok": True, "note": "no contracts deployed yet"}
         return {"ok": False, "error": "the indexer has not run yet"}
+    if state.last_error:
+        # Details (the exception) are in the sync status for operators, not in this public answer.
+        return {"ok": False, "indexed_block": state.indexed_block, "error": "the indexer's last run failed"}
+    from blockchain.state import cached_head
+
+    head = cached_head()
+    if head is not None and state.indexed_block > head:
+        return {
+            "ok": False,
+            "indexed_block": state.indexed_block,
+            "head": head,
+            "error": (
+                "the indexed block is ahead of the chain head: the chain was reset; "
+                "run `python manage.py rebuild_from_chain`"
+            ),
+        }
     lag = state.lag_blocks
     result = {
         "ok": lag <= settings.HEALTH_MAX_INDEXER_LAG,

@@ -5,4 +5,5 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
-        from campaigns import chain, signals  # noqa: F401 - registers event handlers, hooks and signals
+        from campaigns import signals  # noqa: F401 - post_save: declared intents to the outbox
+        from campaigns.onchain import handlers, intents  # noqa: F401 - projections, failure hooks

@@ -64,9 +64,6 @@ class Campaign(models.Model):
     last_chain_error = models.CharField(max_length=300, blank=True, default="")
 
     raised = models.DecimalField(max_digits=30, decimal_places=6, default=0, help_text="from the chain")
-    raised_position = models.PositiveBigIntegerField(
-        default=0, help_text="block × 1e6 + log index of the event `raised` came from (newest wins)"
-    )
     pending_amount = models.DecimalField(max_digits=30, decimal_places=6, default=0)
     investor_count = models.PositiveIntegerField(default=0)
     certificate_batches = models.PositiveIntegerField(default=0, help_text="mintBatch intents requested")
@@ -295,8 +292,9 @@ class ShareCertificate(models.Model):
         max_length=16, choices=CertificateStatus.choices, default=CertificateStatus.MINTING
     )
     token_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
-    owner = models.CharField(max_length=42, blank=True, default="", help_text="from Transfer events")
-    owner_position = models.PositiveBigIntegerField(default=0, help_text="block × 1e6 + log index of `owner`")
+    owner = models.CharField(
+        max_length=42, blank=True, default="", help_text="the `to` of the last surviving Transfer"
+    )
     minted_tx_hash = models.CharField(max_length=66, blank=True, default="")
     last_chain_error = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -237,7 +237,7 @@ class ShareCertificateSerializer(serializers.ModelSerializer):
     def get_chain(self, certificate: ShareCertificate) -> dict:
         """The state of the mintBatch transaction that carries this certificate."""
         from blockchain.selectors import PREFETCHED_TRANSACTIONS, chain_summary
-        from campaigns.chain import MINT_KIND
+        from campaigns.onchain.intents import MINT_KIND
 
         campaign = certificate.campaign
         transactions = getattr(campaign, PREFETCHED_TRANSACTIONS, None)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from eth_utils import keccak
 
 from accounts.models import InvestorProfile, User
-from blockchain.chain.amounts import AmountError, from_base_units, to_base_units
+from blockchain.chain.amounts import AmountError, to_base_units
 from campaigns.aml import screen
 from campaigns.limits import investment_limit
 from campaigns.models import (
@@ -371,69 +371,7 @@ def close_ended_campaigns(*, now: datetime | None = None) -> int:
     return closed
 
 
-# --- what the chain said --------------------------------------------------------------------------
-
-
-def record_campaign_created(*, campaign_ref: str, address: str, tx_hash: str) -> None:
-    campaign = Campaign.objects.select_for_update().filter(campaign_ref=campaign_ref).first()
-    if campaign is None:
-        logger.warning("CampaignCreated for unknown campaignRef %s (tx %s)", campaign_ref, tx_hash)
-        return
-    if campaign.contract_address == address and campaign.created_tx_hash == tx_hash:
-        return
-    campaign.contract_address = address
-    campaign.created_tx_hash = tx_hash
-    if campaign.status in TRANSITIONS["deployed"].sources:
-        _move(campaign, "deployed")
-        campaign.activated_at = campaign.activated_at or timezone.now()
-        campaign.last_chain_error = ""
-    campaign.save()
-
-
-def record_raised(*, address: str, raised_units: int, position: int) -> None:
-    """InvestmentRecorded/Cancelled carry the campaign's new total: keep the newest."""
-    Campaign.objects.filter(contract_address=address, raised_position__lt=position).update(
-        raised=from_base_units(raised_units), raised_position=position
-    )
-
-
-def record_campaign_finalized(*, address: str, successful: bool, raised_units: int, tx_hash: str) -> None:
-    campaign = Campaign.objects.select_for_update().filter(contract_address=address).first()
-    if campaign is None or campaign.finalized_tx_hash == tx_hash:
-        return
-    campaign.finalized_tx_hash = tx_hash
-    campaign.raised = from_base_units(raised_units)
-    campaign.closed_at = campaign.closed_at or timezone.now()
-    if campaign.status == S.ACTIVE:
-        _move(campaign, "finalized_successful" if successful else "finalized_failed")
-    campaign.save()
-    if campaign.status in (S.FAILED, S.CANCELLED):
-        refund_failed_campaign(campaign.pk)
-    elif campaign.status == S.SUCCESSFUL:
-        issue_certificates(campaign)
-
-
-def forget_campaign_created(*, address: str, tx_hash: str) -> None:
-    """A reorg orphaned CampaignCreated: deploying again until the outbox re-mines it."""
-    campaign = Campaign.objects.select_for_update().filter(contract_address=address).first()
-    if campaign is None or campaign.created_tx_hash != tx_hash:
-        return
-    if campaign.status == S.ACTIVE:
-        campaign.status = S.DEPLOYING
-    campaign.contract_address = ""
-    campaign.created_tx_hash = ""
-    campaign.save()
-
-
-def forget_campaign_finalized(*, address: str, tx_hash: str) -> None:
-    campaign = Campaign.objects.select_for_update().filter(contract_address=address).first()
-    if campaign is None or campaign.finalized_tx_hash != tx_hash:
-        return
-    if campaign.status in (S.SUCCESSFUL, S.FAILED):
-        campaign.status = S.ACTIVE
-    campaign.finalized_tx_hash = ""
-    campaign.closed_at = None
-    campaign.save()
+# --- failed intents (the outbox's failure hooks call these) -----------------------------------------
 
 
 def deployment_failed(*, campaign_id: int, error_code: str) -> None:
@@ -674,48 +612,6 @@ def cancel_investment(*, investment: Investment, investor: User) -> Investment:
     return locked
 
 
-def record_investment_confirmed(*, investment_ref: str, address: str, tx_hash: str) -> None:
-    investment = Investment.objects.select_for_update().filter(investment_ref=investment_ref).first()
-    if investment is None:
-        logger.warning(
-            "InvestmentRecorded for unknown ref %s on %s (tx %s)", investment_ref, address, tx_hash
-        )
-        return
-    if investment.recorded_tx_hash == tx_hash:
-        return
-    investment.recorded_tx_hash = tx_hash
-    investment.confirmed_at = investment.confirmed_at or timezone.now()
-    if investment.status in (InvestmentStatus.RECORDING, InvestmentStatus.FAILED):
-        investment.status = InvestmentStatus.CONFIRMED
-        investment.last_chain_error = ""
-    investment.save()
-    refresh_campaign_totals(investment.campaign_id)
-
-
-def record_investment_cancelled(*, investment_ref: str, tx_hash: str) -> None:
-    investment = Investment.objects.select_for_update().filter(investment_ref=investment_ref).first()
-    if investment is None or investment.cancelled_tx_hash == tx_hash:
-        return
-    investment.status = InvestmentStatus.CANCELLED
-    investment.cancelled_tx_hash = tx_hash
-    investment.cancelled_at = investment.cancelled_at or timezone.now()
-    investment.save()
-    refresh_campaign_totals(investment.campaign_id)
-
-
-def forget_investment_recorded(*, investment_ref: str, tx_hash: str) -> None:
-    """A reorg orphaned InvestmentRecorded: recording again until the outbox re-mines it."""
-    investment = Investment.objects.select_for_update().filter(investment_ref=investment_ref).first()
-    if investment is None or investment.recorded_tx_hash != tx_hash:
-        return
-    if investment.status == InvestmentStatus.CONFIRMED:
-        investment.status = InvestmentStatus.RECORDING
-    investment.recorded_tx_hash = ""
-    investment.confirmed_at = None
-    investment.save()
-    refresh_campaign_totals(investment.campaign_id)
-
-
 def recording_failed(*, investment_id: int, error_code: str) -> None:
     """recordInvestment failed for good (e.g. the deadline passed): the investment failed and stops
     counting against the cap and the investor's limit."""
@@ -730,18 +626,6 @@ def cancellation_failed(*, investment_id: int, error_code: str) -> None:
     Investment.objects.filter(pk=investment_id, status=InvestmentStatus.CONFIRMED).update(
         cancel_requested_at=None, last_chain_error=f"cancelInvestment failed: {error_code}"[:300]
     )
-
-
-def refund_failed_campaign(campaign_id: int) -> int:
-    """A campaign that failed refunds its confirmed investments; in-flight ones fail."""
-    refunded = Investment.objects.filter(campaign_id=campaign_id, status=InvestmentStatus.CONFIRMED).update(
-        status=InvestmentStatus.REFUNDED
-    )
-    Investment.objects.filter(campaign_id=campaign_id, status__in=IN_FLIGHT_INVESTMENT).update(
-        status=InvestmentStatus.FAILED, last_chain_error="the campaign closed first"
-    )
-    refresh_campaign_totals(campaign_id)
-    return refunded
 
 
 # --- share certificates -------------------------------------------------------------------------------
@@ -759,7 +643,7 @@ def shares_for(investment: Investment, campaign: Campaign) -> int:
 def issue_certificates(campaign: Campaign) -> int:
     """A successful campaign: one certificate per confirmed investment without one, minted in as
     few mintBatch transactions as the block gas limit allows. Returns certificates queued."""
-    from campaigns.chain import enqueue_mint_batch
+    from campaigns.onchain.intents import enqueue_mint_batch
 
     locked = _locked(campaign)
     pending = list(
@@ -791,31 +675,6 @@ def issue_certificates(campaign: Campaign) -> int:
     return queued
 
 
-def record_certificate_minted(
-    *, certificate_ref: str, token_id: int, owner: str, tx_hash: str, position: int
-) -> None:
-    certificate = ShareCertificate.objects.select_for_update().filter(certificate_ref=certificate_ref).first()
-    if certificate is None:
-        logger.warning("CertificateMinted for unknown ref %s (tx %s)", certificate_ref, tx_hash)
-        return
-    if certificate.token_id == token_id and certificate.minted_tx_hash == tx_hash:
-        return
-    certificate.token_id = token_id
-    certificate.status = CertificateStatus.MINTED
-    certificate.minted_tx_hash = tx_hash
-    certificate.last_chain_error = ""
-    if position > certificate.owner_position:
-        certificate.owner, certificate.owner_position = owner, position
-    certificate.save()
-
-
-def record_certificate_transfer(*, token_id: int, to: str, position: int) -> None:
-    """Transfer events (mints and holders' own transfers): the newest owner wins."""
-    ShareCertificate.objects.filter(token_id=token_id, owner_position__lt=position).update(
-        owner=to, owner_position=position
-    )
-
-
 def minting_failed(*, campaign_id: int, batch_number: int, error_code: str) -> None:
     ShareCertificate.objects.filter(
         campaign_id=campaign_id, mint_batch=batch_number, status=CertificateStatus.MINTING
@@ -824,7 +683,7 @@ def minting_failed(*, campaign_id: int, batch_number: int, error_code: str) -> N
 
 def retry_certificates(*, campaign: Campaign) -> int:
     """Queue the failed certificates of a successful campaign again (new mintBatch intents)."""
-    from campaigns.chain import enqueue_mint_batch
+    from campaigns.onchain.intents import enqueue_mint_batch
 
     with transaction.atomic():
         locked = _locked(campaign)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from campaigns.chain import (
+from campaigns.models import Campaign, CampaignStatus, Investment, InvestmentStatus
+from campaigns.onchain.intents import (
     enqueue_cancel_investment,
     enqueue_create_campaign,
     enqueue_finalize,
     enqueue_record_investment,
 )
-from campaigns.models import Campaign, CampaignStatus, Investment, InvestmentStatus
 
 
 @receiver(post_save, sender=Campaign, dispatch_uid="campaigns.enqueue_chain_work")

@@ -63,7 +63,10 @@ INDEXER_MAX_RANGE = env.int("INDEXER_MAX_RANGE", default=50_000)
 INDEXER_FAST_SECONDS = env.float("INDEXER_FAST_SECONDS", default=1.0)
 INDEXER_SLOW_SECONDS = env.float("INDEXER_SLOW_SECONDS", default=5.0)
 INDEXER_REORG_WINDOW = env.int("INDEXER_REORG_WINDOW", default=max(2 * CHAIN_CONFIRMATIONS, 64))
-INDEXER_LOCK_TTL = env.int("INDEXER_LOCK_TTL", default=300)
+# One indexer at a time: a short lock renewed by a heartbeat while its holder lives, so a killed
+# poller is replaced within INDEXER_LOCK_TTL seconds; one run indexes for at most INDEXER_RUN_SECONDS.
+INDEXER_LOCK_TTL = env.int("INDEXER_LOCK_TTL", default=15)
+INDEXER_RUN_SECONDS = env.float("INDEXER_RUN_SECONDS", default=120.0)
 HEALTH_MAX_INDEXER_LAG = env.int("HEALTH_MAX_INDEXER_LAG", default=100)
 # Balances: the chain's native coin, ERC-20 tokens tracked ({"USDC": {"address": "0x…", "decimals": 6}}),
 # how long a cached balance is fresh, and the signer balance below which health warns.

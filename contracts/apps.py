@@ -5,4 +5,4 @@ class ContractsConfig(AppConfig):
     name = "contracts"
 
     def ready(self) -> None:
-        from contracts import chain  # noqa: F401 - registers the event handlers
+        from contracts import chain  # noqa: F401 - registers the watched-campaigns projection

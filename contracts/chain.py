@@ -1,38 +1,48 @@
-"""Chain-structure event handlers: contracts our suite creates become watched addresses."""
+"""Chain structure: the Campaign clones our factory creates become watched addresses (a projection of
+the surviving CampaignCreated events, so a creation a reorg orphaned stops being watched)."""
 
 from __future__ import annotations
 
-from blockchain.indexing.registry import DecodedEvent, on_event, on_removed
+from django.conf import settings
+
+from blockchain.indexing.registry import register_projection
 from blockchain.models import ChainEvent, WatchedContract
 
 
-@on_event("CampaignFactory", "CampaignCreated")
-def watch_created_campaign(event: DecodedEvent) -> None:
-    """Every Campaign clone is indexed from the block that created it (idempotent)."""
-    WatchedContract.objects.get_or_create(
-        chain_id=event.chain_id,
-        address=event.args["campaignAddress"],
-        active=True,
-        defaults={
-            "artifact": "Campaign",
-            "start_block": event.block_number,
-            "discovered_by_tx": event.tx_hash,
-        },
-    )
-
-
-@on_removed("CampaignFactory", "CampaignCreated")
-def unwatch_orphaned_campaigns(events: list[DecodedEvent]) -> None:
-    """A reorg took the creation away: stop watching the clone unless a surviving event created it."""
-    for event in events:
-        address = event.args["campaignAddress"]
-        still_created = ChainEvent.objects.filter(
-            chain_id=event.chain_id,
-            event_name="CampaignCreated",
+def project_watched_campaigns(addresses: set[str]) -> None:
+    """Watch each clone from the block of its surviving creation; stop watching one whose creation no
+    longer survives (never a deployment of ours, which `deploy_contracts` manages)."""
+    created = {
+        e.args["campaignAddress"]: e
+        for e in ChainEvent.objects.filter(
+            chain_id=settings.CHAIN_ID,
             removed=False,
-            args__campaignAddress=address,
-        ).exists()
-        if not still_created:
+            event_name="CampaignCreated",
+            args__campaignAddress__in=list(addresses),
+        ).order_by("block_number", "log_index")
+    }
+    for address in sorted(addresses):
+        event = created.get(address)
+        if event is None:
             WatchedContract.objects.filter(
-                chain_id=event.chain_id, address=address, deployment__isnull=True, active=True
+                chain_id=settings.CHAIN_ID, address=address, deployment__isnull=True, active=True
             ).update(active=False)
+            continue
+        WatchedContract.objects.get_or_create(
+            chain_id=settings.CHAIN_ID,
+            address=address,
+            active=True,
+            defaults={
+                "artifact": "Campaign",
+                "start_block": event.block_number,
+                "discovered_by_tx": event.tx_hash,
+            },
+        )
+
+
+register_projection(
+    "contracts.watched_campaigns",
+    kinds=[("CampaignFactory", "CampaignCreated")],
+    keys=lambda event: [event.args["campaignAddress"]],
+    project=project_watched_campaigns,
+)

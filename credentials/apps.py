@@ -6,7 +6,8 @@ class CredentialsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.selectors import register_kyc_provider
-        from credentials import chain, signals  # noqa: F401 - registers event handlers, hooks and signals
+        from credentials import chain, signals  # noqa: F401 - failure hooks, institution events, signals
+        from credentials.onchain import handlers  # noqa: F401 - projections
         from credentials.selectors import kyb_credential_of, kyc_summary_for
         from issuers.kyb import register_kyb_resolver
 

@@ -14,7 +14,6 @@ from blockchain.indexing.registry import (
     Drift,
     ReconcileResult,
     on_event,
-    register_rebuild_hook,
     register_reconciler,
 )
 from blockchain.models import ChainTransaction
@@ -207,46 +206,6 @@ def institution_upserted(event: DecodedEvent) -> None:
     )
 
 
-@on_event(ARTIFACT, "CredentialIssued")
-def credential_issued(event: DecodedEvent) -> None:
-    from credentials import services
-
-    a = event.args
-    services.record_credential_issued(
-        onchain_id=int(a["id"]),
-        institution=a["institution"],
-        subject=a["subject"],
-        type_hash_hex=a["credentialType"],
-        fingerprint=a["fingerprint"],
-        credential_ref=a["credentialRef"],
-        expires_at=int(a["expiresAt"]),
-        tx_hash=event.tx_hash,
-    )
-
-
-@on_event(ARTIFACT, "BatchAnchored")
-def batch_anchored(event: DecodedEvent) -> None:
-    from credentials import services
-
-    services.record_batch_anchored(
-        root=event.args["root"], onchain_batch_id=int(event.args["batchId"]), tx_hash=event.tx_hash
-    )
-
-
-@on_event(ARTIFACT, "CredentialRevoked")
-def credential_revoked(event: DecodedEvent) -> None:
-    from credentials import services
-
-    services.record_credential_revoked(onchain_id=int(event.args["id"]), tx_hash=event.tx_hash)
-
-
-@on_event(ARTIFACT, "BatchLeafRevoked")
-def batch_leaf_revoked(event: DecodedEvent) -> None:
-    from credentials import services
-
-    services.record_leaf_revoked(root=event.args["root"], leaf=event.args["leaf"], tx_hash=event.tx_hash)
-
-
 # --- failures -------------------------------------------------------------------------------------
 
 
@@ -279,24 +238,7 @@ def revoke_failed(tx: ChainTransaction) -> None:
     services.revocation_failed(credential_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
-# --- rebuild and reconcile -------------------------------------------------------------------------
-
-
-def forget_chain_facts() -> None:
-    """Before `rebuild_from_chain`: what only the events said goes; the replay says it again."""
-    from credentials.models import BatchStatus, Credential, CredentialBatch, CredentialStatus
-
-    Credential.objects.filter(document__isnull=True).delete()  # known only from the chain
-    Credential.objects.filter(status__in=[CredentialStatus.ISSUED, CredentialStatus.REVOKED]).update(
-        status=CredentialStatus.PENDING,
-        onchain_id=None,
-        issued_tx_hash="",
-        revoked_tx_hash="",
-        revoked_at=None,
-    )
-    CredentialBatch.objects.filter(status=BatchStatus.ANCHORED).update(
-        status=BatchStatus.PENDING, anchored_tx_hash=""
-    )
+# --- reconcile -------------------------------------------------------------------------
 
 
 def reconcile_credentials(w3: Web3) -> ReconcileResult:
@@ -329,5 +271,4 @@ def reconcile_credentials(w3: Web3) -> ReconcileResult:
     return result
 
 
-register_rebuild_hook("credentials", forget_chain_facts)
 register_reconciler("credentials", reconcile_credentials)

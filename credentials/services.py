@@ -4,7 +4,7 @@ the chain said. Chain work is queued by the post_save signals (credentials/signa
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.merkle import MerkleTree
 from core.api import DomainError, NotAllowed, StateConflict
-from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of, type_hash
+from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of
 from credentials.models import (
     BatchStatus,
     Credential,
@@ -302,94 +302,6 @@ def record_institution(
     institution.synced_tx_hash = tx_hash
     institution.last_chain_error = ""
     institution.save()
-
-
-def record_credential_issued(
-    *,
-    onchain_id: int,
-    institution: str,
-    subject: str,
-    type_hash_hex: str,
-    fingerprint: str,
-    credential_ref: str,
-    expires_at: int,
-    tx_hash: str,
-) -> Credential:
-    """CredentialIssued: ours (by ref) gets its on-chain id; one issued outside the platform is
-    recorded from the event (no document), so it verifies from the cache too."""
-    credential = Credential.objects.select_for_update().filter(credential_ref=credential_ref).first()
-    if credential is None:
-        credential = Credential.objects.select_for_update().filter(fingerprint=fingerprint).first()
-    if credential is None:
-        owner = Institution.objects.filter(address=institution).first() or Institution.objects.create(
-            address=institution, name=institution, sync_status=SyncStatus.SYNCED
-        )
-        known = {"0x" + type_hash(t).hex(): t for t in settings.CREDENTIAL_TYPES}
-        credential = Credential(
-            institution=owner,
-            subject_wallet=subject,
-            credential_type=known.get(type_hash_hex, ""),
-            fingerprint=fingerprint,
-            credential_ref=credential_ref,
-            expires_at=datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None,
-        )
-    elif credential.onchain_id == onchain_id and credential.issued_tx_hash == tx_hash:
-        return credential
-    credential.onchain_id = onchain_id
-    credential.issued_tx_hash = tx_hash
-    credential.issued_at = credential.issued_at or timezone.now()
-    if credential.status in (CredentialStatus.PENDING, CredentialStatus.FAILED):
-        credential.status = CredentialStatus.ISSUED
-        credential.last_chain_error = ""
-    credential.save()
-    link_credential(credential)
-    return credential
-
-
-def record_batch_anchored(*, root: str, onchain_batch_id: int, tx_hash: str) -> None:
-    batch = CredentialBatch.objects.select_for_update().filter(merkle_root=root).first()
-    if batch is None:
-        logger.warning("BatchAnchored for a root this platform did not build: %s (tx %s)", root, tx_hash)
-        return
-    if batch.status == BatchStatus.ANCHORED and batch.anchored_tx_hash == tx_hash:
-        return
-    now = timezone.now()
-    batch.status = BatchStatus.ANCHORED
-    batch.onchain_batch_id = onchain_batch_id
-    batch.anchored_tx_hash = tx_hash
-    batch.anchored_at = now
-    batch.last_chain_error = ""
-    batch.save()
-    batch.credentials.filter(status__in=[CredentialStatus.PENDING, CredentialStatus.FAILED]).update(
-        status=CredentialStatus.ISSUED, issued_at=now, issued_tx_hash=tx_hash, last_chain_error=""
-    )
-    for credential in batch.credentials.filter(credential_type__in=list(LINK_PURPOSES)):
-        link_credential(credential)
-
-
-def _mark_revoked(credential: Credential | None, *, tx_hash: str) -> None:
-    if credential is None or (
-        credential.status == CredentialStatus.REVOKED and credential.revoked_tx_hash == tx_hash
-    ):
-        return
-    credential.status = CredentialStatus.REVOKED
-    credential.revoked_at = timezone.now()
-    credential.revoked_tx_hash = tx_hash
-    credential.revocation_requested_at = credential.revocation_requested_at or credential.revoked_at
-    credential.save()
-
-
-def record_credential_revoked(*, onchain_id: int, tx_hash: str) -> None:
-    _mark_revoked(
-        Credential.objects.select_for_update().filter(onchain_id=onchain_id).first(), tx_hash=tx_hash
-    )
-
-
-def record_leaf_revoked(*, root: str, leaf: str, tx_hash: str) -> None:
-    _mark_revoked(
-        Credential.objects.select_for_update().filter(batch__merkle_root=root, leaf=leaf).first(),
-        tx_hash=tx_hash,
-    )
 
 
 def institution_sync_failed(*, institution_id: int, error_code: str) -> None:

@@ -5,4 +5,5 @@ class IssuersConfig(AppConfig):
     name = "issuers"
 
     def ready(self) -> None:
-        from issuers import chain, signals  # noqa: F401 - registers event handlers, hooks and signals
+        from issuers import chain, signals  # noqa: F401 - failure hook, reconciler, signals
+        from issuers.onchain import handlers  # noqa: F401 - projection

@@ -232,52 +232,6 @@ def request_registration(*, company: Company) -> tuple[Company, bool]:
 # --- what the chain said (registered handlers, inside the confirmer's / indexer's transaction) -----
 
 
-def record_issuer_registered(*, wallet: str, vc_hash: str, tx_hash: str, block_number: int) -> None:
-    company = Company.objects.select_for_update().filter(wallet_address=wallet).first()
-    if company is None:
-        logger.warning(
-            "IssuerRegistered for %s, which is no company of this platform (tx %s)", wallet, tx_hash
-        )
-        return
-    if company.registered and company.registered_tx_hash == tx_hash:
-        return
-    if company.kyb_status != KybStatus.APPROVED:
-        logger.error("IssuerRegistered for %s whose KYB is %s (tx %s)", wallet, company.kyb_status, tx_hash)
-    elif vc_hash != company.kyb_credential_fingerprint:
-        logger.warning(
-            "IssuerRegistered for %s with vcHash %s, approved %s",
-            wallet,
-            vc_hash,
-            company.kyb_credential_fingerprint,
-        )
-    if company.kyb_status == KybStatus.APPROVED:
-        company.registration_status = RegistrationStatus.REGISTERED
-        company.last_chain_error = ""
-    company.registered_tx_hash = tx_hash
-    company.registered_block = block_number
-    company.registered_at = timezone.now()
-    company.save()
-
-
-def record_issuer_revoked(*, wallet: str, tx_hash: str) -> None:
-    company = Company.objects.select_for_update().filter(wallet_address=wallet).first()
-    if company is not None and company.registration_status != RegistrationStatus.REVOKED:
-        company.registration_status = RegistrationStatus.REVOKED
-        company.last_chain_error = f"revoked on chain (tx {tx_hash})"
-        company.save()
-
-
-def forget_issuer_registered(*, wallet: str, tx_hash: str) -> None:
-    """A reorg orphaned the registration: registering again until the outbox re-mines it."""
-    company = Company.objects.select_for_update().filter(wallet_address=wallet).first()
-    if company is None or company.registered_tx_hash != tx_hash:
-        return
-    company.registration_status = RegistrationStatus.REGISTERING
-    company.registered_tx_hash = ""
-    company.registered_block = company.registered_at = None
-    company.save()
-
-
 def registration_failed(*, company_id: int, error_code: str) -> None:
     company = Company.objects.select_for_update().filter(pk=company_id).first()
     if company is None or company.registration_status != RegistrationStatus.REGISTERING:

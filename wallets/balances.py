@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from prometheus_client import Counter
@@ -29,7 +30,8 @@ from blockchain.indexing.registry import (
     DecodedEvent,
     Drift,
     ReconcileResult,
-    on_event,
+    register_projection,
+    register_rebuild_hook,
     register_reconciler,
     register_run_hook,
 )
@@ -313,27 +315,34 @@ def mark_rows_stale(rows: list[ChainTransaction]) -> None:
         logger.exception("could not mark balances stale for %d outbox rows", len(rows))
 
 
-def _transfer_touches(events: list[DecodedEvent], asset: str) -> set[tuple[str, str]]:
-    pairs = set()
-    for event in events:
-        for side in ("from", "to"):
-            if int(event.args[side], 16) != 0:
-                pairs.add((event.args[side], asset))
-    return pairs
+def transfer_touches(event: DecodedEvent) -> list[tuple[str, str]]:
+    """The (holder, token contract) balances a Transfer moves: both sides except the zero address."""
+    return [(event.args[side], event.address) for side in ("from", "to") if int(event.args[side], 16) != 0]
 
 
-@on_event("ShareCertificate", "Transfer", batch="all")
-def certificates_moved(events: list[DecodedEvent]) -> None:
-    mark_stale(_transfer_touches(events, CERTIFICATES))
+def balances_touched(pairs: set[tuple[str, str]]) -> None:
+    """The balance projection: a Transfer that arrived or was orphaned by a reorg changes what the
+    holder has, so the cached value is stale until the chain is read again."""
+    by_token = _by_token([a for a in assets() if a.kind != "native"])
+    mark_stale({(holder, by_token[token].key) for holder, token in pairs if token in by_token})
 
 
-@on_event(TOKEN_ARTIFACT, "Transfer", batch="all")
-def tokens_moved(events: list[DecodedEvent]) -> None:
-    symbols = {a.address: a.key for a in assets() if a.kind == "erc20"}
-    for address in {e.address for e in events}:
-        asset = symbols.get(address)
-        if asset is not None:
-            mark_stale(_transfer_touches([e for e in events if e.address == address], asset))
+register_projection(
+    "wallets.balance",
+    kinds=[("ShareCertificate", "Transfer"), (TOKEN_ARTIFACT, "Transfer")],
+    keys=transfer_touches,
+    project=balances_touched,
+)
+
+
+def reset_balances() -> None:
+    """Before `rebuild_from_chain`: every cached balance goes (rows and the Redis hot cache); reads
+    refill them from the chain."""
+    Balance.objects.filter(chain_id=settings.CHAIN_ID).delete()
+    transaction.on_commit(clear_hot_cache)
+
+
+register_rebuild_hook("wallets", reset_balances)
 
 
 def watch_configured_tokens(*, w3: Web3 | None = None) -> int:

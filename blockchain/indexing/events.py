@@ -108,10 +108,12 @@ _EVENT_COLUMNS = (
 
 
 def store_events(events: list[DecodedEvent]) -> int:
-    """Insert the events; ones already stored are skipped (the unique key). Returns rows offered.
+    """Insert the events; ones already stored are kept as they are, except that a stored event a
+    rewind marked removed is live again when the chain has it once more (same tx, log and block:
+    a reorg that re-mined it identically). Returns rows offered.
 
     Large batches (a backfill) go through PostgreSQL COPY into a temporary table and one
-    INSERT … ON CONFLICT DO NOTHING, several times faster than a multi-row INSERT.
+    INSERT … ON CONFLICT, several times faster than a multi-row INSERT.
     """
     if len(events) >= COPY_THRESHOLD and connection.vendor == "postgresql":
         return _copy_events(events)
@@ -133,7 +135,19 @@ def store_events(events: list[DecodedEvent]) -> int:
         ignore_conflicts=True,
         batch_size=2000,
     )
+    _revive(events)
     return len(events)
+
+
+def _revive(events: list[DecodedEvent]) -> int:
+    if not events:
+        return 0
+    wanted = {(e.tx_hash, e.log_index, e.block_hash) for e in events}
+    removed = ChainEvent.objects.filter(
+        chain_id=events[0].chain_id, removed=True, tx_hash__in={e.tx_hash for e in events}
+    ).values_list("pk", "tx_hash", "log_index", "block_hash")
+    ids = [pk for pk, tx_hash, log_index, block_hash in removed if (tx_hash, log_index, block_hash) in wanted]
+    return ChainEvent.objects.filter(pk__in=ids).update(removed=False) if ids else 0
 
 
 def _copy_events(events: list[DecodedEvent]) -> int:
@@ -164,7 +178,9 @@ def _copy_events(events: list[DecodedEvent]) -> int:
         # Fixed identifiers from the model's meta; the rows came in through COPY.
         cursor.execute(
             f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608  # nosec B608
-            f"SELECT {columns}, false, now() FROM chain_event_incoming ON CONFLICT DO NOTHING"
+            f"SELECT {columns}, false, now() FROM chain_event_incoming "
+            "ON CONFLICT (chain_id, tx_hash, log_index, block_hash) "
+            f"DO UPDATE SET removed = false WHERE {table}.removed"
         )
         cursor.execute("TRUNCATE chain_event_incoming")
     return len(events)

@@ -10,33 +10,36 @@ import threading
 from django.conf import settings
 
 from blockchain.indexing.indexer import INDEXER_LOCK, Indexer
-from core.locks import acquire_lock
+from core.locks import Heartbeat, acquire_lock
 
 logger = logging.getLogger("blockchain.poller")
 
 
 def poll_forever(*, interval: float, stop: threading.Event, once: bool = False) -> None:
-    """Index every `interval` seconds until `stop` is set (or after one run with `once`)."""
+    """Index every `interval` seconds until `stop` is set (or after one run with `once`). The lock is
+    short and renewed by a heartbeat while this process lives: killed, it is replaced within one TTL."""
     ttl = settings.INDEXER_LOCK_TTL
     lock = None
+    heartbeat: Heartbeat | None = None
     backoff = 0.0
     indexer: Indexer | None = None
     last_lag = None
     try:
         while not stop.is_set():
-            if lock is None:
+            if lock is None or (heartbeat is not None and heartbeat.lost):
+                if heartbeat is not None:
+                    logger.warning("poller: lost the indexer lock; re-acquiring")
+                    heartbeat.stop()
+                    heartbeat = None
                 lock = acquire_lock(INDEXER_LOCK, ttl=ttl)
                 if lock is None:
                     logger.info("poller: another indexer holds the lock; waiting")
                     stop.wait(interval)
                     continue
-            elif not lock.extend(ttl):
-                logger.warning("poller: lost the indexer lock; re-acquiring")
-                lock = None
-                continue
+                heartbeat = Heartbeat(lock, ttl=ttl, name=INDEXER_LOCK).start()
             try:
                 indexer = indexer or Indexer()
-                report = indexer.run(max_seconds=ttl / 2)
+                report = indexer.run(max_seconds=settings.INDEXER_RUN_SECONDS)
                 backoff = 0.0
                 lag = indexer.state.lag_blocks
                 if report.events or report.reorg_fork is not None or lag != last_lag:
@@ -63,6 +66,8 @@ def poll_forever(*, interval: float, stop: threading.Event, once: bool = False) 
                 break
             stop.wait(interval)
     finally:
+        if heartbeat is not None:
+            heartbeat.stop()
         if lock is not None:
             lock.release()
     logger.info("poller: stopped")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 
 from blockchain.indexing.indexer import INDEXER_LOCK, Indexer, IndexReport
@@ -42,7 +43,7 @@ def rebuild_from_chain(
     """Clear, then index from the earliest deployment block to the head. `progress_factory(start,
     head)` returns a per-run progress callback (the command's progress bar)."""
     probe = Indexer()
-    with held_lock(INDEXER_LOCK, ttl=3600, wait=30) as lock:
+    with held_lock(INDEXER_LOCK, ttl=settings.INDEXER_LOCK_TTL, wait=30, heartbeat=True) as lock:
         if lock is None:
             raise IndexerBusy("the indexer is running (poll_blockchain or the beat task): stop it first")
         deleted = clear_chain_derived(chain_id=probe.chain_id, say=say)
@@ -55,9 +56,4 @@ def rebuild_from_chain(
         )
         report_progress = progress_factory(start, head) if progress_factory else None
 
-        def progress(report: IndexReport) -> None:
-            if report_progress is not None:
-                report_progress(report)
-            lock.extend(3600)
-
-        return indexer.run(progress=progress)
+        return indexer.run(progress=report_progress)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
 from blockchain.chain.client import get_web3, rpc_call
-from blockchain.indexing.events import WatchedAddresses, decode_logs
-from blockchain.indexing.registry import Drift, ReconcileResult, reconcilers
+from blockchain.indexing.events import WatchedAddresses, decode_logs, event_from_row
+from blockchain.indexing.registry import Drift, ReconcileResult, project_touched, projected_kinds, reconcilers
 from blockchain.models import ChainEvent, ChainSyncState, ReconcileReport, WatchedContract
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,27 @@ def run_reconcile(*, w3: Web3 | None = None, only: tuple[str, ...] | None = None
             for d in drift[:MAX_DRIFT_DETAILS]
         ],
     )
+
+
+def reproject_all(*, chain_id: int | None = None, chunk: int = 5000) -> int:
+    """`reconcile --fix`: every entity any stored event touched (surviving or orphaned) is projected
+    again from the surviving events, in one transaction. Reads the database only: nothing is sent.
+    Returns the events whose entities were projected."""
+    chain_id = chain_id or settings.CHAIN_ID
+    kinds = projected_kinds()
+    done = 0
+    with transaction.atomic():
+        rows = ChainEvent.objects.filter(chain_id=chain_id).order_by("block_number", "log_index", "pk")
+        last = 0
+        while True:
+            batch = list(rows.filter(pk__gt=last).order_by("pk")[:chunk])
+            if not batch:
+                break
+            last = batch[-1].pk
+            events = [event_from_row(row) for row in batch if (row.artifact, row.event_name) in kinds]
+            project_touched(events)
+            done += len(events)
+    return done
 
 
 def _jsonable(value):

@@ -150,6 +150,61 @@ def _runs(events: Iterable[DecodedEvent]) -> Iterable[tuple[tuple[str, str], lis
         yield key, run  # type: ignore[misc]
 
 
+@dataclass(frozen=True)
+class Projection:
+    """An entity's chain facts, derived from the surviving (non-removed) events.
+
+    `keys(event)` names the entities an event touches; `project(keys)` recomputes those entities
+    from the stored events that survive, in (block, log index) order, plus the intents still in
+    flight. The receipt path, the indexer, the reorg rewind and rebuild all end here, so none of
+    them keeps its own way of applying or undoing a fact: an orphaned event is marked removed and
+    the entities it touched are projected again.
+    """
+
+    name: str
+    kinds: frozenset[tuple[str, str]]
+    keys: Callable[[DecodedEvent], Iterable[Any]]
+    project: Callable[[set], None]
+
+
+_projections: dict[str, Projection] = {}
+
+
+def register_projection(
+    name: str,
+    *,
+    kinds: Iterable[tuple[str, str]],
+    keys: Callable[[DecodedEvent], Iterable[Any]],
+    project: Callable[[set], None],
+) -> None:
+    """Projections run in registration order (an app registers the ones others' consequences
+    depend on first)."""
+    _projections[name] = Projection(name=name, kinds=frozenset(kinds), keys=keys, project=project)
+
+
+def projections() -> dict[str, Projection]:
+    return dict(_projections)
+
+
+def projected_kinds() -> set[tuple[str, str]]:
+    return {kind for projection in _projections.values() for kind in projection.kinds}
+
+
+def project_touched(events: Iterable[DecodedEvent]) -> int:
+    """Re-derive every entity the events touch (added or orphaned alike). Returns projections run."""
+    events = list(events)
+    ran = 0
+    for projection in list(_projections.values()):
+        keys: set = set()
+        for event in events:
+            if (event.artifact, event.name) in projection.kinds:
+                keys.update(projection.keys(event))
+        if keys:
+            projection.project(keys)
+            ran += 1
+    return ran
+
+
 def dispatch(events: Iterable[DecodedEvent]) -> int:
     """Run every registered handler for the events, in order. Returns how many handler calls ran.
 
@@ -177,7 +232,7 @@ def dispatch(events: Iterable[DecodedEvent]) -> int:
             if batch == "all":
                 handler(group)
                 calls += 1
-    return calls
+    return calls + project_touched(events)
 
 
 def dispatch_removed(events: list[DecodedEvent]) -> int:
@@ -189,4 +244,4 @@ def dispatch_removed(events: list[DecodedEvent]) -> int:
         for handler in _removal_handlers.get(key, ()):
             handler(group)
             calls += 1
-    return calls
+    return calls + project_touched(events)

@@ -19,15 +19,18 @@ def index_chain_events() -> dict | None:
     from blockchain.indexing.indexer import INDEXER_LOCK, Indexer
     from core.locks import held_lock
 
-    with held_lock(INDEXER_LOCK, ttl=settings.INDEXER_LOCK_TTL) as lock:
+    with held_lock(INDEXER_LOCK, ttl=settings.INDEXER_LOCK_TTL, heartbeat=True) as lock:
         if lock is None:
             return None
         try:
-            report = Indexer().run(max_seconds=settings.INDEXER_LOCK_TTL / 2)
+            report = Indexer().run(max_seconds=settings.INDEXER_RUN_SECONDS)
         except TRANSIENT_ERRORS as exc:
             logger.warning("indexer: chain unreachable (%s); next run retries", exc)
             Indexer.record_failure(exc)
             return None
+        except Exception as exc:  # a bug or a failed rewind: visible in the sync status and /healthz
+            Indexer.record_failure(exc)
+            raise
         return {"head": report.head, "to_block": report.to_block, "events": report.events}
 
 

@@ -12,8 +12,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from audit.models import AuditEvent
 from blockchain.models import ChainTransaction, TxStatus
-from campaigns.chain import CREATE_KIND
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.onchain.intents import CREATE_KIND
 from issuers.models import ComplianceReview
 from tests.support.issuance import draft_campaign, registered_company
 from tests.support.outbox import settle_outbox

@@ -1,13 +1,36 @@
 from django.core.management.base import CommandError
 
-from blockchain.indexing.reconcile import run_reconcile
+from blockchain.indexing.reconcile import reproject_all, run_reconcile
 from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):
-    help = "Compare the cached rows with the chain; print the drift report; exit 1 on any drift."
+    help = (
+        "Compare the cached rows with the contracts' own views; print the drift report; exit 1 on any "
+        "drift. --fix projects every entity again from the stored events (never a chain write), then "
+        "checks again."
+    )
 
-    def handle(self, *args, **opts) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--fix",
+            action="store_true",
+            help="repair drift by projection from the stored events, then re-check",
+        )
+
+    def handle(self, *args, fix: bool = False, **opts) -> None:
+        report = self._reconcile()
+        if report.drift_count and fix:
+            events = reproject_all()
+            self.stdout.write(f"re-projected the entities of {events} stored events; checking again")
+            report = self._reconcile()
+        summary = f"checked {report.checked}, drift {report.drift_count} (report #{report.pk})"
+        if report.drift_count:
+            domains = sorted({item["check"] for item in report.drift})
+            raise CommandError(f"{summary}; drift in: {', '.join(domains)}")
+        self.stdout.write(self.style.SUCCESS(summary))
+
+    def _reconcile(self):
         try:
             report = run_reconcile()
         except Exception as exc:
@@ -16,7 +39,4 @@ class Command(AuditedCommand):
             self.stdout.write(
                 f"  DRIFT {item['check']:<12} {item['key']}  cache={item['cache']!r}  chain={item['chain']!r}"
             )
-        summary = f"checked {report.checked}, drift {report.drift_count} (report #{report.pk})"
-        if report.drift_count:
-            raise CommandError(summary)
-        self.stdout.write(self.style.SUCCESS(summary))
+        return report
