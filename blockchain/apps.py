@@ -19,12 +19,13 @@ class BlockchainConfig(AppConfig):
         sys.setrecursionlimit(PYTHON_RECURSION_LIMIT)
 
         from blockchain.indexing import tasks as indexing_tasks  # noqa: F401 - Celery tasks
-        from blockchain.indexing.events import ingest_receipt_logs
+        from blockchain.indexing.events import ingest_receipt_logs, orphan_receipt_events
         from blockchain.outbox import tasks as outbox_tasks  # noqa: F401 - Celery tasks
-        from blockchain.outbox.hooks import observe_confirmed_logs
+        from blockchain.outbox.hooks import observe_confirmed_logs, observe_orphaned_receipts
         from blockchain.outbox.metrics import OutboxCollector
         from core.metrics import register_scrape_time_collector
 
         # The receipt path hands confirmed logs to the indexing side (the outbox does not import it).
         observe_confirmed_logs(ingest_receipt_logs)
+        observe_orphaned_receipts(orphan_receipt_events)
         register_scrape_time_collector(OutboxCollector())

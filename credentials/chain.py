@@ -10,10 +10,8 @@ from web3 import Web3
 from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.bindings import call_many, deployment_of
 from blockchain.indexing.registry import (
-    DecodedEvent,
     Drift,
     ReconcileResult,
-    on_event,
     register_reconciler,
 )
 from blockchain.models import ChainTransaction
@@ -189,21 +187,6 @@ def read_batch_credential(credential, *, w3: Web3 | None = None) -> tuple[bool, 
 
 
 # --- events ---------------------------------------------------------------------------------------
-
-
-@on_event(ARTIFACT, "InstitutionUpserted")
-def institution_upserted(event: DecodedEvent) -> None:
-    from credentials import services
-
-    a = event.args
-    services.record_institution(
-        address=a["institution"],
-        name=a["name"],
-        metadata_uri=a["metadataUri"],
-        kyc_provider=bool(a["kycProvider"]),
-        active=bool(a["active"]),
-        tx_hash=event.tx_hash,
-    )
 
 
 # --- failures -------------------------------------------------------------------------------------

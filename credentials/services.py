@@ -287,23 +287,6 @@ def link_credentials_of_wallet(*, user: User | None = None, company=None) -> int
 # --- what the chain said --------------------------------------------------------------------------
 
 
-def record_institution(
-    *, address: str, name: str, metadata_uri: str, kyc_provider: bool, active: bool, tx_hash: str
-) -> None:
-    """InstitutionUpserted carries the institution's whole state: the row becomes exactly that."""
-    institution = Institution.objects.select_for_update().filter(address=address).first() or Institution(
-        address=address
-    )
-    institution.name = name
-    institution.metadata_uri = metadata_uri
-    institution.kyc_provider = kyc_provider
-    institution.active = active
-    institution.sync_status = SyncStatus.SYNCED
-    institution.synced_tx_hash = tx_hash
-    institution.last_chain_error = ""
-    institution.save()
-
-
 def institution_sync_failed(*, institution_id: int, error_code: str) -> None:
     Institution.objects.filter(pk=institution_id, sync_status=SyncStatus.PENDING).update(
         sync_status=SyncStatus.FAILED, last_chain_error=f"upsertInstitution failed: {error_code}"[:300]

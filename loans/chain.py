@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from django.conf import settings
-from django.db import transaction
 from web3 import Web3
 
 from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.bindings import call_many, deployment_of
 from blockchain.indexing.registry import (
-    DecodedEvent,
     Drift,
     ReconcileResult,
-    on_event,
-    on_removed,
-    register_rebuild_hook,
     register_reconciler,
 )
-from blockchain.models import ChainEvent, ChainTransaction
+from blockchain.models import ChainTransaction
 from blockchain.outbox import enqueue as outbox
 from blockchain.outbox.enqueue import intent_key
 from blockchain.outbox.hooks import on_failure
@@ -104,94 +96,6 @@ def read_onchain_loans(
     return {loan_id: _onchain_loan(v) for loan_id, v in zip(loan_ids, values, strict=True)}, block
 
 
-# --- events ---------------------------------------------------------------------------------------
-
-
-def _locked_loans(events: list[DecodedEvent]) -> dict:
-    """The loans the events name, locked, in one query; events of unknown loans are reported once
-    (another holder of the operator role wrote them, or they predate this database)."""
-    from loans.models import Loan
-
-    ids = {event.args["loanId"] for event in events}
-    loans = Loan.objects.select_for_update().in_bulk(ids, field_name="loan_id")
-    unknown = ids - loans.keys()
-    if unknown:
-        logger.warning(
-            "%d %s event(s) for loan ids this platform does not know, e.g. %r",
-            len(unknown),
-            events[0].name,
-            sorted(unknown)[:3],
-        )
-    return loans
-
-
-def _for_each_loan(events: list[DecodedEvent], apply: Callable[[Any, DecodedEvent], object]) -> None:
-    loans = _locked_loans(events) if events else {}
-    for event in events:
-        loan = loans.get(event.args["loanId"])
-        if loan is not None:
-            apply(loan, event)
-
-
-@on_event(ARTIFACT, "LoanStored", batch=True)
-def loans_stored(events: list[DecodedEvent]) -> None:
-    from loans import services
-
-    _for_each_loan(
-        events,
-        lambda loan, e: services.record_loan_stored(
-            loan=loan, chain_hash=e.args["loanHash"], tx_hash=e.tx_hash, block_number=e.block_number
-        ),
-    )
-
-
-@on_event(ARTIFACT, "LoanRepaid", batch=True)
-def loans_repaid(events: list[DecodedEvent]) -> None:
-    from loans import services
-
-    _for_each_loan(
-        events,
-        lambda loan, e: services.record_loan_repaid(
-            loan=loan, chain_repaid_hash=e.args["repaidHash"], tx_hash=e.tx_hash, block_number=e.block_number
-        ),
-    )
-
-
-def _orphaned(events: list[DecodedEvent]) -> list[DecodedEvent]:
-    """The removed events whose loan no surviving event of the same kind speaks for."""
-    return [
-        event
-        for event in events
-        if not ChainEvent.objects.filter(
-            chain_id=settings.CHAIN_ID,
-            artifact=ARTIFACT,
-            event_name=event.name,
-            removed=False,
-            args__loanId=event.args["loanId"],
-        ).exists()
-    ]
-
-
-@on_removed(ARTIFACT, "LoanStored")
-def loan_store_orphaned(events: list[DecodedEvent]) -> None:
-    """A reorg took LoanStored away: the loan is anchoring again until its transaction is re-mined
-    (the outbox re-broadcasts it)."""
-    from loans import services
-
-    _for_each_loan(
-        _orphaned(events), lambda loan, e: services.forget_loan_stored(loan=loan, tx_hash=e.tx_hash)
-    )
-
-
-@on_removed(ARTIFACT, "LoanRepaid")
-def loan_repayment_orphaned(events: list[DecodedEvent]) -> None:
-    from loans import services
-
-    _for_each_loan(
-        _orphaned(events), lambda loan, e: services.forget_loan_repaid(loan=loan, tx_hash=e.tx_hash)
-    )
-
-
 # --- failures -------------------------------------------------------------------------------------
 
 
@@ -219,27 +123,7 @@ def mark_repaid_failed(tx: ChainTransaction) -> None:
         services.repayment_failed(loan=loan, error_code=tx.error_code or "failed", detail=tx.error)
 
 
-# --- rebuild and reconcile -------------------------------------------------------------------------
-
-
-def forget_chain_facts() -> None:
-    """Before `rebuild_from_chain` replays the logs: drop what the events told us about loans."""
-    from loans.models import Loan, LoanStatus
-
-    with transaction.atomic():
-        Loan.objects.filter(status__in=[LoanStatus.ANCHORED, LoanStatus.REPAID]).update(
-            status=LoanStatus.ANCHORING
-        )
-        Loan.objects.update(
-            chain_loan_hash="",
-            anchored_tx_hash="",
-            anchored_block=None,
-            anchored_at=None,
-            chain_repaid_hash="",
-            repaid_tx_hash="",
-            repaid_block=None,
-            repaid_confirmed_at=None,
-        )
+# --- reconcile -------------------------------------------------------------------------
 
 
 def reconcile_loans(w3: Web3) -> ReconcileResult:
@@ -269,5 +153,4 @@ def reconcile_loans(w3: Web3) -> ReconcileResult:
     return result
 
 
-register_rebuild_hook("loans", forget_chain_facts)
 register_reconciler("loans", reconcile_loans)

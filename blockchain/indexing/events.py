@@ -206,6 +206,20 @@ def ingest_receipt_logs(items: list[tuple[int, list[dict]]]) -> int:
     return ingest(events)
 
 
+def orphan_receipt_events(items: list[tuple[str, str]]) -> int:
+    """The receipt path's events of `(tx hash, block hash)` that a reorg took away: marked removed and
+    their entities projected again. Returns events removed."""
+    wanted = set(items)
+    rows = [
+        row
+        for row in ChainEvent.objects.select_for_update().filter(
+            chain_id=settings.CHAIN_ID, removed=False, tx_hash__in={tx for tx, _block in items}
+        )
+        if (row.tx_hash, row.block_hash) in wanted
+    ]
+    return len(remove_events(rows))
+
+
 def event_from_row(row: ChainEvent) -> DecodedEvent:
     return DecodedEvent(
         chain_id=row.chain_id,

@@ -28,7 +28,7 @@ from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
 from blockchain.chain.fees import FeeCapExceeded, Fees, bumped, suggest_fees
 from blockchain.chain.signer import get_signer
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
-from blockchain.outbox.hooks import confirmed_logs, rows_changed
+from blockchain.outbox.hooks import confirmed_logs, receipts_orphaned, rows_changed
 from blockchain.outbox.metrics import (
     CONFIRMATION_LATENCY,
     FEES_PAID_WEI,
@@ -190,6 +190,13 @@ def _advance(
     return True
 
 
+def _moved(row: ChainTransaction, receipt: dict) -> bool:
+    """A row confirmed in one block whose receipt now names another (re-mined after a reorg)."""
+    return (
+        row.status == TxStatus.CONFIRMED and bool(row.block_hash) and row.block_hash != receipt["blockHash"]
+    )
+
+
 def _settle_attempts(landed: list[TxAttempt]) -> None:
     """The landed version of each row is mined; every other live version of it was replaced."""
     TxAttempt.objects.filter(pk__in=[a.pk for a in landed]).update(status=AttemptStatus.MINED)
@@ -218,14 +225,18 @@ def _apply_receipts(
                     [row.pk for row, _a, _r in succeeded]
                 )
                 changed, logs, landed = [], [], []
+                orphaned = []
                 for row, attempt, receipt in succeeded:
                     current = locked[row.pk]
                     if current.status == TxStatus.FAILED:
                         continue
+                    if _moved(current, receipt):
+                        orphaned.append((current.tx_hash, current.block_hash))
                     if _advance(current, attempt, receipt, head=head, now=now, report=batch_report):
                         logs.append((row.pk, receipt.get("logs", [])))
                     changed.append(current)
                     landed.append(attempt)
+                receipts_orphaned(orphaned)  # first: the new block's events then project on top
                 bulk_set(ChainTransaction, changed, ROW_FIELDS_SET_BY_RECEIPT)
                 _settle_attempts(landed)
                 confirmed_logs(logs)
@@ -260,6 +271,8 @@ def _apply_receipt(
         if locked.status == TxStatus.CONFIRMED and locked.block_hash == receipt["blockHash"]:
             return  # still where we confirmed it
         now = timezone.now()
+        if _moved(locked, receipt):
+            receipts_orphaned([(locked.tx_hash, locked.block_hash)])
         if int(receipt["status"], 16) != 1:
             _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport())
             locked.status = TxStatus.MINED
@@ -315,6 +328,8 @@ def _reorged(row: ChainTransaction, *, report: ConfirmReport) -> None:
         logger.warning(
             "outbox row %s: receipt for %s disappeared (reorg); re-broadcasting", row.pk, row.tx_hash
         )
+        if locked.block_hash:
+            receipts_orphaned([(locked.tx_hash, locked.block_hash)])
         locked.status = TxStatus.SENT
         locked.block_number = None
         locked.block_hash = ""

@@ -10,7 +10,7 @@ Registered in `AppConfig.ready()`:
   failed). They must not raise into the outbox; errors are logged;
 - the confirmed-logs observer: the indexing side, handed each confirmed receipt's raw logs inside the
   confirmer's DB transaction, so an event is stored and handled the same way whichever path sees it
-  first;
+  first; and the orphaned-receipts observer, told when a receipt it applied left the chain;
 - checkpoints: named points on the write path that development tooling may observe (the fault tests'
   crash points); production installs none.
 """
@@ -51,6 +51,7 @@ _failure_hooks: dict[str, list[FailureHook]] = defaultdict(list)
 _balance_effects: dict[str, BalanceEffects] = {}
 _row_listeners: list[RowListener] = []
 _confirmed_logs_observer: list[ConfirmedLogsObserver] = []
+_orphaned_receipts_observer: list[Callable[[list[tuple[str, str]]], int]] = []
 _checkpoints: list[Checkpoint] = []
 
 
@@ -120,6 +121,20 @@ def confirmed_logs(items: list[tuple[int, list[dict]]]) -> int:
     if not _confirmed_logs_observer:
         raise RuntimeError("no observer of confirmed receipt logs is registered (blockchain app not ready?)")
     return _confirmed_logs_observer[0](items)
+
+
+def observe_orphaned_receipts(observer: Callable[[list[tuple[str, str]]], int]) -> None:
+    """The one observer of receipts a reorg took away (the indexing side registers it)."""
+    _orphaned_receipts_observer[:] = [observer]
+
+
+def receipts_orphaned(items: list[tuple[str, str]]) -> int:
+    """`(tx hash, block hash)` of receipts the confirmer had applied and the chain no longer has
+    there: what they said is withdrawn now, in the caller's DB transaction, whether or not the
+    indexer ever saw that block."""
+    if not items or not _orphaned_receipts_observer:
+        return 0
+    return _orphaned_receipts_observer[0](items)
 
 
 def add_checkpoint(checkpoint: Checkpoint) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from blockchain.indexing.registry import register_projection, register_rebuild_hook
+from blockchain.indexing.registry import register_projection, register_rebuild_hook, register_reconciler
 from credentials.onchain import projection
+from credentials.onchain.reads import reconcile_batches, reconcile_institutions
 
 ARTIFACT = "CredentialVault"
 
@@ -25,3 +26,5 @@ register_projection(
     project=projection.project_credentials,
 )
 register_rebuild_hook("credentials", projection.reset_chain_facts)
+register_reconciler("batches", reconcile_batches)
+register_reconciler("institutions", reconcile_institutions)

@@ -114,4 +114,10 @@ def world(open_campaign, make_investor, kyc_institution, make_user, chain, setti
         "compliance": jwt_client(compliance),
         "issuer": jwt_client(campaign.issuer.owner),
     }
-    return {"campaign": campaign, "clients": clients, "direct": direct, "single": single}
+    return {
+        "campaign": campaign,
+        "clients": clients,
+        "direct": direct,
+        "single": single,
+        "institution": kyc_institution,
+    }

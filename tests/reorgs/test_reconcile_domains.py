@@ -8,12 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from blockchain.chain.client import get_web3
 from blockchain.chain.signer import get_signer
 from blockchain.models import ChainTransaction
 from campaigns.models import Campaign, Investment, InvestmentStatus, ShareCertificate
-from credentials.models import Credential
+from credentials.models import Credential, Institution
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -36,9 +37,16 @@ def tamper(domain: str, world) -> None:
         ShareCertificate.objects.filter(campaign=campaign).update(owner=OTHER)
     elif domain == "credentials":
         Credential.objects.filter(pk=world["direct"].pk).update(status="issued")
+    elif domain == "batches":
+        leaf = Credential.objects.filter(batch__isnull=False).first()
+        Credential.objects.filter(pk=leaf.pk).update(status="revoked", revoked_at=timezone.now())
+    elif domain == "institutions":
+        Institution.objects.filter(pk=world["institution"].pk).update(name="Renamed In The Database")
 
 
-@pytest.mark.parametrize("domain", ["campaigns", "investments", "certificates", "credentials"])
+@pytest.mark.parametrize(
+    "domain", ["campaigns", "investments", "certificates", "credentials", "batches", "institutions"]
+)
 def test_drift_is_named_by_domain_and_fixed_by_projection(world, domain):
     assert "drift 0" in reconcile()
     tamper(domain, world)
