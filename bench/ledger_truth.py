@@ -8,6 +8,7 @@ import statistics
 import time
 
 from django.conf import settings
+from django.utils import timezone
 from eth_utils import keccak
 
 from bench.common import BenchContext, Measurement
@@ -23,23 +24,26 @@ TITLE = "Ledger truth: reorg repair and reconcile at scale"
 REORG_ENTITIES, REORG_DEPTH = 1_000, 10
 RECONCILE_ENTITIES = 10_000
 BORROWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 
 def _loans(prefix: str, count: int) -> list[str]:
     """Loan rows in `anchoring` (as after approval), created in bulk: the platform's side."""
     ids = [f"{prefix}-{i}" for i in range(count)]
+    now = timezone.now()
     Loan.objects.bulk_create(
         [
             Loan(
                 loan_id=loan_id,
                 borrower_wallet=BORROWER,
-                lender_wallet=BORROWER,
+                lender_wallet=LENDER,
                 principal="1000.00",
                 currency="USD",
                 interest_rate_bps=500,
                 term_months=12,
                 status=LoanStatus.ANCHORING,
                 loan_hash="0x" + keccak(text=loan_id).hex(),
+                approved_at=now,
             )
             for loan_id in ids
         ],
@@ -64,7 +68,7 @@ def _anchor(loan_ids: list[str], *, blocks: int) -> None:
         for start in range(0, len(loan_ids), per_block):
             raws = []
             for offset, loan_id in enumerate(loan_ids[start : start + per_block]):
-                data = registry.encode_call("storeLoan", [loan_id, keccak(text=loan_id), BORROWER, BORROWER])
+                data = registry.encode_call("storeLoan", [loan_id, keccak(text=loan_id), BORROWER, LENDER])
                 tx = {**base, "to": address, "data": data, "gas": 200_000, "nonce": nonce + start + offset}
                 raws.append("0x" + bytes(signer.sign_transaction(tx).raw_transaction).hex())
             for part in range(0, len(raws), 200):
@@ -101,7 +105,6 @@ def run(ctx: BenchContext) -> list[Measurement]:
     Indexer().run()
     repairs = [_reorg_repair() for _ in range(3)]
 
-    Loan.objects.all().delete()
     ids = _loans("RECONCILE", RECONCILE_ENTITIES)
     _anchor(ids, blocks=50)
     Indexer().run()
