@@ -103,25 +103,27 @@ def _project_single(*, refs: set[str], ids: set[int]) -> None:
                 values["status"] = C.PENDING  # its issueCredential intent is re-broadcast
         else:
             onchain_id = int(issue.args["id"])
-            revocation = revoked.get(onchain_id)
-            values = {
-                "onchain_id": onchain_id,
-                "issued_tx_hash": issue.tx_hash,
-                "issued_at": row.issued_at or now,
-                "last_chain_error": "",
-            }
-            if revocation is not None:
-                values.update(
-                    status=C.REVOKED, revoked_tx_hash=revocation.tx_hash, revoked_at=row.revoked_at or now
-                )
-            else:
-                values.update(status=C.ISSUED, revoked_tx_hash="", revoked_at=None)
+            values = {"onchain_id": onchain_id, **_anchored(row, issue, revoked.get(onchain_id), now=now)}
             if row.status in (C.PENDING, C.FAILED):
                 newly_issued.append(row.pk)
         if all(getattr(row, field) == value for field, value in values.items()) and row.pk not in moving:
             continue
         Credential.objects.filter(pk=row.pk).update(**values)
     _link(newly_issued)
+
+
+def _anchored(row: Credential, anchoring: ChainEvent, revocation: ChainEvent | None, *, now) -> dict:
+    """An anchored credential's columns: issued by `anchoring`, revoked by `revocation` if one survives.
+    First-seen times stay (a rebuild reproduces them)."""
+    values = {"issued_tx_hash": anchoring.tx_hash, "issued_at": row.issued_at or now, "last_chain_error": ""}
+    if revocation is not None:
+        return {
+            **values,
+            "status": C.REVOKED,
+            "revoked_tx_hash": revocation.tx_hash,
+            "revoked_at": row.revoked_at or now,
+        }
+    return {**values, "status": C.ISSUED, "revoked_tx_hash": "", "revoked_at": None}
 
 
 def _credential_seen_only_on_chain(event) -> Credential | None:
@@ -183,18 +185,7 @@ def _project_batches(roots: set[str]) -> None:
                         revoked_at=None,
                     )
                 continue
-            revocation = leaf_revocations.get((batch.merkle_root, row.leaf))
-            values = {
-                "issued_tx_hash": anchor.tx_hash,
-                "issued_at": row.issued_at or now,
-                "last_chain_error": "",
-            }
-            if revocation is not None:
-                values.update(
-                    status=C.REVOKED, revoked_tx_hash=revocation.tx_hash, revoked_at=row.revoked_at or now
-                )
-            else:
-                values.update(status=C.ISSUED, revoked_tx_hash="", revoked_at=None)
+            values = _anchored(row, anchor, leaf_revocations.get((batch.merkle_root, row.leaf)), now=now)
             if row.status in (C.PENDING, C.FAILED):
                 newly_issued.append(row.pk)
             if all(getattr(row, field) == value for field, value in values.items()):
