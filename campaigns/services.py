@@ -22,6 +22,7 @@ from eth_utils import keccak
 
 from accounts.models import InvestorProfile, User
 from blockchain.chain.amounts import AmountError, to_base_units
+from blockchain.outbox.declared import declare
 from campaigns.aml import screen
 from campaigns.limits import investment_limit
 from campaigns.models import (
@@ -39,6 +40,7 @@ from campaigns.models import (
     InvestmentStatus,
     ShareCertificate,
 )
+from campaigns.onchain.intents import CANCEL_KIND, CREATE_KIND, FINALIZE_KIND, RECORD_KIND
 from core.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
 from issuers.services import check_decision, record_review
@@ -261,10 +263,11 @@ def review_campaign(*, campaign: Campaign, officer: User, decision: str, notes: 
             locked.approved_at = now
             locked.deploy_attempt += 1
             locked.last_chain_error = ""
+            declare(locked, CREATE_KIND)
         elif decision == ReviewDecision.REJECT:
             locked.cancelled_at = now
             locked.cancellation_reason = notes.strip()
-        locked.save()  # post_save enqueues createCampaign when deploying
+        locked.save()  # post_save enqueues the declared createCampaign
         record_review(
             subject=locked,
             officer=officer,
@@ -285,6 +288,7 @@ def request_deployment(*, campaign: Campaign) -> Campaign:
             raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
         locked.deploy_attempt += 1
         locked.last_chain_error = ""
+        declare(locked, CREATE_KIND)
         locked.save()
     return locked
 
@@ -318,7 +322,8 @@ def close_campaign(*, campaign: Campaign, actor: User | None, automatic: bool = 
         locked.close_requested_at = now
         locked.finalize_attempt += 1
         locked.last_chain_error = ""
-        locked.save()  # post_save enqueues finalize()
+        declare(locked, FINALIZE_KIND)
+        locked.save()  # post_save enqueues the declared finalize()
     return locked
 
 
@@ -344,6 +349,7 @@ def cancel_campaign(*, campaign: Campaign, actor: User, reason: str = "") -> Cam
         if previous == S.ACTIVE and not locked.close_requested_at:
             locked.close_requested_at = now
             locked.finalize_attempt += 1
+            declare(locked, FINALIZE_KIND)
         locked.save()
         if is_officer:
             record_review(
@@ -524,7 +530,8 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
         else:
             investment.status = InvestmentStatus.RECORDING
             investment.record_attempt = 1
-        investment.save()  # post_save enqueues recordInvestment when recording
+            declare(investment, RECORD_KIND)
+        investment.save()  # post_save enqueues the declared recordInvestment
         refresh_campaign_totals(locked.pk)
     return investment
 
@@ -556,6 +563,7 @@ def review_investment(*, investment: Investment, officer: User, decision: str, n
                 )
             locked.status = InvestmentStatus.RECORDING
             locked.record_attempt += 1
+            declare(locked, RECORD_KIND)
         else:
             locked.status = InvestmentStatus.REJECTED
             locked.rejection_reason = notes.strip()
@@ -596,6 +604,7 @@ def cancel_investment(*, investment: Investment, investor: User) -> Investment:
                 )
             locked.cancel_requested_at = timezone.now()
             locked.cancel_attempt += 1
+            declare(locked, CANCEL_KIND)
         else:
             raise StateConflict(
                 f"A {locked.status} investment cannot be cancelled"
@@ -607,7 +616,7 @@ def cancel_investment(*, investment: Investment, investor: User) -> Investment:
                 code="invalid_transition",
                 status=locked.status,
             )
-        locked.save()  # post_save enqueues cancelInvestment for a confirmed one
+        locked.save()  # post_save enqueues the declared cancelInvestment for a confirmed one
         refresh_campaign_totals(locked.campaign_id)
     return locked
 

@@ -15,7 +15,9 @@ from eth_utils import keccak
 from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.merkle import MerkleTree
+from blockchain.outbox.declared import declare
 from core.api import DomainError, NotAllowed, StateConflict
+from credentials.chain import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, UPSERT_KIND
 from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of
 from credentials.models import (
     BatchStatus,
@@ -59,7 +61,8 @@ def upsert_institution(
         institution.sync_status = SyncStatus.PENDING
         institution.upsert_attempt += 1
         institution.last_chain_error = ""
-        institution.save()  # post_save enqueues upsertInstitution
+        declare(institution, UPSERT_KIND)
+        institution.save()  # post_save enqueues the declared upsertInstitution
     return institution
 
 
@@ -141,7 +144,8 @@ def issue_credential(
         _duplicate([credential.fingerprint])
         try:
             with transaction.atomic():
-                credential.save()  # post_save enqueues issueCredential
+                declare(credential, ISSUE_KIND)
+                credential.save()  # post_save enqueues the declared issueCredential
         except IntegrityError:
             raise StateConflict(
                 "A credential with this document is already anchored.", code="duplicate_credential"
@@ -204,7 +208,8 @@ def issue_batch(*, actor: User | None, institution: Institution, items: list[dic
         )
         try:
             with transaction.atomic():
-                batch.save()  # post_save enqueues anchorBatch
+                declare(batch, BATCH_KIND)
+                batch.save()  # post_save enqueues the declared anchorBatch
                 for credential in credentials:
                     credential.batch = batch
                 Credential.objects.bulk_create(credentials, batch_size=500)
@@ -240,7 +245,8 @@ def revoke_credential(*, actor: User | None, credential: Credential, reason: str
         locked.revocation_requested_at = timezone.now()
         locked.revoke_attempt += 1
         locked.last_chain_error = ""
-        locked.save()  # post_save enqueues the revocation
+        declare(locked, REVOKE_KIND)
+        locked.save()  # post_save enqueues the declared revocation (of the credential or its leaf)
     return locked
 
 

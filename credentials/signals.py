@@ -1,4 +1,5 @@
-"""Credential changes that need the chain put an intent in the outbox, in the same DB transaction."""
+"""Credential saves that a service declared chain work on put the intent in the outbox, in the same
+DB transaction; wallet binding links the wallet's credentials."""
 
 from __future__ import annotations
 
@@ -6,47 +7,34 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.signals import wallet_bound
+from blockchain.outbox.declared import enqueue_declared
 from credentials.chain import (
+    BATCH_KIND,
+    ISSUE_KIND,
+    REVOKE_KIND,
+    UPSERT_KIND,
     enqueue_anchor_batch,
     enqueue_issue,
     enqueue_revocation,
     enqueue_upsert_institution,
 )
-from credentials.models import (
-    BatchStatus,
-    Credential,
-    CredentialBatch,
-    CredentialStatus,
-    Institution,
-    SyncStatus,
-)
+from credentials.models import Credential, CredentialBatch, Institution
+
+ENQUEUERS = {
+    UPSERT_KIND: enqueue_upsert_institution,
+    ISSUE_KIND: enqueue_issue,
+    BATCH_KIND: enqueue_anchor_batch,
+    REVOKE_KIND: enqueue_revocation,  # revokeCredential, or revokeBatchLeaf for a batched one
+}
 
 
 @receiver(post_save, sender=Institution, dispatch_uid="credentials.institution_intent")
-def institution_intent(sender, instance: Institution, raw: bool = False, **kwargs) -> None:
-    if not raw and instance.sync_status == SyncStatus.PENDING and instance.upsert_attempt:
-        enqueue_upsert_institution(instance)
-
-
 @receiver(post_save, sender=Credential, dispatch_uid="credentials.credential_intent")
-def credential_intent(sender, instance: Credential, raw: bool = False, **kwargs) -> None:
-    """Issuance of a single credential (batched ones go with their batch) and revocations."""
-    if raw:
-        return
-    if (
-        instance.status == CredentialStatus.PENDING
-        and instance.batch_id is None
-        and instance.document is not None
-    ):
-        enqueue_issue(instance)
-    elif instance.status == CredentialStatus.ISSUED and instance.revocation_requested_at:
-        enqueue_revocation(instance)
-
-
 @receiver(post_save, sender=CredentialBatch, dispatch_uid="credentials.batch_intent")
-def batch_intent(sender, instance: CredentialBatch, raw: bool = False, **kwargs) -> None:
-    if not raw and instance.status == BatchStatus.PENDING:
-        enqueue_anchor_batch(instance)
+def enqueue_declared_intents(sender, instance, raw: bool = False, **kwargs) -> None:
+    """Only declared intents (idempotent: keyed by row and attempt)."""
+    if not raw:
+        enqueue_declared(instance, ENQUEUERS)
 
 
 @receiver(wallet_bound, dispatch_uid="credentials.link_on_wallet_bound")

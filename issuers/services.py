@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
+from blockchain.outbox.declared import declare
 from core.api import DomainError, NotAllowed, StateConflict
+from issuers.chain import REGISTER_KIND
 from issuers.kyb import kyb_credential_for, kyb_record_fingerprint
 from issuers.models import (
     CID_PATTERN,
@@ -197,10 +199,11 @@ def review_company(*, company: Company, officer: User, decision: str, notes: str
             locked.rejection_reason = ""
             locked.registration_status = RegistrationStatus.REGISTERING
             locked.register_attempt += 1
+            declare(locked, REGISTER_KIND)
         else:
             locked.kyb_status = KybStatus.REJECTED
             locked.rejection_reason = notes.strip()
-        locked.save()  # post_save enqueues registerIssuer when registering
+        locked.save()  # post_save enqueues the declared registerIssuer
         record_review(
             subject=locked,
             officer=officer,
@@ -225,11 +228,12 @@ def request_registration(*, company: Company) -> tuple[Company, bool]:
         locked.registration_status = RegistrationStatus.REGISTERING
         locked.register_attempt += 1
         locked.last_chain_error = ""
+        declare(locked, REGISTER_KIND)
         locked.save()
     return locked, True
 
 
-# --- what the chain said (registered handlers, inside the confirmer's / indexer's transaction) -----
+# --- failed intents (the outbox's failure hook calls this) -------------------------------------------
 
 
 def registration_failed(*, company_id: int, error_code: str) -> None:

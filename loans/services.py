@@ -23,8 +23,9 @@ from django.utils import timezone
 from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.bindings import NotDeployed
+from blockchain.outbox.declared import declare
 from core.api import ChainUnavailable, DomainError, StateConflict
-from loans.chain import OnchainLoan, read_onchain_loans
+from loans.chain import REPAY_KIND, STORE_KIND, OnchainLoan, read_onchain_loans
 from loans.currencies import UnknownCurrency, minor_units, normalize_currency
 from loans.hashing import loan_hash, repayment_hash
 from loans.metrics import LOAN_VERIFICATIONS
@@ -245,7 +246,8 @@ def approve_loan(*, loan: Loan, actor: User | None) -> Loan:
         locked.approved_at = timezone.now()
         locked.store_attempt += 1
         locked.last_chain_error = ""
-        locked.save()  # post_save enqueues storeLoan
+        declare(locked, STORE_KIND)
+        locked.save()  # post_save enqueues the declared storeLoan
         record_history(
             locked, action=LoanAction.APPROVED, from_status=previous, actor=actor, loan_hash=locked.loan_hash
         )
@@ -272,6 +274,7 @@ def request_anchoring(*, loan: Loan, actor: User | None) -> tuple[Loan, bool]:
             )
         locked.store_attempt += 1
         locked.last_chain_error = ""
+        declare(locked, STORE_KIND)
         locked.save()
         record_history(
             locked,
@@ -317,7 +320,8 @@ def request_repayment(*, loan: Loan, actor: User | None, repaid_at: datetime | N
         locked.repaid_hash = compute_repaid_hash(locked)
         locked.repay_attempt += 1
         locked.last_chain_error = ""
-        locked.save()  # post_save enqueues markRepaid
+        declare(locked, REPAY_KIND)
+        locked.save()  # post_save enqueues the declared markRepaid
         record_history(
             locked,
             action=LoanAction.REPAYMENT_REQUESTED,

@@ -1,20 +1,19 @@
-"""Loan changes that need the chain put an intent in the outbox, in the same DB transaction."""
+"""A loan save that a service declared chain work on puts the intent in the outbox, same transaction."""
 
 from __future__ import annotations
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from loans.chain import enqueue_mark_repaid, enqueue_store_loan
-from loans.models import Loan, LoanStatus
+from blockchain.outbox.declared import enqueue_declared
+from loans.chain import REPAY_KIND, STORE_KIND, enqueue_mark_repaid, enqueue_store_loan
+from loans.models import Loan
+
+ENQUEUERS = {STORE_KIND: enqueue_store_loan, REPAY_KIND: enqueue_mark_repaid}
 
 
 @receiver(post_save, sender=Loan, dispatch_uid="loans.enqueue_chain_work")
 def enqueue_chain_work(sender, instance: Loan, raw: bool = False, **kwargs) -> None:
-    """Idempotent: the intents are keyed by loan and attempt, so re-saving never adds a transaction."""
-    if raw:
-        return
-    if instance.status == LoanStatus.ANCHORING:
-        enqueue_store_loan(instance)
-    elif instance.status in (LoanStatus.ANCHORED, LoanStatus.DEFAULTED) and instance.repaid_hash:
-        enqueue_mark_repaid(instance)
+    """Only declared intents (idempotent: keyed by loan and attempt)."""
+    if not raw:
+        enqueue_declared(instance, ENQUEUERS)
