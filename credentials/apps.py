@@ -6,8 +6,8 @@ class CredentialsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.selectors import register_kyc_provider
-        from credentials import chain, signals  # noqa: F401 - failure hooks, institution events, signals
-        from credentials.onchain import handlers  # noqa: F401 - projections
+        from credentials import signals  # noqa: F401 - declared intents to the outbox
+        from credentials.onchain import handlers, intents  # noqa: F401 - projections, reconcilers, failure hooks
         from credentials.selectors import kyb_credential_of, kyc_summary_for
         from issuers.kyb import register_kyb_resolver
 

@@ -17,7 +17,6 @@ from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.merkle import MerkleTree
 from blockchain.outbox.declared import declare
 from core.api import DomainError, NotAllowed, StateConflict
-from credentials.chain import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, UPSERT_KIND
 from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of
 from credentials.models import (
     BatchStatus,
@@ -29,6 +28,7 @@ from credentials.models import (
     LinkPurpose,
     SyncStatus,
 )
+from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, UPSERT_KIND
 
 logger = logging.getLogger(__name__)
 

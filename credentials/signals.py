@@ -8,7 +8,8 @@ from django.dispatch import receiver
 
 from accounts.signals import wallet_bound
 from blockchain.outbox.declared import enqueue_declared
-from credentials.chain import (
+from credentials.models import Credential, CredentialBatch, Institution
+from credentials.onchain.intents import (
     BATCH_KIND,
     ISSUE_KIND,
     REVOKE_KIND,
@@ -18,7 +19,6 @@ from credentials.chain import (
     enqueue_revocation,
     enqueue_upsert_institution,
 )
-from credentials.models import Credential, CredentialBatch, Institution
 
 ENQUEUERS = {
     UPSERT_KIND: enqueue_upsert_institution,

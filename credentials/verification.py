@@ -122,7 +122,7 @@ def _not_found(fingerprint: str | None, source: str) -> Verification:
 def _from_chain(
     *, credential: Credential | None, onchain_id: int | None, fingerprint: str | None
 ) -> Verification:
-    from credentials.chain import read_batch_credential, read_credential
+    from credentials.onchain.reads import read_batch_credential, read_credential
 
     key = ":".join(
         [

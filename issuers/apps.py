@@ -5,5 +5,5 @@ class IssuersConfig(AppConfig):
     name = "issuers"
 
     def ready(self) -> None:
-        from issuers import chain, signals  # noqa: F401 - failure hook, reconciler, signals
-        from issuers.onchain import handlers  # noqa: F401 - projection
+        from issuers import signals  # noqa: F401 - declared intents to the outbox
+        from issuers.onchain import handlers, intents  # noqa: F401 - projection, reconciler, failure hook

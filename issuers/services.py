@@ -19,7 +19,6 @@ from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.outbox.declared import declare
 from core.api import DomainError, NotAllowed, StateConflict
-from issuers.chain import REGISTER_KIND
 from issuers.kyb import kyb_credential_for, kyb_record_fingerprint
 from issuers.models import (
     CID_PATTERN,
@@ -30,6 +29,7 @@ from issuers.models import (
     RegistrationStatus,
     ReviewDecision,
 )
+from issuers.onchain.intents import REGISTER_KIND
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from blockchain.outbox.declared import enqueue_declared
-from issuers.chain import REGISTER_KIND, enqueue_register_issuer
 from issuers.models import Company
+from issuers.onchain.intents import REGISTER_KIND, enqueue_register_issuer
 
 ENQUEUERS = {REGISTER_KIND: enqueue_register_issuer}
 

@@ -5,5 +5,5 @@ class LoansConfig(AppConfig):
     name = "loans"
 
     def ready(self) -> None:
-        from loans import chain, signals  # noqa: F401 - failure hooks, reconciler, signals
-        from loans.onchain import handlers  # noqa: F401 - projection
+        from loans import signals  # noqa: F401 - declared intents to the outbox
+        from loans.onchain import handlers, intents  # noqa: F401 - projection, reconciler, failure hooks

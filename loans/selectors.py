@@ -13,8 +13,8 @@ from accounts.models import User
 from blockchain.models import ChainTransaction
 from blockchain.selectors import chain_transactions_prefetch
 from core.months import month_bounds
-from loans.chain import REPAY_KIND, STORE_KIND
 from loans.models import Loan
+from loans.onchain.intents import REPAY_KIND, STORE_KIND
 
 WEI_PER_NATIVE = Decimal(10**18)
 

@@ -25,7 +25,6 @@ from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.bindings import NotDeployed
 from blockchain.outbox.declared import declare
 from core.api import ChainUnavailable, DomainError, StateConflict
-from loans.chain import REPAY_KIND, STORE_KIND, OnchainLoan, read_onchain_loans
 from loans.currencies import UnknownCurrency, minor_units, normalize_currency
 from loans.hashing import loan_hash, repayment_hash
 from loans.metrics import LOAN_VERIFICATIONS
@@ -42,6 +41,8 @@ from loans.models import (
     LoanVerificationReport,
     VerificationScope,
 )
+from loans.onchain.intents import REPAY_KIND, STORE_KIND
+from loans.onchain.reads import OnchainLoan, read_onchain_loans
 
 logger = logging.getLogger(__name__)
 
@@ -351,7 +352,7 @@ def mark_defaulted(*, loan: Loan, actor: User | None, reason: str = "") -> Loan:
     return locked
 
 
-# --- what the chain said (called by loans/chain.py handlers, inside the indexer's transaction) ----
+# --- failed intents (the outbox's failure hooks call these) -----------------------------------------
 
 
 def anchoring_failed(*, loan: Loan, error_code: str, detail: Any) -> None:

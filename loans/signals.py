@@ -6,8 +6,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from blockchain.outbox.declared import enqueue_declared
-from loans.chain import REPAY_KIND, STORE_KIND, enqueue_mark_repaid, enqueue_store_loan
 from loans.models import Loan
+from loans.onchain.intents import REPAY_KIND, STORE_KIND, enqueue_mark_repaid, enqueue_store_loan
 
 ENQUEUERS = {STORE_KIND: enqueue_store_loan, REPAY_KIND: enqueue_mark_repaid}
 

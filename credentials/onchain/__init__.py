@@ -1,2 +1,3 @@
-"""The credentials app on chain: `projection` (credentials and batches from surviving events) and
-`handlers` (registration). Intents and reads still live in credentials/chain.py."""
+"""The credentials app on chain: `intents` (what it asks of the CredentialVault), `projection`
+(credentials, batches and institutions from surviving events), `handlers` (registration only),
+`reads` (contract views for verification and reconcile)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from blockchain.indexing.registry import register_projection, register_rebuild_hook, register_reconciler
 from credentials.onchain import projection
-from credentials.onchain.reads import reconcile_batches, reconcile_institutions
+from credentials.onchain.reads import reconcile_batches, reconcile_credentials, reconcile_institutions
 
 ARTIFACT = "CredentialVault"
 
@@ -26,5 +26,6 @@ register_projection(
     project=projection.project_credentials,
 )
 register_rebuild_hook("credentials", projection.reset_chain_facts)
+register_reconciler("credentials", reconcile_credentials)
 register_reconciler("batches", reconcile_batches)
 register_reconciler("institutions", reconcile_institutions)

@@ -1,13 +1,18 @@
-"""View-function reads of the CredentialVault for reconcile: Merkle batches and their revoked leaves
-(`batchOf`, `isLeafRevoked`) and institutions (`institutionOf`), each domain at one block."""
+"""View-function reads of the CredentialVault: a credential's status for verification (the chain
+fallback), and reconcile for single credentials (`credentialStatus`), Merkle batches and their
+revoked leaves (`batchOf`, `isLeafRevoked`) and institutions (`institutionOf`), each at one block."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from web3 import Web3
 
 from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.bindings import NotDeployed, call_many, deployment_of
 from blockchain.indexing.registry import Drift, ReconcileResult
+from credentials.fingerprints import expiry_seconds, type_hash
 
 ARTIFACT = "CredentialVault"
 
@@ -87,6 +92,118 @@ def reconcile_institutions(w3: Web3) -> ReconcileResult:
                         "kyc_provider": bool(chain_kyc),
                         "name": chain_name,
                     },
+                )
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class OnchainCredential:
+    onchain_id: int
+    exists: bool
+    revoked: bool
+    expired: bool
+    issued_at: datetime | None
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    fingerprint: str | None
+    institution: str | None
+    subject: str | None
+    institution_active: bool
+
+
+def _time(seconds: int) -> datetime | None:
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
+
+
+def read_credential(
+    *, onchain_id: int | None = None, fingerprint: str | None = None, w3: Web3 | None = None
+) -> OnchainCredential:
+    """A single credential's on-chain state, by id or by fingerprint (not found: exists=False)."""
+    vault = deployment_of(ARTIFACT).address
+    if onchain_id is None:
+        (onchain_id,), block = call_many(
+            [(ARTIFACT, vault, "credentialIdOfFingerprint", [bytes32_from_hex(fingerprint)])], w3=w3
+        )
+    else:
+        block = None
+    if not onchain_id:
+        return OnchainCredential(0, False, False, False, None, None, None, None, None, None, False)
+    (status,), block = call_many([(ARTIFACT, vault, "credentialStatus", [onchain_id])], w3=w3, block=block)
+    exists, revoked, expired, issued_at, revoked_at, expires_at, chain_fingerprint, institution, subject = (
+        status
+    )
+    active = False
+    if exists:
+        (record,), _ = call_many([(ARTIFACT, vault, "institutionOf", [institution])], w3=w3, block=block)
+        active = bool(record[1])
+    return OnchainCredential(
+        onchain_id=int(onchain_id),
+        exists=bool(exists),
+        revoked=bool(revoked),
+        expired=bool(expired),
+        issued_at=_time(issued_at),
+        revoked_at=_time(revoked_at),
+        expires_at=_time(expires_at),
+        fingerprint="0x" + bytes(chain_fingerprint).hex() if exists else None,
+        institution=Web3.to_checksum_address(institution) if exists else None,
+        subject=Web3.to_checksum_address(subject) if exists else None,
+        institution_active=active,
+    )
+
+
+def read_batch_credential(credential, *, w3: Web3 | None = None) -> tuple[bool, bool, bool, bool]:
+    """(anchored, valid, revoked, expired) of a batched credential, from verifyBatchCredential."""
+    vault = deployment_of(ARTIFACT).address
+    root = bytes32_from_hex(credential.batch.merkle_root)
+    values, _ = call_many(
+        [
+            (ARTIFACT, vault, "batchOf", [root]),
+            (
+                ARTIFACT,
+                vault,
+                "verifyBatchCredential",
+                [
+                    root,
+                    bytes32_from_hex(credential.fingerprint),
+                    credential.subject_wallet,
+                    type_hash(credential.credential_type),
+                    expiry_seconds(credential.expires_at),
+                    [bytes32_from_hex(p) for p in credential.proof],
+                ],
+            ),
+        ],
+        w3=w3,
+    )
+    batch, (valid, revoked, expired) = values
+    return bool(batch[0]), bool(valid), bool(revoked), bool(expired)
+
+
+def reconcile_credentials(w3: Web3) -> ReconcileResult:
+    """Every singly anchored credential's revocation state against credentialStatus."""
+    from credentials.models import Credential, CredentialStatus
+
+    rows = list(
+        Credential.objects.filter(
+            onchain_id__isnull=False, status__in=[CredentialStatus.ISSUED, CredentialStatus.REVOKED]
+        ).values_list("onchain_id", "status", "fingerprint")
+    )
+    result = ReconcileResult(checked=len(rows))
+    if not rows:
+        return result
+    vault = deployment_of(ARTIFACT).address
+    values, _ = call_many([(ARTIFACT, vault, "credentialStatus", [r[0]]) for r in rows], w3=w3)
+    for (onchain_id, status, fingerprint), value in zip(rows, values, strict=True):
+        exists, revoked, *_rest = value
+        chain_fingerprint = "0x" + bytes(value[6]).hex()
+        if (
+            not exists
+            or chain_fingerprint != fingerprint
+            or (status == CredentialStatus.REVOKED) != bool(revoked)
+        ):
+            result.drift.append(
+                Drift(
+                    "credentials", str(onchain_id), cache=status, chain={"exists": exists, "revoked": revoked}
                 )
             )
     return result

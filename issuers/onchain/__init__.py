@@ -1,2 +1,2 @@
-"""The issuers app on chain: `projection` (a company's registration from surviving events) and
-`handlers` (registration). Intents and reads still live in issuers/chain.py."""
+"""The issuers app on chain: `intents` (registerIssuer), `projection` (a company's registration from
+surviving events), `handlers` (registration only), `reads` (`isRegisteredIssuer` for reconcile)."""

@@ -1,2 +1,2 @@
-"""The loans app on chain: `projection` (anchoring and repayment from surviving events) and
-`handlers` (registration). Intents, reads and the reconciler still live in loans/chain.py."""
+"""The loans app on chain: `intents` (storeLoan, markRepaid), `projection` (anchoring and repayment
+from surviving events), `handlers` (registration only), `reads` (`getLoan` in batches)."""

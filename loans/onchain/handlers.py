@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from blockchain.indexing.registry import register_projection, register_rebuild_hook
+from blockchain.indexing.registry import register_projection, register_rebuild_hook, register_reconciler
 from loans.onchain import projection
+from loans.onchain.reads import reconcile_loans
 
 register_projection(
     "loans.loan",
@@ -12,3 +13,4 @@ register_projection(
     project=projection.project_loans,
 )
 register_rebuild_hook("loans", projection.reset_chain_facts)
+register_reconciler("loans", reconcile_loans)

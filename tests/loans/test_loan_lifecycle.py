@@ -18,10 +18,10 @@ from blockchain.indexing.indexer import Indexer
 from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainEvent, ChainTransaction, TxStatus
 from blockchain.outbox.confirmer import confirm_pending
-from loans.chain import REPAY_KIND, STORE_KIND
 from loans.hashing import loan_hash
 from loans.management.commands.loan_report import COLUMNS as REPORT_COLUMNS
 from loans.models import Loan, LoanAction, LoanStatus, LoanVerificationReport
+from loans.onchain.intents import REPAY_KIND, STORE_KIND
 from tests.support.chain import send
 from tests.support.loans import BORROWER, LENDER, TERMS, make_loan, new_loan_id
 from tests.support.outbox import settle_outbox

@@ -1,57 +1,17 @@
-"""Loans on chain: the LoanRegistry intents, reads of `getLoan`, and the handlers of its events."""
+"""View-function reads of the LoanRegistry: `getLoan` in batches at one block (verification, the
+`verify_loans` audit and reconcile)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from web3 import Web3
 
-from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.bindings import call_many, deployment_of
-from blockchain.indexing.registry import (
-    Drift,
-    ReconcileResult,
-    register_reconciler,
-)
-from blockchain.models import ChainTransaction
-from blockchain.outbox import enqueue as outbox
-from blockchain.outbox.enqueue import intent_key
-from blockchain.outbox.hooks import on_failure
+from blockchain.indexing.registry import Drift, ReconcileResult
 
-logger = logging.getLogger(__name__)
-
-STORE_KIND = "loans.store_loan"
-REPAY_KIND = "loans.mark_repaid"
 ARTIFACT = "LoanRegistry"
 READ_CHUNK = 200
-
-
-def enqueue_store_loan(loan) -> ChainTransaction:
-    """The outbox intent storeLoan(loanId, loanHash, borrower, lender) for this approval attempt."""
-    return outbox.enqueue(
-        kind=STORE_KIND,
-        contract=ARTIFACT,
-        function="storeLoan",
-        args=[loan.loan_id, bytes32_from_hex(loan.loan_hash), loan.borrower_wallet, loan.lender_wallet],
-        idempotency_key=intent_key(STORE_KIND, loan, loan.store_attempt),
-        subject=loan,
-    )
-
-
-def enqueue_mark_repaid(loan) -> ChainTransaction:
-    """The outbox intent markRepaid(loanId, repaidHash) for this repayment request."""
-    return outbox.enqueue(
-        kind=REPAY_KIND,
-        contract=ARTIFACT,
-        function="markRepaid",
-        args=[loan.loan_id, bytes32_from_hex(loan.repaid_hash)],
-        idempotency_key=intent_key(REPAY_KIND, loan, loan.repay_attempt),
-        subject=loan,
-    )
-
-
-# --- reads ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -96,36 +56,6 @@ def read_onchain_loans(
     return {loan_id: _onchain_loan(v) for loan_id, v in zip(loan_ids, values, strict=True)}, block
 
 
-# --- failures -------------------------------------------------------------------------------------
-
-
-def _subject_loan(tx: ChainTransaction):
-    from loans.models import Loan
-
-    return Loan.objects.filter(pk=tx.object_id).first() if tx.object_id else None
-
-
-@on_failure(STORE_KIND)
-def store_loan_failed(tx: ChainTransaction) -> None:
-    from loans import services
-
-    loan = _subject_loan(tx)
-    if loan is not None:
-        services.anchoring_failed(loan=loan, error_code=tx.error_code or "failed", detail=tx.error)
-
-
-@on_failure(REPAY_KIND)
-def mark_repaid_failed(tx: ChainTransaction) -> None:
-    from loans import services
-
-    loan = _subject_loan(tx)
-    if loan is not None:
-        services.repayment_failed(loan=loan, error_code=tx.error_code or "failed", detail=tx.error)
-
-
-# --- reconcile -------------------------------------------------------------------------
-
-
 def reconcile_loans(w3: Web3) -> ReconcileResult:
     """Every loan the cache says is on chain (or has chain facts for) against `getLoan`."""
     from loans.models import ANCHORED_STATUSES, Loan
@@ -151,6 +81,3 @@ def reconcile_loans(w3: Web3) -> ReconcileResult:
                     Drift("loans", f"{loan_id}:repaid", cache=cached_repaid or None, chain=chain.repaid_hash)
                 )
     return result
-
-
-register_reconciler("loans", reconcile_loans)
