@@ -3,31 +3,19 @@ holders on chain show up in the cached owner."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from blockchain.chain.bindings import bound
 from blockchain.chain.client import get_web3
 from blockchain.indexing.indexer import Indexer
 from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
-from campaigns import services
-from campaigns.models import Campaign, CampaignStatus, ShareCertificate
+from campaigns.models import CampaignStatus, ShareCertificate
 from tests.investments.conftest import client_of
+from tests.support.issuance import end_campaign
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
-
-
-def succeed(campaign: Campaign) -> None:
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=timezone.now() - timedelta(days=40), ends_at=timezone.now() - timedelta(seconds=1)
-    )
-    services.close_ended_campaigns()
-    settle_outbox()
-    campaign.refresh_from_db()
 
 
 def test_two_investors_own_their_certificates_and_a_transfer_shows(
@@ -45,7 +33,7 @@ def test_two_investors_own_their_certificates_and_a_transfer_shows(
             == 202
         )
     settle_outbox()
-    succeed(campaign)
+    end_campaign(campaign)
     assert campaign.status == CampaignStatus.SUCCESSFUL
     assert (
         ChainTransaction.objects.filter(kind="campaigns.mint_certificates", status="confirmed").count() == 2
@@ -96,7 +84,7 @@ def test_certificates_are_batched_by_the_block_gas_limit(open_campaign, make_inv
         settle_outbox()
         client.post(f"/api/campaigns/{campaign.pk}/investments/", {"amount": "10"}, format="json")
     settle_outbox()
-    succeed(campaign)
+    end_campaign(campaign)
     mints = ChainTransaction.objects.filter(kind="campaigns.mint_certificates")
     assert mints.count() == 3 and set(mints.values_list("status", flat=True)) == {"confirmed"}
     assert ShareCertificate.objects.filter(campaign=campaign, status="minted").count() == 5

@@ -13,11 +13,11 @@ from blockchain.chain.bindings import bound
 from blockchain.indexing.indexer import Indexer
 from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
-from campaigns import services
 from campaigns.models import Campaign, Investment, InvestmentStatus
 from credentials import services as credential_services
 from credentials.models import Credential
 from tests.investments.conftest import client_of
+from tests.support.issuance import end_campaign
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -150,12 +150,7 @@ def test_a_failed_campaign_refunds_its_investments(open_campaign, make_investor)
     _user, client, _ = make_investor()
     investment = invest(client, campaign, 100).json()
     settle_outbox()
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=timezone.now() - timedelta(days=40), ends_at=timezone.now() - timedelta(seconds=1)
-    )
-    services.close_ended_campaigns()
-    settle_outbox()
-    campaign.refresh_from_db()
+    end_campaign(campaign)
     assert campaign.status == "failed"
     assert client.get(f"/api/investments/{investment['id']}/").json()["status"] == "refunded"
 

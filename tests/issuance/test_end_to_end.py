@@ -18,7 +18,7 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import Company, ComplianceReview
 from tests.support.chain import BORROWER, send
-from tests.support.issuance import draft_campaign, registered_company
+from tests.support.issuance import draft_campaign, move_run_into_the_past, registered_company
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -161,9 +161,7 @@ def test_beat_closes_campaigns_past_their_end_as_failed_when_short_of_the_goal(
 ):
     campaign = _active_campaign(issuer, officer)
     assert campaign_services.close_ended_campaigns() == 0
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=timezone.now() - timedelta(days=40), ends_at=timezone.now() - timedelta(seconds=1)
-    )
+    move_run_into_the_past(campaign)
     from campaigns.tasks import close_ended_campaigns
 
     assert close_ended_campaigns() == 1

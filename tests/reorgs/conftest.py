@@ -3,19 +3,16 @@ shared with the reorg tests, and `world`: a platform with something in every dom
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from blockchain.chain.bindings import bound
 from blockchain.indexing.indexer import Indexer
-from campaigns import services as campaign_services
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import CampaignStatus
 from credentials import services as credential_services
 from credentials.models import Credential
 from tests.investments.conftest import kyc_institution, make_investor, officer, open_campaign  # noqa: F401
 from tests.support.chain import send
+from tests.support.issuance import end_campaign
 from tests.support.loans import make_loan
 from tests.support.outbox import settle_outbox
 from tests.support.users import jwt_client
@@ -40,12 +37,7 @@ def world(open_campaign, make_investor, kyc_institution, make_user, chain, setti
             == 202
         )
     settle_outbox()
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=timezone.now() - timedelta(days=40), ends_at=timezone.now() - timedelta(seconds=1)
-    )
-    campaign_services.close_ended_campaigns()
-    settle_outbox()
-    campaign.refresh_from_db()
+    end_campaign(campaign)
     assert campaign.status == CampaignStatus.SUCCESSFUL
 
     # Alice gives her certificate to Bob on chain.

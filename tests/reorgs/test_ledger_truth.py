@@ -8,11 +8,9 @@ API has no field) with the contracts' own views.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from eth_account import Account
 from eth_utils import keccak
 
@@ -21,11 +19,11 @@ from blockchain.chain.amounts import from_base_units, to_base_units
 from blockchain.chain.bindings import bound
 from blockchain.chain.client import get_web3
 from blockchain.indexing.indexer import Indexer
-from campaigns import services
 from campaigns.models import Campaign, ShareCertificate
 from credentials.models import Credential, CredentialStatus
 from tests.investments.conftest import client_of
 from tests.support.chain import send
+from tests.support.issuance import end_campaign
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -58,16 +56,6 @@ def invest(client, campaign: Campaign, amount: str) -> int:
     response = client.post(f"/api/campaigns/{campaign.pk}/investments/", {"amount": amount}, format="json")
     assert response.status_code == 202, response.json()
     return response.json()["id"]
-
-
-def end_campaign(campaign: Campaign) -> None:
-    """Past its end date, so the beat sweep finalizes it on chain."""
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=timezone.now() - timedelta(days=40), ends_at=timezone.now() - timedelta(seconds=1)
-    )
-    services.close_ended_campaigns()
-    settle_outbox()
-    campaign.refresh_from_db()
 
 
 def transfer_as_holder(wallet, token, to: str, token_id: int) -> str:

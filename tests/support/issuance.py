@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from eth_account import Account
@@ -64,3 +64,28 @@ def draft_campaign(issuer_client, company_id: int, **kwargs) -> dict:
     response = issuer_client.post("/api/campaigns/", campaign_body(company_id, **kwargs), format="json")
     assert response.status_code == 201, response.json()
     return response.json()
+
+
+# A fixed instant in the past: a campaign's run is moved to end here, so closing it never races the
+# wall clock (its dates, and the `now` the beat sweep is given, are all this instant).
+RUN_ENDED_AT = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+
+
+def move_run_into_the_past(campaign) -> None:
+    """A 40-day run that ended at RUN_ENDED_AT (longer than Regulation Crowdfunding's 21 days)."""
+    from campaigns.models import Campaign
+
+    Campaign.objects.filter(pk=campaign.pk).update(
+        starts_at=RUN_ENDED_AT - timedelta(days=40), ends_at=RUN_ENDED_AT
+    )
+
+
+def end_campaign(campaign) -> None:
+    """Its run is over and the beat sweep asks the chain to finalize it; the outbox settles and the
+    row is refreshed (successful or failed, as the chain says)."""
+    from campaigns.services import close_ended_campaigns
+
+    move_run_into_the_past(campaign)
+    close_ended_campaigns(now=RUN_ENDED_AT)
+    settle_outbox()
+    campaign.refresh_from_db()
