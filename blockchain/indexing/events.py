@@ -1,7 +1,7 @@
-"""Raw logs (JSON from receipts or eth_getLogs) into decoded, stored and dispatched events.
+"""Raw logs (JSON from receipts or eth_getLogs) into decoded, stored and projected events.
 
 The receipt path (confirmer) and the indexer share this module, so an event is decoded, stored
-and handled the same way whichever path sees it first.
+and projected the same way whichever path sees it first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db import connection
 from eth_utils import to_checksum_address
 
 from blockchain.chain.abi import checksum_address, interface
-from blockchain.indexing.registry import DecodedEvent, dispatch
+from blockchain.indexing.registry import DecodedEvent, project_touched
 from blockchain.models import ChainEvent, WatchedContract
 
 logger = logging.getLogger(__name__)
@@ -187,16 +187,16 @@ def _copy_events(events: list[DecodedEvent]) -> int:
 
 
 def ingest(events: list[DecodedEvent]) -> int:
-    """Store and dispatch decoded events (call inside the caller's DB transaction)."""
+    """Store decoded events and project what they touch (inside the caller's DB transaction)."""
     if not events:
         return 0
     store_events(events)
-    return dispatch(events)
+    return project_touched(events)
 
 
 def ingest_receipt_logs(items: list[tuple[int, list[dict]]]) -> int:
-    """The receipt path: decode, store and dispatch the logs of confirmed outbox rows
-    (`(outbox row id, raw logs)`), in the confirmer's DB transaction. Returns handler calls."""
+    """The receipt path: decode, store and project the logs of confirmed outbox rows
+    (`(outbox row id, raw logs)`), in the confirmer's DB transaction. Returns projections run."""
     if not items:
         return 0
     watched = WatchedAddresses(settings.CHAIN_ID)
@@ -236,11 +236,9 @@ def event_from_row(row: ChainEvent) -> DecodedEvent:
 
 def remove_events(rows: list[ChainEvent]) -> list[DecodedEvent]:
     """Mark stored events orphaned (a reorg) and let the domains re-derive what they touched."""
-    from blockchain.indexing.registry import dispatch_removed
-
     if not rows:
         return []
     ChainEvent.objects.filter(pk__in=[r.pk for r in rows]).update(removed=True)
     events = [event_from_row(r) for r in rows]
-    dispatch_removed(events)
+    project_touched(events)
     return events

@@ -1,15 +1,15 @@
-"""The indexer: chain logs of every watched contract into ChainEvent rows and domain handlers.
+"""The indexer: chain logs of every watched contract into ChainEvent rows and domain projections.
 
 One run (beat task `index_chain_events` or `manage.py poll_blockchain`, never both at once: they
 share one lock):
 1. reorg check: the stored hashes of the unconfirmed window are compared with the chain; from the
-   first block after the last one that still matches, events are marked removed, the domains
-   re-derive what they touched, and the cursors rewind;
+   first block after the last one that still matches, events are marked removed, the entities
+   they touched are projected again from the surviving events, and the cursors rewind;
 2. ranges from the lowest cursor to the head, one `eth_getLogs` per range over every watched
    address, the range growing while calls are fast and halving on errors;
-3. raw JSON logs decoded with eth_abi, bulk-inserted (re-ingestion is a no-op), handed to the
-   registry's handlers; stored live events of the range that the chain no longer has are removed
-   (a reorg the window check could not see);
+3. raw JSON logs decoded with eth_abi, bulk-inserted (re-ingestion is a no-op, an orphaned log
+   that is back is live again), the entities they touch projected; stored live events of the range
+   that the chain no longer has are removed (a reorg the window check could not see);
 4. contracts created in the range (Campaign clones) are caught up from their creation block
    before the cursors move on.
 """
@@ -38,7 +38,7 @@ from blockchain.indexing.metrics import (
     INDEXER_REORG_DEPTH,
     INDEXER_REORGS,
 )
-from blockchain.indexing.registry import DecodedEvent, dispatch, run_hooks
+from blockchain.indexing.registry import DecodedEvent, project_touched, run_hooks
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, ReorgRecord, WatchedContract
 from blockchain.state import remember_head
 
@@ -167,7 +167,7 @@ class Indexer:
         removed = 0
         with transaction.atomic():
             store_events(events)
-            dispatch(events)
+            project_touched(events)
             removed += self._drop_vanished(start, end, [w.address for w in included], events)
             # Contracts created in this range: their own logs from their creation block, now.
             known = {w.pk for w in included}
@@ -190,7 +190,7 @@ class Indexer:
                 )
                 more_events = decode_logs(more, watched=watched)
                 store_events(more_events)
-                dispatch(more_events)
+                project_touched(more_events)
                 events.extend(more_events)
                 included.extend(created)
             WatchedContract.objects.filter(pk__in=[w.pk for w in included]).update(next_block=end + 1)

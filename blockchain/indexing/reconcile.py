@@ -91,7 +91,7 @@ def reproject_all(*, chain_id: int | None = None, chunk: int = 5000) -> int:
     kinds = projected_kinds()
     done = 0
     with transaction.atomic():
-        rows = ChainEvent.objects.filter(chain_id=chain_id).order_by("block_number", "log_index", "pk")
+        rows = ChainEvent.objects.filter(chain_id=chain_id)
         last = 0
         while True:
             batch = list(rows.filter(pk__gt=last).order_by("pk")[:chunk])

@@ -30,6 +30,7 @@ from campaigns.models import (
     InvestmentStatus,
     ShareCertificate,
 )
+from campaigns.services import issue_certificates, refresh_campaign_totals
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +133,7 @@ def project_campaigns(addresses: set[str]) -> list[int]:
     if changed_outcome:
         project_investments_of(campaign_ids=changed_outcome)
     for campaign in successes:
-        from campaigns.services import issue_certificates
-
-        issue_certificates(campaign)  # a service: it declares the mint intents for the certificates
+        issue_certificates(campaign)  # a service: it enqueues the mint intents for the certificates
     return changed_outcome
 
 
@@ -212,8 +211,6 @@ def project_investments(refs: set[str]) -> None:
         )
         touched_campaigns.add(row.campaign_id)
     if touched_campaigns:
-        from campaigns.services import refresh_campaign_totals
-
         for campaign_id in sorted(touched_campaigns):
             refresh_campaign_totals(campaign_id)
 

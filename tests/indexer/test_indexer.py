@@ -6,12 +6,11 @@ import pytest
 from eth_utils import keccak
 
 from blockchain.chain.client import get_web3
-from blockchain.indexing import registry
 from blockchain.indexing.indexer import Indexer
 from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, ReorgRecord, WatchedContract
 from tests.indexer.helpers import store_loan
-from tests.support.chain import OPERATOR, send
+from tests.support.chain import OPERATOR, record_projected, send
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -27,13 +26,8 @@ def loan_ids() -> set[str]:
 
 @pytest.fixture
 def seen(monkeypatch):
-    """LoanStored events dispatched, and orphaned ones handed back, through the registry."""
-    calls: dict[str, list] = {"stored": [], "removed": []}
-    monkeypatch.setitem(
-        registry._event_handlers, ("LoanRegistry", "LoanStored"), [(calls["stored"].append, False)]
-    )
-    monkeypatch.setitem(registry._removal_handlers, ("LoanRegistry", "LoanStored"), [calls["removed"].extend])
-    return calls
+    """LoanStored events projected, and orphaned ones projected again, through the registry."""
+    return record_projected(monkeypatch, "LoanRegistry", "LoanStored")
 
 
 def test_direct_contract_calls_are_indexed_in_one_run(contracts, seen):

@@ -10,7 +10,6 @@ from eth_utils import keccak
 from blockchain.chain.bindings import bound
 from blockchain.chain.client import get_web3
 from blockchain.chain.signer import get_signer
-from blockchain.indexing import registry
 from blockchain.models import (
     AttemptStatus,
     ChainEvent,
@@ -24,23 +23,20 @@ from blockchain.outbox import hooks
 from blockchain.outbox.confirmer import confirm_pending
 from blockchain.outbox.sender import send_queued
 from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
-from tests.support.chain import BORROWER, LENDER
+from tests.support.chain import BORROWER, LENDER, record_projected
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
 
 @pytest.fixture
 def handled(monkeypatch):
-    """Records every LoanStored event the registry dispatches, and failed rows compensated."""
-    seen: dict[str, list] = {"events": [], "compensated": []}
-
-    def on_stored(event):
-        seen["events"].append(event)
+    """Records every LoanStored event the registry projects, and failed rows compensated."""
+    projected = record_projected(monkeypatch, "LoanRegistry", "LoanStored")
+    seen: dict[str, list] = {"events": projected["stored"], "compensated": []}
 
     def on_failed(tx):
         seen["compensated"].append((tx.pk, tx.error_code))
 
-    monkeypatch.setitem(registry._event_handlers, ("LoanRegistry", "LoanStored"), [(on_stored, False)])
     monkeypatch.setitem(hooks._failure_hooks, "test.store_loan", [on_failed])
     return seen
 

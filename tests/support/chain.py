@@ -21,3 +21,43 @@ def send(address: str, artifact: str, function: str, *args, sender: str = OPERAT
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
         assert receipt["status"] == 1, f"{artifact}.{function} reverted"
     return tx_hash.to_0x_hex()
+
+
+class _Seen:
+    """One delivered event as a projection key (identity-hashed: the event's args are a dict)."""
+
+    def __init__(self, event) -> None:
+        self.event = event
+
+
+def record_projected(monkeypatch, artifact: str, event_name: str) -> dict[str, list]:
+    """Register a projection that records every `artifact.event_name` event the platform projects,
+    sorted by whether the stored event is live ("stored") or orphaned ("removed") at that moment."""
+    from blockchain.indexing import registry
+    from blockchain.models import ChainEvent
+
+    seen: dict[str, list] = {"stored": [], "removed": []}
+
+    def project(keys: set) -> None:
+        for key in keys:
+            event = key.event
+            removed = (
+                ChainEvent.objects.filter(
+                    tx_hash=event.tx_hash, log_index=event.log_index, block_hash=event.block_hash
+                )
+                .values_list("removed", flat=True)
+                .first()
+            )
+            seen["removed" if removed else "stored"].append(event)
+
+    monkeypatch.setitem(
+        registry._projections,
+        "test.recorder",
+        registry.Projection(
+            name="test.recorder",
+            kinds=frozenset({(artifact, event_name)}),
+            keys=lambda e: [_Seen(e)],
+            project=project,
+        ),
+    )
+    return seen
