@@ -66,7 +66,10 @@ class AnvilNode:
             )
         self.process.start()
         wait_until(
-            lambda: self.rpc("eth_chainId") is not None, timeout=timeout, what=f"anvil on port {self.port}"
+            lambda: self.rpc("eth_chainId") is not None,
+            timeout=timeout,
+            what=f"anvil on port {self.port}",
+            process=self.process,
         )
         return self
 

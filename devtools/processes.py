@@ -6,6 +6,7 @@ Each child gets its own process group so stopping it also stops whatever it fork
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -60,17 +61,51 @@ def port_is_open(host: str, port: int, timeout: float = 0.2) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range.
+
+    A port the kernel handed out (bind to 0) comes from the ephemeral range, and while a node on it
+    is stopped any outgoing connection, or a client retrying against it, may take it as its own
+    source port; restarting the node on the same port then fails. Ports below the range are only
+    ever taken by an explicit bind.
+    """
+    low, _ = _ephemeral_range()
+    floor = min(20000, low - 1000)
+    for _attempt in range(200):
+        port = random.randint(floor, low - 1)  # a port number, not a secret
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {floor}..{low - 1}")
 
 
 def wait_until(
-    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.1, what: str = "condition"
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    what: str = "condition",
+    process: ManagedProcess | None = None,
 ) -> None:
+    """Poll `predicate` until it holds; give up at `timeout`, or at once if `process` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and not process.running():
+            raise RuntimeError(
+                f"{process.name} exited (code {process.popen.returncode if process.popen else None}) "
+                f"before {what}; its log ends:\n{process.log_tail(20)}"
+            )
         try:
             if predicate():
                 return
