@@ -40,7 +40,14 @@ from campaigns.models import (
     InvestmentStatus,
     ShareCertificate,
 )
-from campaigns.onchain.intents import CANCEL_KIND, CREATE_KIND, FINALIZE_KIND, RECORD_KIND
+from campaigns.onchain.intents import (
+    CANCEL_KIND,
+    CREATE_KIND,
+    FINALIZE_KIND,
+    MINT_CERTIFICATES,
+    RECORD_KIND,
+    MintBatch,
+)
 from core.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
 from issuers.services import check_decision, record_review
@@ -652,8 +659,6 @@ def shares_for(investment: Investment, campaign: Campaign) -> int:
 def issue_certificates(campaign: Campaign) -> int:
     """A successful campaign: one certificate per confirmed investment without one, minted in as
     few mintBatch transactions as the block gas limit allows. Returns certificates queued."""
-    from campaigns.onchain.intents import enqueue_mint_batch
-
     locked = _locked(campaign)
     pending = list(
         Investment.objects.filter(
@@ -678,7 +683,7 @@ def issue_certificates(campaign: Campaign) -> int:
             for investment in pending[start : start + size]
         ]
         ShareCertificate.objects.bulk_create(chunk)
-        enqueue_mint_batch(locked, chunk, batch_number=locked.certificate_batches)
+        MINT_CERTIFICATES.enqueue(MintBatch(locked, chunk, locked.certificate_batches))
         queued += len(chunk)
     Campaign.objects.filter(pk=locked.pk).update(certificate_batches=locked.certificate_batches)
     return queued
@@ -692,8 +697,6 @@ def minting_failed(*, campaign_id: int, batch_number: int, error_code: str) -> N
 
 def retry_certificates(*, campaign: Campaign) -> int:
     """Queue the failed certificates of a successful campaign again (new mintBatch intents)."""
-    from campaigns.onchain.intents import enqueue_mint_batch
-
     with transaction.atomic():
         locked = _locked(campaign)
         failed = list(
@@ -706,6 +709,6 @@ def retry_certificates(*, campaign: Campaign) -> int:
             ShareCertificate.objects.filter(pk__in=[c.pk for c in chunk]).update(
                 status=CertificateStatus.MINTING, mint_batch=locked.certificate_batches, last_chain_error=""
             )
-            enqueue_mint_batch(locked, chunk, batch_number=locked.certificate_batches)
+            MINT_CERTIFICATES.enqueue(MintBatch(locked, chunk, locked.certificate_batches))
         Campaign.objects.filter(pk=locked.pk).update(certificate_batches=locked.certificate_batches)
     return len(failed)

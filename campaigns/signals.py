@@ -8,23 +8,6 @@ from django.dispatch import receiver
 
 from blockchain.outbox.declared import enqueue_declared
 from campaigns.models import Campaign, Investment
-from campaigns.onchain.intents import (
-    CANCEL_KIND,
-    CREATE_KIND,
-    FINALIZE_KIND,
-    RECORD_KIND,
-    enqueue_cancel_investment,
-    enqueue_create_campaign,
-    enqueue_finalize,
-    enqueue_record_investment,
-)
-
-ENQUEUERS = {
-    CREATE_KIND: enqueue_create_campaign,
-    FINALIZE_KIND: enqueue_finalize,
-    RECORD_KIND: enqueue_record_investment,
-    CANCEL_KIND: enqueue_cancel_investment,
-}
 
 
 @receiver(post_save, sender=Campaign, dispatch_uid="campaigns.enqueue_chain_work")
@@ -32,4 +15,4 @@ ENQUEUERS = {
 def enqueue_declared_intents(sender, instance, raw: bool = False, **kwargs) -> None:
     """Only declared intents (idempotent: keyed by row and attempt)."""
     if not raw:
-        enqueue_declared(instance, ENQUEUERS)
+        enqueue_declared(instance)

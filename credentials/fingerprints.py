@@ -55,6 +55,11 @@ def fingerprint_of(document: object) -> str:
     return "0x" + keccak(canonical_document(document)).hex()
 
 
+def reason_hash(reason: str) -> bytes:
+    """What a revocation puts on chain for its reason: the hash, never the words."""
+    return keccak(text=reason)
+
+
 def type_hash(credential_type: str) -> bytes:
     return keccak(text=credential_type)
 

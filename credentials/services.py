@@ -28,7 +28,7 @@ from credentials.models import (
     LinkPurpose,
     SyncStatus,
 )
-from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, UPSERT_KIND
+from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, REVOKE_LEAF_KIND, UPSERT_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -245,13 +245,9 @@ def revoke_credential(*, actor: User | None, credential: Credential, reason: str
         locked.revocation_requested_at = timezone.now()
         locked.revoke_attempt += 1
         locked.last_chain_error = ""
-        declare(locked, REVOKE_KIND)
+        declare(locked, REVOKE_LEAF_KIND if locked.batch_id else REVOKE_KIND)
         locked.save()  # post_save enqueues the declared revocation (of the credential or its leaf)
     return locked
-
-
-def reason_hash(reason: str) -> bytes:
-    return keccak(text=reason)
 
 
 # --- links ----------------------------------------------------------------------------------------

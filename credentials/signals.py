@@ -9,23 +9,6 @@ from django.dispatch import receiver
 from accounts.signals import wallet_bound
 from blockchain.outbox.declared import enqueue_declared
 from credentials.models import Credential, CredentialBatch, Institution
-from credentials.onchain.intents import (
-    BATCH_KIND,
-    ISSUE_KIND,
-    REVOKE_KIND,
-    UPSERT_KIND,
-    enqueue_anchor_batch,
-    enqueue_issue,
-    enqueue_revocation,
-    enqueue_upsert_institution,
-)
-
-ENQUEUERS = {
-    UPSERT_KIND: enqueue_upsert_institution,
-    ISSUE_KIND: enqueue_issue,
-    BATCH_KIND: enqueue_anchor_batch,
-    REVOKE_KIND: enqueue_revocation,  # revokeCredential, or revokeBatchLeaf for a batched one
-}
 
 
 @receiver(post_save, sender=Institution, dispatch_uid="credentials.institution_intent")
@@ -34,7 +17,7 @@ ENQUEUERS = {
 def enqueue_declared_intents(sender, instance, raw: bool = False, **kwargs) -> None:
     """Only declared intents (idempotent: keyed by row and attempt)."""
     if not raw:
-        enqueue_declared(instance, ENQUEUERS)
+        enqueue_declared(instance)
 
 
 @receiver(wallet_bound, dispatch_uid="credentials.link_on_wallet_bound")

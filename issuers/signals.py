@@ -8,13 +8,10 @@ from django.dispatch import receiver
 
 from blockchain.outbox.declared import enqueue_declared
 from issuers.models import Company
-from issuers.onchain.intents import REGISTER_KIND, enqueue_register_issuer
-
-ENQUEUERS = {REGISTER_KIND: enqueue_register_issuer}
 
 
 @receiver(post_save, sender=Company, dispatch_uid="issuers.enqueue_registration")
 def enqueue_registration(sender, instance: Company, raw: bool = False, **kwargs) -> None:
     """Only declared intents (idempotent: keyed by company and attempt)."""
     if not raw:
-        enqueue_declared(instance, ENQUEUERS)
+        enqueue_declared(instance)

@@ -7,13 +7,10 @@ from django.dispatch import receiver
 
 from blockchain.outbox.declared import enqueue_declared
 from loans.models import Loan
-from loans.onchain.intents import REPAY_KIND, STORE_KIND, enqueue_mark_repaid, enqueue_store_loan
-
-ENQUEUERS = {STORE_KIND: enqueue_store_loan, REPAY_KIND: enqueue_mark_repaid}
 
 
 @receiver(post_save, sender=Loan, dispatch_uid="loans.enqueue_chain_work")
 def enqueue_chain_work(sender, instance: Loan, raw: bool = False, **kwargs) -> None:
     """Only declared intents (idempotent: keyed by loan and attempt)."""
     if not raw:
-        enqueue_declared(instance, ENQUEUERS)
+        enqueue_declared(instance)

@@ -292,7 +292,7 @@ def mark_stale(pairs: set[tuple[str, str]]) -> None:
 
 def touched_by(row: ChainTransaction, by_token: dict[str, Asset]) -> set[tuple[str, str]]:
     """The balances an outbox row changes: the signer's native coin (fees, value) and what the
-    intent declares (blockchain.outbox.hooks.declare_balance_effects)."""
+    intent declares (the `balance_effects` of its `ChainIntent`)."""
     pairs = {(row.signer, NATIVE)} if row.signer else set()
     for effect in balance_effects(row):
         asset = by_token.get(_token_key(effect.token))

@@ -60,16 +60,6 @@ def register_failure_hook(kind: str, hook: FailureHook) -> None:
         _failure_hooks[kind].append(hook)
 
 
-def on_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
-    """Decorator form of `register_failure_hook` (import the module from `AppConfig.ready()`)."""
-
-    def decorate(hook: FailureHook) -> FailureHook:
-        register_failure_hook(kind, hook)
-        return hook
-
-    return decorate
-
-
 def compensate(tx: ChainTransaction) -> int:
     """Run the failure hooks of `tx`'s kind. Returns how many ran."""
     hooks = _failure_hooks.get(tx.kind, ())

@@ -1,14 +1,16 @@
-"""What the campaigns app asks of the chain: one declaration per intent (the call, its idempotency
-key, its failure hook, the balances it moves)."""
+"""What the campaigns app asks of the chain: one declaration per intent (the call, its attempt, its
+failure hook, the balances it moves)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.amounts import to_base_units
 from blockchain.models import ChainTransaction
-from blockchain.outbox import enqueue as outbox
-from blockchain.outbox.enqueue import intent_key
-from blockchain.outbox.hooks import BalanceEffect, declare_balance_effects, on_failure
+from blockchain.outbox.declared import ChainIntent, register_intents
+from blockchain.outbox.hooks import BalanceEffect
 
 CREATE_KIND = "campaigns.create_campaign"
 FINALIZE_KIND = "campaigns.finalize"
@@ -17,80 +19,43 @@ MINT_KIND = "campaigns.mint_certificates"
 CANCEL_KIND = "campaigns.cancel_investment"
 
 
-def enqueue_create_campaign(campaign) -> ChainTransaction:
-    """createCampaign(campaignRef, issuer, goal, hardCap, deadline) for this deployment attempt."""
-    return outbox.enqueue(
-        kind=CREATE_KIND,
-        contract="CampaignFactory",
-        function="createCampaign",
-        args=[
-            bytes32_from_hex(campaign.campaign_ref),
-            campaign.issuer.wallet_address,
-            to_base_units(campaign.goal),
-            to_base_units(campaign.hard_cap),
-            int(campaign.ends_at.timestamp()),
-        ],
-        idempotency_key=intent_key(CREATE_KIND, campaign, campaign.deploy_attempt),
-        subject=campaign,
-    )
+@dataclass(frozen=True)
+class MintBatch:
+    """One mintBatch transaction's worth of a campaign's certificates (batch numbers count up)."""
+
+    campaign: Any
+    certificates: list
+    number: int
 
 
-def enqueue_finalize(campaign) -> ChainTransaction:
-    return outbox.enqueue(
-        kind=FINALIZE_KIND,
-        contract="Campaign",
-        function="finalize",
-        args=[],
-        address=campaign.contract_address,
-        idempotency_key=intent_key(FINALIZE_KIND, campaign, campaign.finalize_attempt),
-        subject=campaign,
-    )
+def create_campaign_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.deployment_failed(campaign_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
-def enqueue_record_investment(investment) -> ChainTransaction:
-    """recordInvestment(investor, amount, ref) on the campaign's contract."""
-    return outbox.enqueue(
-        kind=RECORD_KIND,
-        contract="Campaign",
-        function="recordInvestment",
-        args=[
-            investment.investor_wallet,
-            to_base_units(investment.amount),
-            bytes32_from_hex(investment.investment_ref),
-        ],
-        address=investment.campaign.contract_address,
-        idempotency_key=intent_key(RECORD_KIND, investment, investment.record_attempt),
-        subject=investment,
-    )
+def finalize_campaign_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.finalize_failed(campaign_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
-def enqueue_mint_batch(campaign, certificates, *, batch_number: int) -> ChainTransaction:
-    """mintBatch(refs, owners, campaign, shares, uris) for one chunk of a campaign's certificates."""
-    return outbox.enqueue(
-        kind=MINT_KIND,
-        contract="ShareCertificate",
-        function="mintBatch",
-        args=[
-            [bytes32_from_hex(c.certificate_ref) for c in certificates],
-            [c.investment.investor_wallet for c in certificates],
-            campaign.contract_address,
-            [c.shares for c in certificates],
-            [c.uri for c in certificates],
-        ],
-        idempotency_key=intent_key(MINT_KIND, campaign, batch_number),
-        subject=campaign,
-    )
+def record_investment_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.recording_failed(investment_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
-def certificates_to_owners(tx: ChainTransaction) -> list[BalanceEffect]:
-    """A mint batch gives each owner one certificate (the wallets app counts them as a balance)."""
-    return [BalanceEffect(holder=owner, token=tx.contract_address, delta=1) for owner in tx.args[1]]
+def cancel_investment_failed(tx: ChainTransaction) -> None:
+    from campaigns import services
+
+    if tx.object_id:
+        services.cancellation_failed(investment_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
-declare_balance_effects(MINT_KIND, certificates_to_owners)
-
-
-@on_failure(MINT_KIND)
 def mint_failed(tx: ChainTransaction) -> None:
     from campaigns import services
 
@@ -100,45 +65,75 @@ def mint_failed(tx: ChainTransaction) -> None:
     )
 
 
-def enqueue_cancel_investment(investment) -> ChainTransaction:
-    return outbox.enqueue(
-        kind=CANCEL_KIND,
-        contract="Campaign",
-        function="cancelInvestment",
-        args=[bytes32_from_hex(investment.investment_ref)],
-        address=investment.campaign.contract_address,
-        idempotency_key=intent_key(CANCEL_KIND, investment, investment.cancel_attempt),
-        subject=investment,
-    )
+def certificates_to_owners(tx: ChainTransaction) -> list[BalanceEffect]:
+    """A mint batch gives each owner one certificate (the wallets app counts them as a balance)."""
+    return [BalanceEffect(holder=owner, token=tx.contract_address, delta=1) for owner in tx.args[1]]
 
 
-@on_failure(RECORD_KIND)
-def record_investment_failed(tx: ChainTransaction) -> None:
-    from campaigns import services
+CREATE_CAMPAIGN = ChainIntent(
+    kind=CREATE_KIND,
+    contract="CampaignFactory",
+    function="createCampaign",  # createCampaign(campaignRef, issuer, goal, hardCap, deadline)
+    args=lambda campaign: [
+        bytes32_from_hex(campaign.campaign_ref),
+        campaign.issuer.wallet_address,
+        to_base_units(campaign.goal),
+        to_base_units(campaign.hard_cap),
+        int(campaign.ends_at.timestamp()),
+    ],
+    attempt=lambda campaign: campaign.deploy_attempt,
+    on_failure=create_campaign_failed,
+)
 
-    if tx.object_id:
-        services.recording_failed(investment_id=tx.object_id, error_code=tx.error_code or "failed")
+FINALIZE = ChainIntent(
+    kind=FINALIZE_KIND,
+    contract="Campaign",
+    function="finalize",
+    args=lambda campaign: [],
+    attempt=lambda campaign: campaign.finalize_attempt,
+    address=lambda campaign: campaign.contract_address,
+    on_failure=finalize_campaign_failed,
+)
 
+RECORD_INVESTMENT = ChainIntent(
+    kind=RECORD_KIND,
+    contract="Campaign",
+    function="recordInvestment",  # recordInvestment(investor, amount, ref) on the campaign's clone
+    args=lambda investment: [
+        investment.investor_wallet,
+        to_base_units(investment.amount),
+        bytes32_from_hex(investment.investment_ref),
+    ],
+    attempt=lambda investment: investment.record_attempt,
+    address=lambda investment: investment.campaign.contract_address,
+    on_failure=record_investment_failed,
+)
 
-@on_failure(CANCEL_KIND)
-def cancel_investment_failed(tx: ChainTransaction) -> None:
-    from campaigns import services
+CANCEL_INVESTMENT = ChainIntent(
+    kind=CANCEL_KIND,
+    contract="Campaign",
+    function="cancelInvestment",
+    args=lambda investment: [bytes32_from_hex(investment.investment_ref)],
+    attempt=lambda investment: investment.cancel_attempt,
+    address=lambda investment: investment.campaign.contract_address,
+    on_failure=cancel_investment_failed,
+)
 
-    if tx.object_id:
-        services.cancellation_failed(investment_id=tx.object_id, error_code=tx.error_code or "failed")
+MINT_CERTIFICATES = ChainIntent(
+    kind=MINT_KIND,
+    contract="ShareCertificate",
+    function="mintBatch",  # mintBatch(refs, owners, campaign, shares, uris)
+    args=lambda batch: [
+        [bytes32_from_hex(c.certificate_ref) for c in batch.certificates],
+        [c.investment.investor_wallet for c in batch.certificates],
+        batch.campaign.contract_address,
+        [c.shares for c in batch.certificates],
+        [c.uri for c in batch.certificates],
+    ],
+    attempt=lambda batch: batch.number,
+    row=lambda batch: batch.campaign,
+    on_failure=mint_failed,
+    balance_effects=certificates_to_owners,
+)
 
-
-@on_failure(CREATE_KIND)
-def create_campaign_failed(tx: ChainTransaction) -> None:
-    from campaigns import services
-
-    if tx.object_id:
-        services.deployment_failed(campaign_id=tx.object_id, error_code=tx.error_code or "failed")
-
-
-@on_failure(FINALIZE_KIND)
-def finalize_campaign_failed(tx: ChainTransaction) -> None:
-    from campaigns import services
-
-    if tx.object_id:
-        services.finalize_failed(campaign_id=tx.object_id, error_code=tx.error_code or "failed")
+INTENTS = register_intents(CREATE_CAMPAIGN, FINALIZE, RECORD_INVESTMENT, CANCEL_INVESTMENT, MINT_CERTIFICATES)

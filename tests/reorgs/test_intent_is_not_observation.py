@@ -4,11 +4,10 @@ projection, a rewind, a rebuild or an admin edit of a plain field would make), e
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from blockchain.models import ChainTransaction
-from blockchain.outbox.declared import declare
+from blockchain.outbox.declared import UnknownIntent, declare, take_declared
 from credentials import services as credential_services
 from credentials.models import Credential
 from loans import services as loan_services
@@ -51,8 +50,8 @@ def test_a_credential_that_looks_revocation_requested_is_not_revoked_unless_a_se
     assert ChainTransaction.objects.filter(kind="credentials.revoke").count() == 1
 
 
-def test_a_kind_the_app_cannot_enqueue_fails_the_save(contracts):
+def test_an_intent_no_app_declares_is_refused_before_the_save(contracts):
     loan = make_loan()
-    declare(loan, "loans.no_such_intent")
-    with pytest.raises(KeyError), transaction.atomic():
-        loan.save()
+    with pytest.raises(UnknownIntent, match=r"loans\.no_such_intent"):
+        declare(loan, "loans.no_such_intent")
+    assert take_declared(loan) == []
