@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 
@@ -253,6 +255,9 @@ class ChainEvent(models.Model):
     block_hash = models.CharField(max_length=66)
     tx_hash = models.CharField(max_length=66)
     log_index = models.PositiveIntegerField()
+    block_timestamp = models.DateTimeField(
+        null=True, blank=True, help_text="when its block was mined (the header's timestamp)"
+    )
     removed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -270,6 +275,11 @@ class ChainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_name} @ {self.block_number}:{self.log_index}"
+
+    def mined_at(self, *, otherwise: datetime | None) -> datetime | None:
+        """The chain's time of this fact: its block's timestamp, so a rebuild or a replay reproduces
+        it. `otherwise` only for a row stored before block times were kept."""
+        return self.block_timestamp or otherwise
 
 
 class IndexedBlock(models.Model):

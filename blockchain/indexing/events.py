@@ -6,9 +6,11 @@ and projected the same way whichever path sees it first.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.db import connection
 from eth_utils import to_checksum_address
 
 from blockchain.chain.abi import checksum_address, interface
+from blockchain.chain.client import get_web3, rpc_batch
 from blockchain.indexing.registry import DecodedEvent, project_touched
 from blockchain.models import ChainEvent, WatchedContract
 
@@ -74,6 +77,9 @@ def decode_log(
         tx_hash=raw["transactionHash"],
         log_index=_hex_to_int(raw["logIndex"]),
         transaction_id=transaction_id,
+        # Nodes that follow the 2025 execution-API change (anvil, geth ≥ 1.16, reth) put the
+        # block's timestamp in every log; for the others `with_block_times` reads the headers.
+        block_timestamp=_hex_to_int(raw["blockTimestamp"]) if raw.get("blockTimestamp") else None,
     )
 
 
@@ -93,6 +99,28 @@ def decode_logs(
     return events
 
 
+def with_block_times(events: list[DecodedEvent], *, w3: Any = None) -> list[DecodedEvent]:
+    """The events with their block's timestamp: from the log where the node gave it, else from one
+    header per distinct block (by hash, so a reorged block's time never leaks in), in one batch."""
+    missing = sorted({e.block_hash for e in events if e.block_timestamp is None})
+    if not missing:
+        return events
+    headers = rpc_batch(w3 or get_web3(), [("eth_getBlockByHash", [h, False]) for h in missing])
+    times = {
+        h: _hex_to_int(header["timestamp"])
+        for h, header in zip(missing, headers, strict=True)
+        if isinstance(header, dict)
+    }
+    return [
+        dataclasses.replace(e, block_timestamp=times.get(e.block_hash)) if e.block_timestamp is None else e
+        for e in events
+    ]
+
+
+def block_datetime(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp is not None else None
+
+
 COPY_THRESHOLD = 500
 _EVENT_COLUMNS = (
     "chain_id",
@@ -104,6 +132,7 @@ _EVENT_COLUMNS = (
     "block_hash",
     "tx_hash",
     "log_index",
+    "block_timestamp",
 )
 
 
@@ -129,6 +158,7 @@ def store_events(events: list[DecodedEvent]) -> int:
                 block_hash=e.block_hash,
                 tx_hash=e.tx_hash,
                 log_index=e.log_index,
+                block_timestamp=block_datetime(e.block_timestamp),
             )
             for e in events
         ],
@@ -157,7 +187,8 @@ def _copy_events(events: list[DecodedEvent]) -> int:
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS chain_event_incoming (chain_id bigint, "
             "contract_address varchar(42), artifact varchar(64), event_name varchar(64), args jsonb, "
-            "block_number bigint, block_hash varchar(66), tx_hash varchar(66), log_index integer) "
+            "block_number bigint, block_hash varchar(66), tx_hash varchar(66), log_index integer, "
+            "block_timestamp timestamptz) "
             "ON COMMIT DELETE ROWS"
         )
         with cursor.cursor.copy(f"COPY chain_event_incoming ({columns}) FROM STDIN") as copy:
@@ -173,6 +204,7 @@ def _copy_events(events: list[DecodedEvent]) -> int:
                         e.block_hash,
                         e.tx_hash,
                         e.log_index,
+                        block_datetime(e.block_timestamp),
                     )
                 )
         # Fixed identifiers from the model's meta; the rows came in through COPY.
@@ -180,7 +212,9 @@ def _copy_events(events: list[DecodedEvent]) -> int:
             f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608  # nosec B608
             f"SELECT {columns}, false, now() FROM chain_event_incoming "
             "ON CONFLICT (chain_id, tx_hash, log_index, block_hash) "
-            f"DO UPDATE SET removed = false WHERE {table}.removed"
+            f"DO UPDATE SET removed = false, block_timestamp = "
+            f"COALESCE({table}.block_timestamp, EXCLUDED.block_timestamp) "
+            f"WHERE {table}.removed OR {table}.block_timestamp IS NULL"
         )
         cursor.execute("TRUNCATE chain_event_incoming")
     return len(events)
@@ -203,7 +237,7 @@ def ingest_receipt_logs(items: list[tuple[int, list[dict]]]) -> int:
     events: list[DecodedEvent] = []
     for transaction_id, logs in items:
         events.extend(decode_logs(logs, watched=watched, transaction_id=transaction_id))
-    return ingest(events)
+    return ingest(with_block_times(events))
 
 
 def orphan_receipt_events(items: list[tuple[str, str]]) -> int:
@@ -231,6 +265,7 @@ def event_from_row(row: ChainEvent) -> DecodedEvent:
         block_hash=row.block_hash,
         tx_hash=row.tx_hash,
         log_index=row.log_index,
+        block_timestamp=int(row.block_timestamp.timestamp()) if row.block_timestamp else None,
     )
 
 

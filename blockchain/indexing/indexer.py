@@ -29,7 +29,13 @@ from django.utils import timezone
 from web3 import Web3
 
 from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
-from blockchain.indexing.events import WatchedAddresses, decode_logs, remove_events, store_events
+from blockchain.indexing.events import (
+    WatchedAddresses,
+    decode_logs,
+    remove_events,
+    store_events,
+    with_block_times,
+)
 from blockchain.indexing.metrics import (
     INDEXER_EVENTS,
     INDEXER_HEAD,
@@ -159,7 +165,7 @@ class Indexer:
         report: IndexReport,
     ) -> int:
         watched = WatchedAddresses(self.chain_id)
-        events = decode_logs(logs, watched=watched)
+        events = with_block_times(decode_logs(logs, watched=watched), w3=self.w3)
         window_start = max(0, head - settings.INDEXER_REORG_WINDOW)
         hashes = {e.block_number: e.block_hash for e in events if e.block_number >= window_start}
         if end >= window_start and end not in hashes:
@@ -188,7 +194,7 @@ class Indexer:
                     "eth_getLogs",
                     [{"fromBlock": hex(first), "toBlock": hex(end), "address": [w.address for w in created]}],
                 )
-                more_events = decode_logs(more, watched=watched)
+                more_events = with_block_times(decode_logs(more, watched=watched), w3=self.w3)
                 store_events(more_events)
                 project_touched(more_events)
                 events.extend(more_events)

@@ -33,6 +33,7 @@ class DecodedEvent:
     tx_hash: str
     log_index: int
     transaction_id: int | None = None  # the outbox row whose receipt carried it, if any
+    block_timestamp: int | None = None  # unix seconds of its block (the header's timestamp)
 
     @property
     def key(self) -> tuple[int, str, int]:

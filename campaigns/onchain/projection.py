@@ -86,7 +86,7 @@ def project_campaigns(addresses: set[str]) -> list[int]:
     changed_outcome: list[int] = []
     successes: list[Campaign] = []
     for row in rows:
-        before = (row.status, row.contract_address, row.created_tx_hash, row.finalized_tx_hash, row.raised)
+        before = _campaign_facts(row)
         creation = created.get(row.campaign_ref)
         if creation is None:
             row.contract_address, row.created_tx_hash = "", ""
@@ -98,14 +98,14 @@ def project_campaigns(addresses: set[str]) -> list[int]:
             row.created_tx_hash = creation.tx_hash
             if row.status in (S.APPROVED, S.DEPLOYING):
                 row.status = S.ACTIVE
-                row.activated_at = row.activated_at or timezone.now()
                 row.last_chain_error = ""
+            row.activated_at = creation.mined_at(otherwise=row.activated_at or timezone.now())
             events = by_address.get(row.contract_address, [])
         row.raised = from_base_units(int(events[-1].args["raised"])) if events else from_base_units(0)
         finalized = next((e for e in reversed(events) if e.event_name == "CampaignFinalized"), None)
         if finalized is not None:
             row.finalized_tx_hash = finalized.tx_hash
-            row.closed_at = row.closed_at or timezone.now()
+            row.closed_at = finalized.mined_at(otherwise=row.closed_at or timezone.now())
             if row.status in CHAIN_DECIDED:
                 row.status = S.SUCCESSFUL if finalized.args["successful"] else S.FAILED
         else:
@@ -113,8 +113,7 @@ def project_campaigns(addresses: set[str]) -> list[int]:
             if row.status in (S.SUCCESSFUL, S.FAILED):
                 row.status = S.ACTIVE
                 row.closed_at = None
-        after = (row.status, row.contract_address, row.created_tx_hash, row.finalized_tx_hash, row.raised)
-        if after == before:
+        if _campaign_facts(row) == before:
             continue
         Campaign.objects.filter(pk=row.pk).update(
             status=row.status,
@@ -137,6 +136,18 @@ def project_campaigns(addresses: set[str]) -> list[int]:
     return changed_outcome
 
 
+def _campaign_facts(row: Campaign) -> tuple:
+    return (
+        row.status,
+        row.contract_address,
+        row.created_tx_hash,
+        row.finalized_tx_hash,
+        row.raised,
+        row.activated_at,
+        row.closed_at,
+    )
+
+
 def campaign_keys(event) -> list[str]:
     if event.name == "CampaignCreated":
         return [event.args["campaignAddress"]]
@@ -152,6 +163,14 @@ def project_investments_of(*, campaign_ids: list[int]) -> None:
     )
     if refs:
         project_investments(refs)
+
+
+def _never_asked_of_the_chain(row: Investment) -> bool:
+    """Pending, held, rejected, or cancelled while held: no recordInvestment was ever declared, so no
+    chain event can say anything about it."""
+    return row.status in (I.PENDING, I.HELD_FOR_REVIEW, I.REJECTED) or (
+        row.status == I.CANCELLED and row.record_attempt == 0
+    )
 
 
 def project_investments(refs: set[str]) -> None:
@@ -176,17 +195,17 @@ def project_investments(refs: set[str]) -> None:
     now = timezone.now()
     touched_campaigns: set[int] = set()
     for row in rows:
-        if row.status in (I.PENDING, I.HELD_FOR_REVIEW, I.REJECTED):
-            continue  # never reached the chain
-        before = (row.status, row.recorded_tx_hash, row.cancelled_tx_hash)
+        if _never_asked_of_the_chain(row):
+            continue
+        before = (row.status, row.recorded_tx_hash, row.cancelled_tx_hash, row.confirmed_at, row.cancelled_at)
         record, cancel = recorded.get(row.investment_ref), cancelled.get(row.investment_ref)
         campaign_over = row.campaign.status in REFUNDED_WHEN
         if record is not None:
             row.recorded_tx_hash = record.tx_hash
-            row.confirmed_at = row.confirmed_at or now
+            row.confirmed_at = record.mined_at(otherwise=row.confirmed_at or now)
             if cancel is not None:
                 row.status, row.cancelled_tx_hash = I.CANCELLED, cancel.tx_hash
-                row.cancelled_at = row.cancelled_at or now
+                row.cancelled_at = cancel.mined_at(otherwise=row.cancelled_at or now)
             else:
                 row.cancelled_tx_hash, row.cancelled_at = "", None
                 row.status = I.REFUNDED if campaign_over else I.CONFIRMED
@@ -199,7 +218,13 @@ def project_investments(refs: set[str]) -> None:
                 row.status = I.RECORDING  # its recordInvestment intent is re-broadcast
             if campaign_over and row.status == I.RECORDING:
                 row.status, row.last_chain_error = I.FAILED, "the campaign closed first"
-        if (row.status, row.recorded_tx_hash, row.cancelled_tx_hash) == before:
+        if (
+            row.status,
+            row.recorded_tx_hash,
+            row.cancelled_tx_hash,
+            row.confirmed_at,
+            row.cancelled_at,
+        ) == before:
             continue
         Investment.objects.filter(pk=row.pk).update(
             status=row.status,
@@ -303,11 +328,22 @@ def certificate_keys(event) -> list[tuple[str, object]]:
 
 def reset_chain_facts() -> None:
     """Before `rebuild_from_chain` replays the logs: every chain-derived column back to "not seen on
-    chain yet". The platform's own columns (requests, attempts, first-seen times) stay, so the replay
-    reproduces the same answers; nothing here reaches a signal or the outbox."""
+    chain yet". The platform's own columns (requests, attempts) stay and the chain's times come back
+    from the blocks, so the replay reproduces the same answers; nothing here reaches a signal or the
+    outbox."""
     Campaign.objects.filter(status__in=CHAIN_DECIDED).update(status=S.DEPLOYING)
-    Campaign.objects.update(contract_address="", created_tx_hash="", finalized_tx_hash="", raised=0)
-    Investment.objects.filter(status__in=(I.CONFIRMED, I.CANCELLED, I.REFUNDED)).update(status=I.RECORDING)
-    Investment.objects.update(recorded_tx_hash="", cancelled_tx_hash="")
+    Campaign.objects.update(
+        contract_address="",
+        created_tx_hash="",
+        finalized_tx_hash="",
+        raised=0,
+        activated_at=None,
+        closed_at=None,
+    )
+    asked = Investment.objects.exclude(status=I.CANCELLED, record_attempt=0)  # not cancelled while held
+    asked.filter(status__in=(I.CONFIRMED, I.CANCELLED, I.REFUNDED)).update(status=I.RECORDING)
+    asked.filter(status__in=(I.RECORDING, I.FAILED)).update(
+        recorded_tx_hash="", confirmed_at=None, cancelled_tx_hash="", cancelled_at=None
+    )
     ShareCertificate.objects.filter(status=CertificateStatus.MINTED).update(status=CertificateStatus.MINTING)
     ShareCertificate.objects.update(token_id=None, owner="", minted_tx_hash="")

@@ -114,14 +114,18 @@ def _project_single(*, refs: set[str], ids: set[int]) -> None:
 
 def _anchored(row: Credential, anchoring: ChainEvent, revocation: ChainEvent | None, *, now) -> dict:
     """An anchored credential's columns: issued by `anchoring`, revoked by `revocation` if one survives.
-    First-seen times stay (a rebuild reproduces them)."""
-    values = {"issued_tx_hash": anchoring.tx_hash, "issued_at": row.issued_at or now, "last_chain_error": ""}
+    Times are the blocks' (a rebuild reproduces them)."""
+    values = {
+        "issued_tx_hash": anchoring.tx_hash,
+        "issued_at": anchoring.mined_at(otherwise=row.issued_at or now),
+        "last_chain_error": "",
+    }
     if revocation is not None:
         return {
             **values,
             "status": C.REVOKED,
             "revoked_tx_hash": revocation.tx_hash,
-            "revoked_at": row.revoked_at or now,
+            "revoked_at": revocation.mined_at(otherwise=row.revoked_at or now),
         }
     return {**values, "status": C.ISSUED, "revoked_tx_hash": "", "revoked_at": None}
 
@@ -168,7 +172,7 @@ def _project_batches(roots: set[str]) -> None:
                 status=BatchStatus.ANCHORED,
                 onchain_batch_id=int(anchor.args["batchId"]),
                 anchored_tx_hash=anchor.tx_hash,
-                anchored_at=batch.anchored_at or now,
+                anchored_at=anchor.mined_at(otherwise=batch.anchored_at or now),
                 last_chain_error="",
             )
         elif batch.status == BatchStatus.ANCHORED:
@@ -208,12 +212,14 @@ def _link(credential_ids: list[int]) -> None:
 
 def reset_chain_facts() -> None:
     """Before `rebuild_from_chain`: what only the events said goes; the platform's own columns
-    (documents, requests, first-seen times) stay, and the replay reproduces the rest."""
+    (documents, requests) stay, and the replay reproduces the rest, times from the blocks."""
     Credential.objects.filter(document__isnull=True, batch__isnull=True).delete()  # known only from the chain
     Credential.objects.filter(status__in=[C.ISSUED, C.REVOKED]).update(status=C.PENDING)
-    Credential.objects.update(onchain_id=None, issued_tx_hash="", revoked_tx_hash="")
+    Credential.objects.update(
+        onchain_id=None, issued_tx_hash="", issued_at=None, revoked_tx_hash="", revoked_at=None
+    )
     CredentialBatch.objects.filter(status=BatchStatus.ANCHORED).update(
-        status=BatchStatus.PENDING, anchored_tx_hash="", onchain_batch_id=None
+        status=BatchStatus.PENDING, anchored_tx_hash="", onchain_batch_id=None, anchored_at=None
     )
 
 

@@ -64,7 +64,7 @@ def project_issuers(wallets: set[str]) -> None:
                 "last_chain_error": "",
                 "registered_tx_hash": event.tx_hash,
                 "registered_block": event.block_number,
-                "registered_at": company.registered_at or timezone.now(),
+                "registered_at": event.mined_at(otherwise=company.registered_at or timezone.now()),
             }
         if all(getattr(company, field) == value for field, value in values.items()):
             continue
@@ -72,6 +72,6 @@ def project_issuers(wallets: set[str]) -> None:
 
 
 def reset_chain_facts() -> None:
-    """Before `rebuild_from_chain` replays the logs (first-seen times stay)."""
+    """Before `rebuild_from_chain` replays the logs (times come back from the blocks)."""
     Company.objects.filter(registration_status__in=CHAIN_DECIDED).update(registration_status=R.REGISTERING)
-    Company.objects.update(registered_tx_hash="", registered_block=None)
+    Company.objects.update(registered_tx_hash="", registered_block=None, registered_at=None)

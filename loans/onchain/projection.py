@@ -79,7 +79,7 @@ def _project(loan: Loan, store: ChainEvent | None, repay: ChainEvent | None) -> 
                 )
         loan.chain_loan_hash, loan.anchored_tx_hash = chain_hash, store.tx_hash
         loan.anchored_block = store.block_number
-        loan.anchored_at = loan.anchored_at or timezone.now()
+        loan.anchored_at = store.mined_at(otherwise=loan.anchored_at or timezone.now())
         if loan.loan_hash and chain_hash == loan.loan_hash and loan.status in (L.APPROVED, L.ANCHORING):
             loan.status, loan.last_chain_error = L.ANCHORED, ""
     else:
@@ -102,7 +102,7 @@ def _project(loan: Loan, store: ChainEvent | None, repay: ChainEvent | None) -> 
             )
         loan.chain_repaid_hash, loan.repaid_tx_hash = chain_repaid, repay.tx_hash
         loan.repaid_block = repay.block_number
-        loan.repaid_confirmed_at = loan.repaid_confirmed_at or timezone.now()
+        loan.repaid_confirmed_at = repay.mined_at(otherwise=loan.repaid_confirmed_at or timezone.now())
         if matches and loan.status in (L.ANCHORED, L.DEFAULTED):
             loan.status, loan.last_chain_error = L.REPAID, ""
     else:
@@ -144,14 +144,16 @@ def _note_once(loan: Loan, *, action: str, from_status: str, tx_hash: str, detai
 
 
 def reset_chain_facts() -> None:
-    """Before `rebuild_from_chain` replays the logs (first-seen times and the history stay; the replay
-    adds no history entry for a fact already on record)."""
+    """Before `rebuild_from_chain` replays the logs (the history stays; the replay adds no history entry
+    for a fact already on record, and takes the times from the blocks)."""
     Loan.objects.filter(status__in=[L.ANCHORED, L.REPAID]).update(status=L.ANCHORING)
     Loan.objects.update(
         chain_loan_hash="",
         anchored_tx_hash="",
         anchored_block=None,
+        anchored_at=None,
         chain_repaid_hash="",
         repaid_tx_hash="",
         repaid_block=None,
+        repaid_confirmed_at=None,
     )

@@ -183,3 +183,38 @@ def test_window_keeps_only_recent_block_hashes(contracts, settings):
     report = Indexer().run()
     numbers = list(IndexedBlock.objects.values_list("number", flat=True))
     assert numbers and min(numbers) >= report.head - 5
+
+
+def test_events_carry_their_blocks_time_even_from_a_node_that_leaves_it_out_of_logs(contracts, monkeypatch):
+    from blockchain.chain import client
+    from blockchain.indexing import events as events_module
+    from blockchain.indexing import indexer as indexer_module
+
+    store_loan(contracts["LoanRegistry"])
+    store_loan(contracts["LoanRegistry"])
+    real_rpc_call = client.rpc_call
+
+    def older_node(w3, method, params):  # a node from before logs carried blockTimestamp
+        result = real_rpc_call(w3, method, params)
+        if method == "eth_getLogs":
+            for log in result:
+                log.pop("blockTimestamp", None)
+        return result
+
+    headers_read = []
+
+    def recording_batch(w3, calls, **kwargs):
+        headers_read.extend(call for call in calls if call[0] == "eth_getBlockByHash")
+        return client.rpc_batch(w3, calls, **kwargs)
+
+    monkeypatch.setattr(indexer_module, "rpc_call", older_node)
+    monkeypatch.setattr(events_module, "rpc_batch", recording_batch)
+    Indexer().run()
+    assert headers_read  # the times came from the headers, one per block
+    w3 = get_web3()
+    stored = list(live("LoanStored"))
+    assert len(stored) == 2
+    for event in stored:
+        header = w3.eth.get_block(event.block_hash)
+        assert event.block_timestamp is not None
+        assert int(event.block_timestamp.timestamp()) == header["timestamp"]

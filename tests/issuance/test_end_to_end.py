@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from eth_utils import keccak
 
 from blockchain.chain.amounts import to_base_units
@@ -18,7 +17,7 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import Company, ComplianceReview
 from tests.support.chain import BORROWER, send
-from tests.support.issuance import draft_campaign, move_run_into_the_past, registered_company
+from tests.support.issuance import draft_campaign, move_run_into_the_past, opened_long_ago, registered_company
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -128,9 +127,7 @@ def test_close_early_needs_21_days_open_and_the_goal_met(contracts, issuer, offi
     too_early = issuer.post(f"/api/campaigns/{campaign.pk}/close/")
     assert too_early.status_code == 409 and too_early.json()["code"] == "too_early_to_close"
 
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=timezone.now() - timedelta(days=22), activated_at=timezone.now() - timedelta(days=22)
-    )
+    opened_long_ago(campaign, days=22)
     not_met = issuer.post(f"/api/campaigns/{campaign.pk}/close/")
     assert not_met.status_code == 409 and not_met.json()["code"] == "goal_not_met"
 

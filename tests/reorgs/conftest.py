@@ -10,6 +10,7 @@ from blockchain.indexing.indexer import Indexer
 from campaigns.models import CampaignStatus
 from credentials import services as credential_services
 from credentials.models import Credential
+from loans import services as loan_services
 from tests.investments.conftest import kyc_institution, make_investor, officer, open_campaign  # noqa: F401
 from tests.support.chain import send
 from tests.support.issuance import end_campaign
@@ -23,7 +24,8 @@ SUBJECT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 @pytest.fixture
 def world(open_campaign, make_investor, kyc_institution, make_user, chain, settings):  # noqa: F811
     """A successful campaign with certificates (one moved by its holder on chain), credentials issued
-    singly and in a batch, one revoked by the platform and one directly on chain, an anchored loan;
+    singly and in a batch, one revoked by the platform and one directly on chain, a draft loan and an
+    anchored, repaid one;
     and API clients of every role that sees them."""
     settings.CERTIFICATE_MINT_GAS = settings.CHAIN_BLOCK_GAS_LIMIT  # one certificate per mintBatch
     campaign = open_campaign(goal="300", hard_cap="1000")
@@ -91,7 +93,10 @@ def world(open_campaign, make_investor, kyc_institution, make_user, chain, setti
         direct.onchain_id,
         b"\x01" * 32,
     )
-    make_loan()
+    make_loan()  # a draft
+    repaid = loan_services.approve_loan(loan=make_loan(), actor=None)
+    settle_outbox()
+    loan_services.request_repayment(loan=repaid, actor=None)
     settle_outbox()
     Indexer().run()
     direct.refresh_from_db()

@@ -3,11 +3,12 @@
 The world: a successful campaign with certificates (one moved by its holder on chain), a failed
 investment's refund, credentials issued singly and in a batch, one revoked by the platform, one
 revoked directly on chain (the case that once made a rebuild send `revokeCredential`), and an
-anchored loan.
+anchored and repaid loan.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -16,6 +17,10 @@ from django.core.management import call_command
 from blockchain.chain.client import get_web3
 from blockchain.chain.signer import get_signer
 from blockchain.models import ChainTransaction
+from campaigns.models import Campaign, Investment
+from credentials.models import Credential, CredentialBatch
+from issuers.models import Company
+from loans.models import Loan
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -72,3 +77,47 @@ def test_rebuild_reproduces_every_answer_without_an_outbox_row_or_a_nonce(world)
         assert after[key] == before[key], (
             f"{key} changed after the rebuild: {differences(before[key], after[key])}"
         )
+
+
+def chain_times() -> dict[str, list]:
+    """Every chain-derived time column, row by row."""
+    return {
+        "campaign": list(Campaign.objects.order_by("pk").values_list("pk", "activated_at", "closed_at")),
+        "investment": list(
+            Investment.objects.order_by("pk").values_list("pk", "confirmed_at", "cancelled_at")
+        ),
+        "credential": list(Credential.objects.order_by("pk").values_list("pk", "issued_at", "revoked_at")),
+        "batch": list(CredentialBatch.objects.order_by("pk").values_list("pk", "anchored_at")),
+        "loan": list(Loan.objects.order_by("pk").values_list("pk", "anchored_at", "repaid_confirmed_at")),
+        "issuer": list(Company.objects.order_by("pk").values_list("pk", "registered_at")),
+    }
+
+
+def test_chain_times_are_their_blocks_and_a_rebuild_keeps_them(world):
+    w3 = get_web3()
+
+    def mined_at(tx_hash: str) -> datetime:
+        block = w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
+        return datetime.fromtimestamp(w3.eth.get_block(block)["timestamp"], tz=UTC)
+
+    facts = [
+        *[(c.activated_at, c.created_tx_hash) for c in Campaign.objects.exclude(created_tx_hash="")],
+        *[(c.closed_at, c.finalized_tx_hash) for c in Campaign.objects.exclude(finalized_tx_hash="")],
+        *[(i.confirmed_at, i.recorded_tx_hash) for i in Investment.objects.exclude(recorded_tx_hash="")],
+        *[(c.issued_at, c.issued_tx_hash) for c in Credential.objects.exclude(issued_tx_hash="")],
+        *[(c.revoked_at, c.revoked_tx_hash) for c in Credential.objects.exclude(revoked_tx_hash="")],
+        *[(b.anchored_at, b.anchored_tx_hash) for b in CredentialBatch.objects.exclude(anchored_tx_hash="")],
+        *[(loan.anchored_at, loan.anchored_tx_hash) for loan in Loan.objects.exclude(anchored_tx_hash="")],
+        *[
+            (loan.repaid_confirmed_at, loan.repaid_tx_hash)
+            for loan in Loan.objects.exclude(repaid_tx_hash="")
+        ],
+        *[(c.registered_at, c.registered_tx_hash) for c in Company.objects.exclude(registered_tx_hash="")],
+    ]
+    assert len(facts) >= 12  # every domain of the world has its chain times
+    wrong = [(at, tx_hash, mined_at(tx_hash)) for at, tx_hash in facts if at != mined_at(tx_hash)]
+    assert wrong == []
+
+    before = chain_times()
+    call_command("rebuild_from_chain", "--no-progress", stdout=StringIO(), stderr=StringIO())
+    assert chain_times() == before

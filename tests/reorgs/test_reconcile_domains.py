@@ -15,6 +15,8 @@ from blockchain.chain.signer import get_signer
 from blockchain.models import ChainTransaction
 from campaigns.models import Campaign, Investment, InvestmentStatus, ShareCertificate
 from credentials.models import Credential, Institution
+from issuers.models import Company, RegistrationStatus
+from loans.models import Loan, LoanStatus
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -42,10 +44,27 @@ def tamper(domain: str, world) -> None:
         Credential.objects.filter(pk=leaf.pk).update(status="revoked", revoked_at=timezone.now())
     elif domain == "institutions":
         Institution.objects.filter(pk=world["institution"].pk).update(name="Renamed In The Database")
+    elif domain == "issuers":
+        # `registering` with no registerIssuer in flight, while the chain has it registered
+        Company.objects.filter(pk=campaign.issuer_id).update(
+            registration_status=RegistrationStatus.REGISTERING
+        )
+    elif domain == "loans":
+        Loan.objects.filter(status=LoanStatus.REPAID).update(status=LoanStatus.ANCHORED, chain_repaid_hash="")
 
 
 @pytest.mark.parametrize(
-    "domain", ["campaigns", "investments", "certificates", "credentials", "batches", "institutions"]
+    "domain",
+    [
+        "campaigns",
+        "investments",
+        "certificates",
+        "credentials",
+        "batches",
+        "institutions",
+        "issuers",
+        "loans",
+    ],
 )
 def test_drift_is_named_by_domain_and_fixed_by_projection(world, domain):
     assert "drift 0" in reconcile()

@@ -80,6 +80,20 @@ def move_run_into_the_past(campaign) -> None:
     )
 
 
+def opened_long_ago(campaign, *, days: int) -> None:
+    """The campaign started and went live on chain `days` ago: its activation time is its
+    CampaignCreated block's, so the stored event's block time moves with it (a projection of the
+    campaign keeps it)."""
+    from blockchain.models import ChainEvent
+    from campaigns.models import Campaign
+
+    then = timezone.now() - timedelta(days=days)
+    ChainEvent.objects.filter(
+        event_name="CampaignCreated", args__campaignAddress=campaign.contract_address
+    ).update(block_timestamp=then)
+    Campaign.objects.filter(pk=campaign.pk).update(starts_at=then, activated_at=then)
+
+
 def end_campaign(campaign) -> None:
     """Its run is over and the beat sweep asks the chain to finalize it; the outbox settles and the
     row is refreshed (successful or failed, as the chain says)."""
