@@ -8,7 +8,6 @@ import pytest
 from django.db import transaction
 from eth_account import Account
 
-from blockchain.chain.abi import load_artifact
 from blockchain.chain.bindings import bound
 from blockchain.chain.client import get_web3
 from blockchain.chain.signer import get_signer
@@ -17,28 +16,12 @@ from blockchain.models import ReconcileReport
 from blockchain.outbox import enqueue as outbox
 from blockchain.outbox import hooks
 from blockchain.outbox.hooks import BalanceEffect
-from contracts.deployment import deploy_contract
 from tests.support.chain import send
 from tests.support.outbox import settle_outbox
 from wallets.balances import clear_hot_cache, get_balance, get_balances
 from wallets.models import Balance
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
-
-
-@pytest.fixture
-def token(contracts, settings):
-    """A DemoToken (6 decimals) configured as the tracked ERC-20 `DUSD`."""
-    signer = get_signer()
-    deployed = deploy_contract(
-        w3=get_web3(),
-        signer=signer,
-        artifact=load_artifact("DemoToken"),
-        args=["Demo Dollar", "DUSD", 6, signer.address, signer.address],
-    )
-    settings.CHAIN_TOKENS = {"DUSD": {"address": deployed.address, "decimals": 6}}
-    clear_hot_cache()
-    return deployed.address
 
 
 def by_asset(views) -> dict:
