@@ -74,7 +74,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
             body,
         )
 
-    @admin.action(description="Export selected events as CSV")
+    @admin.action(description="Export selected events as CSV", permissions=["view"])
     def export_selected_csv(self, request, queryset):
         return _csv_response(queryset)
 

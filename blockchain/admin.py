@@ -14,6 +14,7 @@ from blockchain.models import (
     WatchedContract,
 )
 from blockchain.outbox import enqueue as outbox
+from core.admin_tools import RoleActionsMixin
 
 
 def tx_link(tx_hash: str) -> str:
@@ -28,7 +29,7 @@ def address_link(address: str) -> str:
     return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, address) if url else address
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(RoleActionsMixin, admin.ModelAdmin):
     """Rows written by the platform's own processes; people look, they do not edit."""
 
     def has_add_permission(self, request) -> bool:
@@ -111,11 +112,13 @@ class ChainTransactionAdmin(ReadOnlyAdmin):
         if refused:
             self.message_user(request, f"{refused_as}: " + "; ".join(refused), messages.WARNING)
 
-    @admin.action(description="Retry the selected failed transactions (fresh nonce)")
+    @admin.action(
+        description="Retry the selected failed transactions (fresh nonce)", permissions=["operator"]
+    )
     def retry_failed(self, request, queryset) -> None:
         self._apply(request, queryset, outbox.retry_failed, "transaction(s) queued again.", "Not retried")
 
-    @admin.action(description="Re-broadcast the selected signed/sent transactions")
+    @admin.action(description="Re-broadcast the selected signed/sent transactions", permissions=["operator"])
     def rebroadcast(self, request, queryset) -> None:
         self._apply(request, queryset, outbox.rebroadcast, "re-broadcast(s) queued.", "Not re-broadcast")
 

@@ -184,7 +184,10 @@ class ShareCertificateAdmin(ReadOnlyAdmin):
     def minted_tx(self, obj: ShareCertificate) -> str:
         return tx_link(obj.minted_tx_hash) if obj.minted_tx_hash else "—"
 
-    @admin.action(description="Mint the failed certificates of the selected certificates' campaigns again")
+    @admin.action(
+        description="Mint the failed certificates of the selected certificates' campaigns again",
+        permissions=["operator"],
+    )
     def retry_failed(self, request, queryset) -> None:
         campaigns = Campaign.objects.filter(pk__in=queryset.values("campaign_id"))
         apply_to_each(

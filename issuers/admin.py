@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
 from blockchain.admin import ReadOnlyAdmin, tx_link
+from core.admin_tools import RoleActionsMixin
 from issuers import services
 from issuers.admin_actions import compliance_decision
 from issuers.models import Company, ComplianceReview, KybStatus
@@ -26,7 +27,7 @@ class ComplianceReviewInline(GenericTabularInline):
         return False
 
 
-class ReviewedAdmin(admin.ModelAdmin):
+class ReviewedAdmin(RoleActionsMixin, admin.ModelAdmin):
     """Compliance works through actions; fields are read-only and nothing is deleted."""
 
     inlines = [ComplianceReviewInline]

@@ -12,7 +12,7 @@ from core.admin_tools import apply_to_each
 
 
 def compliance_decision(
-    *, name: str, verb: str, decide: Callable, notes_required: bool, permission: str = "change"
+    *, name: str, verb: str, decide: Callable, notes_required: bool, permission: str = "compliance"
 ) -> Callable:
     """An admin action `name` calling `decide(obj, officer, notes)` for every selected object."""
 

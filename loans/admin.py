@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from blockchain.admin import ReadOnlyAdmin, tx_link
-from core.admin_tools import apply_to_each
+from core.admin_tools import RoleActionsMixin, apply_to_each
 from core.api import DomainError
 from loans import services
 from loans.models import HASHED_FIELDS, Loan, LoanHistoryEntry, LoanStatus, LoanVerificationReport
@@ -47,7 +47,7 @@ class LoanHistoryInline(admin.TabularInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(admin.ModelAdmin):
+class LoanAdmin(RoleActionsMixin, admin.ModelAdmin):
     """Operators create and approve loans here; once approved, the hashed terms are read-only."""
 
     form = LoanAdminForm
@@ -120,13 +120,13 @@ class LoanAdmin(admin.ModelAdmin):
     def _apply(self, request, queryset, action, done: str) -> None:
         apply_to_each(self, request, queryset, action, done=done)
 
-    @admin.action(description="Approve the selected drafts (anchor on chain)")
+    @admin.action(description="Approve the selected drafts (anchor on chain)", permissions=["operator"])
     def approve(self, request, queryset) -> None:
         self._apply(
             request, queryset, lambda loan: services.approve_loan(loan=loan, actor=request.user), "approved."
         )
 
-    @admin.action(description="Re-queue anchoring of the selected approved loans")
+    @admin.action(description="Re-queue anchoring of the selected approved loans", permissions=["operator"])
     def requeue_anchoring(self, request, queryset) -> None:
         self._apply(
             request,
@@ -135,7 +135,7 @@ class LoanAdmin(admin.ModelAdmin):
             "checked; anchoring queued where it was not in flight.",
         )
 
-    @admin.action(description="Mark the selected loans repaid today (on chain)")
+    @admin.action(description="Mark the selected loans repaid today (on chain)", permissions=["operator"])
     def mark_repaid(self, request, queryset) -> None:
         self._apply(
             request,
@@ -144,7 +144,9 @@ class LoanAdmin(admin.ModelAdmin):
             "repayment(s) queued.",
         )
 
-    @admin.action(description="Verify the selected loans against the chain")
+    @admin.action(
+        description="Verify the selected loans against the chain", permissions=["operator", "compliance"]
+    )
     def verify_on_chain(self, request, queryset) -> None:
         try:
             report = services.verify_loans(
