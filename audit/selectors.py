@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 
@@ -10,6 +9,7 @@ from django.db.models import QuerySet
 
 from audit.models import AuditEvent
 from blockchain.models import ChainTransaction
+from core.spreadsheet import SafeWriter
 
 EXPORT_COLUMNS = (
     "id",
@@ -30,8 +30,6 @@ EXPORT_COLUMNS = (
     "changes",
 )
 _EXPORT_CHUNK = 2000
-# Spreadsheet formula injection: a cell starting with one of these is executed by Excel/LibreOffice.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def tx_hashes_by_outbox_id(outbox_ids: Iterable[int]) -> dict[int, str]:
@@ -42,11 +40,6 @@ def tx_hashes_by_outbox_id(outbox_ids: Iterable[int]) -> dict[int, str]:
     return dict(ChainTransaction.objects.filter(pk__in=ids).values_list("pk", "tx_hash"))
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -54,7 +47,7 @@ class _Echo:
 
 def export_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     """CSV lines for `events` (header first), streamed in chunks with two queries per chunk."""
-    writer = csv.writer(_Echo())
+    writer = SafeWriter(_Echo())  # every cell neutralised against formula injection
     yield writer.writerow(EXPORT_COLUMNS)
     chunk: list[AuditEvent] = []
     for event in events.order_by("at", "id").iterator(chunk_size=_EXPORT_CHUNK):
@@ -74,4 +67,4 @@ def _chunk_lines(writer, events: list[AuditEvent]) -> Iterator[str]:
             "tx_hashes": " ".join(hashes.get(i) or f"outbox#{i}" for i in event.outbox_ids),
             "changes": json.dumps(event.changes, sort_keys=True, ensure_ascii=False),
         }
-        yield writer.writerow([_cell(row[column]) for column in EXPORT_COLUMNS])
+        yield writer.writerow([row[column] for column in EXPORT_COLUMNS])

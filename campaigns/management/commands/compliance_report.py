@@ -1,7 +1,6 @@
-import csv
-
 from campaigns.selectors import compliance_rows
 from core.months import MonthlyReportCommand
+from core.spreadsheet import SafeDictWriter
 
 COLUMNS = [
     "investment_id",
@@ -28,7 +27,7 @@ class Command(MonthlyReportCommand):
     def handle(self, *args, month: str, output: str | None, **opts) -> None:
         counts = {"investments": 0, "alerted": 0, "decided": 0}
         with self.month_csv(month=month, output=output) as (first_day, stream):
-            writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+            writer = SafeDictWriter(stream, fieldnames=COLUMNS)
             writer.writeheader()
             for row in compliance_rows(month=first_day):
                 writer.writerow(row)

@@ -1,7 +1,7 @@
-import csv
 from decimal import Decimal
 
 from core.months import MonthlyReportCommand
+from core.spreadsheet import SafeWriter
 from loans.selectors import loan_operations
 
 COLUMNS = [
@@ -27,7 +27,7 @@ class Command(MonthlyReportCommand):
     def handle(self, *args, month: str, output: str | None, **opts) -> None:
         totals = {"anchor": 0, "repayment": 0, "failed": 0, "gas": 0, "fee_wei": 0}
         with self.month_csv(month=month, output=output) as (first_day, stream):
-            writer = csv.writer(stream)
+            writer = SafeWriter(stream)
             writer.writerow(COLUMNS)
             for op in loan_operations(month=first_day):
                 writer.writerow(
