@@ -21,6 +21,7 @@ from django.utils import timezone
 from eth_utils import keccak
 
 from accounts.models import InvestorProfile, User
+from blockchain.chain.abi import DecodedError
 from blockchain.chain.amounts import AmountError, to_base_units
 from blockchain.outbox.declared import declare
 from campaigns.aml import screen
@@ -689,10 +690,72 @@ def issue_certificates(campaign: Campaign) -> int:
     return queued
 
 
-def minting_failed(*, campaign_id: int, batch_number: int, error_code: str) -> None:
-    ShareCertificate.objects.filter(
-        campaign_id=campaign_id, mint_batch=batch_number, status=CertificateStatus.MINTING
-    ).update(status=CertificateStatus.FAILED, last_chain_error=f"mintBatch failed: {error_code}"[:300])
+def _declare_mint_batches(*, campaign: Campaign, certificates: list[ShareCertificate]) -> None:
+    """Declare new mintBatch intents for `certificates` of the locked `campaign`, in as few
+    transactions as the block gas limit allows, each under the campaign's next batch number."""
+    size = certificates_per_transaction()
+    for start in range(0, len(certificates), size):
+        campaign.certificate_batches += 1
+        chunk = certificates[start : start + size]
+        ShareCertificate.objects.filter(pk__in=[c.pk for c in chunk]).update(
+            status=CertificateStatus.MINTING, mint_batch=campaign.certificate_batches, last_chain_error=""
+        )
+        MINT_CERTIFICATES.enqueue(MintBatch(campaign, chunk, campaign.certificate_batches))
+    Campaign.objects.filter(pk=campaign.pk).update(certificate_batches=campaign.certificate_batches)
+
+
+def _named_values(value: Any) -> set[str]:
+    """Every string inside a decoded error's arguments, lower-cased (addresses compare by value)."""
+    if isinstance(value, dict):
+        return set().union(*(_named_values(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_named_values(v) for v in value))
+    return {value.lower()} if isinstance(value, str) else set()
+
+
+def minting_failed(
+    *, campaign_id: int, batch_number: int, error_code: str, error: dict | None = None
+) -> None:
+    """A mintBatch failed for good (its failure hook calls this, in the outbox's DB transaction).
+
+    When the decoded error names receivers of the batch (ERC721InvalidReceiver(receiver), or any
+    argument equal to a holder's wallet), only their certificates fail, with that error, and the
+    rest of the batch is declared again as a new mintBatch intent: one receiver cannot keep the
+    others without a certificate. Otherwise every certificate of the batch fails, as before. An
+    isolated certificate is never re-batched here (retry_certificates is the operator's call), so
+    each split removes at least one certificate and the splitting ends.
+    """
+    error = error if isinstance(error, dict) else {}
+    decoded = DecodedError(str(error.get("name") or error_code), dict(error.get("args") or {}))
+    reason = f"mintBatch failed: {decoded}"[:300]
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None:
+            return
+        certificates = list(
+            ShareCertificate.objects.select_for_update(of=("self",))
+            .filter(campaign=campaign, mint_batch=batch_number, status=CertificateStatus.MINTING)
+            .select_related("investment")
+            .order_by("id")
+        )
+        named = _named_values(decoded.args)
+        isolated = [c for c in certificates if c.investment.investor_wallet.lower() in named]
+        failing = isolated or certificates
+        ShareCertificate.objects.filter(pk__in=[c.pk for c in failing]).update(
+            status=CertificateStatus.FAILED, last_chain_error=reason
+        )
+        others = [c for c in certificates if c not in failing]
+        if others:
+            _declare_mint_batches(campaign=campaign, certificates=others)
+            logger.warning(
+                "mintBatch %s of campaign %s failed naming %d of its receivers (%s): their certificates "
+                "failed, the other %d are declared again",
+                batch_number,
+                campaign_id,
+                len({c.investment.investor_wallet for c in isolated}),
+                decoded,
+                len(others),
+            )
 
 
 def retry_certificates(*, campaign: Campaign) -> int:
@@ -700,15 +763,9 @@ def retry_certificates(*, campaign: Campaign) -> int:
     with transaction.atomic():
         locked = _locked(campaign)
         failed = list(
-            ShareCertificate.objects.filter(campaign=locked, status=CertificateStatus.FAILED).order_by("id")
+            ShareCertificate.objects.filter(campaign=locked, status=CertificateStatus.FAILED)
+            .select_related("investment")
+            .order_by("id")
         )
-        size = certificates_per_transaction()
-        for start in range(0, len(failed), size):
-            locked.certificate_batches += 1
-            chunk = failed[start : start + size]
-            ShareCertificate.objects.filter(pk__in=[c.pk for c in chunk]).update(
-                status=CertificateStatus.MINTING, mint_batch=locked.certificate_batches, last_chain_error=""
-            )
-            MINT_CERTIFICATES.enqueue(MintBatch(locked, chunk, locked.certificate_batches))
-        Campaign.objects.filter(pk=locked.pk).update(certificate_batches=locked.certificate_batches)
+        _declare_mint_batches(campaign=locked, certificates=failed)
     return len(failed)

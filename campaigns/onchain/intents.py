@@ -61,7 +61,10 @@ def mint_failed(tx: ChainTransaction) -> None:
 
     batch_number = int(tx.idempotency_key.rsplit(":", 1)[1])
     services.minting_failed(
-        campaign_id=tx.object_id, batch_number=batch_number, error_code=tx.error_code or "failed"
+        campaign_id=tx.object_id,
+        batch_number=batch_number,
+        error_code=tx.error_code or "failed",
+        error=tx.error,
     )
 
 

@@ -14,6 +14,10 @@ import {ZeroAddress, EmptyBatch} from "./Errors.sol";
 /// @dev Token ids are sequential from 1. A mint emits, in order: MetadataUpdate (ERC-4906),
 ///      CertificateMinted, then the ERC-721 Transfer from the zero address, so an indexer sees the
 ///      certificate before any transfer of it. Shares are stored as uint96 (SafeCast reverts above).
+///      Mints never call the receiver (`_mint`, not `_safeMint`): a holder whose address has code
+///      without onERC721Received (a contract wallet, an EOA delegated by EIP-7702) would otherwise
+///      revert the whole mintBatch and keep every other investor of it without a certificate.
+///      Holders' own safeTransferFrom still checks the receiver.
 contract ShareCertificate is ERC721URIStorage, OperatorRoles {
     /// @dev campaign and shares share one slot.
     struct Certificate {
@@ -58,8 +62,7 @@ contract ShareCertificate is ERC721URIStorage, OperatorRoles {
     {}
 
     /// @notice Mints the certificate `certificateRef` of `shares` shares of `campaign` to `to`.
-    /// @dev Safe mint: a contract recipient that does not accept ERC-721 reverts the call
-    ///      (ERC721InvalidReceiver).
+    /// @dev No receiver callback: `to` gets the token whatever code it has (see the contract's @dev).
     /// @param certificateRef The platform's write-once reference.
     /// @param to The first holder.
     /// @param campaign The campaign whose shares are certified.
@@ -76,6 +79,7 @@ contract ShareCertificate is ERC721URIStorage, OperatorRoles {
     }
 
     /// @notice Mints several certificates of one campaign; every item follows the rules of mint().
+    /// @dev No receiver is called back, so no holder's code can revert the batch.
     /// @param refs The write-once references, one per certificate.
     /// @param to The first holders.
     /// @param campaign The campaign whose shares are certified.
@@ -151,6 +155,6 @@ contract ShareCertificate is ERC721URIStorage, OperatorRoles {
         _certificates[tokenId] = Certificate(campaign, SafeCast.toUint96(shares), certificateRef);
         _setTokenURI(tokenId, uri);
         emit CertificateMinted(tokenId, certificateRef, campaign, to, shares, uri);
-        _safeMint(to, tokenId);
+        _mint(to, tokenId);
     }
 }

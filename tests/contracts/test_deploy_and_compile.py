@@ -28,6 +28,7 @@ ARTIFACTS = [
     "IERC20Metadata",  # ABI only: OpenZeppelin's ERC-20 interface, for tokens the platform reads
     "IssuerRegistry",
     "LoanRegistry",
+    "SafeMintShareCertificate",  # test only: the old minting path, for tests/issuance/test_mint_receivers.py
     "ShareCertificate",
 ]
 REAL_ROOT = Path(settings.BASE_DIR)

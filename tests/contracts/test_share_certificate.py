@@ -1,5 +1,6 @@
-"""ShareCertificate: minting (single and batch) under write-once refs, and ERC-721 conformance:
-interfaces, approvals, transfers, safe transfers to accepting and rejecting contracts."""
+"""ShareCertificate: minting (single and batch) under write-once refs, without a receiver callback,
+and ERC-721 conformance: interfaces, approvals, transfers, safe transfers to accepting and rejecting
+contracts."""
 
 from __future__ import annotations
 
@@ -93,10 +94,6 @@ def test_mint_reverts(c, certs, campaign_address):
     err = c.revert_of(certs, "mint", h("ref"), holder, campaign_address, 2**96, "u")
     assert (err.name, err.args) == ("SafeCastOverflowedUintDowncast", {"bits": 96, "value": 2**96})
 
-    rejecting = c.suite["LoanRegistry"]  # a contract without onERC721Received
-    err = c.revert_of(certs, "mint", h("ref"), rejecting, campaign_address, 10, "u")
-    assert (err.name, err.args) == ("ERC721InvalidReceiver", {"receiver": rejecting})
-
     c.send(certs, "mint", *args)
     err = c.revert_of(certs, "mint", h("ref"), c.account(3), campaign_address, 5, "v")
     assert (err.name, err.args) == ("CertificateRefUsed", {"certificateRef": hx(h("ref"))})
@@ -128,6 +125,23 @@ def test_mint_batch_mints_every_item_in_order(c, certs, campaign_address):
     assert [certs.call("tokenIdOfRef", r) for r in refs] == [1, 2, 3]
     assert certs.call("balanceOf", c.account(1)) == 2
     assert certs.call("tokenURI", 3) == "ipfs://2"
+
+
+def test_mints_never_ask_the_receiver(c, certs, campaign_address):
+    """A holder whose code rejects ERC-721 (or has no onERC721Received) still gets its certificate:
+    one receiver cannot revert a platform mint or a batch (issue #20)."""
+    rejecting = c.suite["LoanRegistry"]  # a contract without onERC721Received
+    wrong = c.account(8)
+    c.set_code(wrong, WRONG_RECEIVER_CODE)  # answers with the wrong selector
+    c.send(certs, "mint", h("single"), rejecting, campaign_address, 10, "u")
+    holders = [c.account(1), rejecting, wrong]
+    c.send(
+        certs, "mintBatch", [h(f"b{i}") for i in range(3)], holders, campaign_address, [1, 2, 3], ["u"] * 3
+    )
+    assert [addr(certs.call("ownerOf", token)) for token in (1, 2, 3, 4)] == [rejecting, *holders]
+    # the holder's own safe transfer to a rejecting contract still reverts
+    err = c.revert_of(certs, SAFE_TRANSFER, holders[0], rejecting, 2, sender=holders[0])
+    assert (err.name, err.args) == ("ERC721InvalidReceiver", {"receiver": rejecting})
 
 
 def test_mint_batch_reverts(c, certs, campaign_address):
