@@ -1,7 +1,12 @@
-"""GET /healthz: is every part this process depends on reachable and configured as expected?"""
+"""GET /healthz: is every part this process depends on reachable and configured as expected?
+
+A load balancer gets the status code and `{"status"}`; the checks' details (errors, heads, lag, the
+signer's balance) are for an operator or a caller presenting HEALTH_TOKEN (core.ops_access), and
+even then exception text is redacted (the node URL's path can carry a provider's API key)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +16,11 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from core.log_format import describe_error
+from core.ops_access import sees_health_details
+
+logger = logging.getLogger(__name__)
 
 CheckResult = dict[str, Any]
 
@@ -107,7 +117,8 @@ def run_health_checks() -> tuple[bool, dict[str, CheckResult]]:
         try:
             result = check()
         except Exception as exc:  # a health check reports failures, it never raises them
-            result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            logger.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc)
+            result = {"ok": False, "error": describe_error(exc)[:300]}
         result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         results[name] = result
     return all(r["ok"] for r in results.values()), results
@@ -117,10 +128,13 @@ def run_health_checks() -> tuple[bool, dict[str, CheckResult]]:
 @require_GET
 def healthz(request) -> JsonResponse:
     healthy, checks = run_health_checks()
+    status = 200 if healthy else 503
+    if not sees_health_details(request):
+        return JsonResponse({"status": "ok" if healthy else "unavailable"}, status=status)
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     warnings = [f"{name}: {r['warning']}" for name, r in checks.items() if r.get("warning")]
     if warnings:
         body["warnings"] = warnings
     if not healthy:
         body["reasons"] = [f"{name}: {r.get('error', 'failed')}" for name, r in checks.items() if not r["ok"]]
-    return JsonResponse(body, status=200 if healthy else 503)
+    return JsonResponse(body, status=status)

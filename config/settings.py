@@ -68,6 +68,14 @@ INDEXER_REORG_WINDOW = env.int("INDEXER_REORG_WINDOW", default=max(2 * CHAIN_CON
 INDEXER_LOCK_TTL = env.int("INDEXER_LOCK_TTL", default=15)
 INDEXER_RUN_SECONDS = env.float("INDEXER_RUN_SECONDS", default=120.0)
 HEALTH_MAX_INDEXER_LAG = env.int("HEALTH_MAX_INDEXER_LAG", default=100)
+# Operational endpoints (core/ops_access.py): /healthz gives anonymous callers its status code only,
+# details to an operator or to X-Health-Token; /metrics and the API docs are closed in production unless
+# opened here (a scrape presents METRICS_TOKEN as a bearer token or comes from METRICS_ALLOWED_IPS).
+HEALTH_TOKEN = Secret(env.str("HEALTH_TOKEN", default=""))
+METRICS_TOKEN = Secret(env.str("METRICS_TOKEN", default=""))
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=DJANGO_ENV != "production")
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DJANGO_ENV != "production")
 # Balances: the chain's native coin, ERC-20 tokens tracked ({"USDC": {"address": "0x…", "decimals": 6}}),
 # how long a cached balance is fresh, and the signer balance below which health warns.
 CHAIN_NATIVE_SYMBOL = env.str("CHAIN_NATIVE_SYMBOL", default="ETH")

@@ -6,6 +6,7 @@ from blockchain.health import healthz
 from campaigns.views import InvestorProfileView
 from compliance.views import admin_index, dashboard_view
 from core.metrics import metrics
+from core.ops_access import docs_access, metrics_access
 from credentials.views import verifier_page
 
 urlpatterns = [
@@ -20,12 +21,16 @@ urlpatterns = [
     path("api/", include("issuers.urls")),
     path("api/", include("campaigns.urls")),
     path("api/", include("loans.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/schema/", docs_access(SpectacularAPIView.as_view(), page=False), name="schema"),
+    path(
+        "api/docs/",
+        docs_access(SpectacularSwaggerView.as_view(url_name="schema"), page=True),
+        name="swagger-ui",
+    ),
+    path("api/redoc/", docs_access(SpectacularRedocView.as_view(url_name="schema"), page=True), name="redoc"),
     path("verify/", verifier_page, name="verifier"),
     path("healthz", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),
+    path("metrics", metrics_access(metrics), name="metrics"),
 ]
 
 handler400 = "core.api.bad_request_view"

@@ -52,6 +52,11 @@ class NotFound(DomainError):
     default_code = "not_found"
 
 
+# What a caller is told when the node cannot be read: never the exception (it can carry the node URL,
+# whose path holds a hosted provider's API key); the details go to the log, redacted.
+PUBLIC_CHAIN_UNAVAILABLE = "The chain cannot be read right now; try again shortly."
+
+
 class ChainUnavailable(DomainError):
     """An explicit chain read (verification, chain fallback) could not reach the node (503)."""
 

@@ -2,8 +2,9 @@
 
 Every handler gets `ContextFilter` (adds request_id, task_id, task_name) and a redacting formatter:
 whatever a library or a careless f-string puts in a message or a traceback, the signer key, the
-keystore password, the Django secret key and the database password are replaced before the line is
-written.
+keystore password, the key decrypted from the keystore, the Django secret key, the database password
+and the node URL's credentials, path and query (a hosted provider's API key lives there) are replaced
+before the line is written. `redact` is also applied to error text the platform stores for operators.
 """
 
 from __future__ import annotations
@@ -46,6 +47,28 @@ def _file_secret(path: str) -> str:
         return ""
 
 
+_registered: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """A secret known only at run time (e.g. the key decrypted from the signer keystore)."""
+    if value and value not in _registered:
+        _registered.add(value)
+        secret_values.cache_clear()
+
+
+def url_secrets(url: str) -> set[str]:
+    """The parts of a node URL that may carry credentials: user info, path and query."""
+    if "://" not in url:
+        return set()
+    parsed = urlparse(url)
+    parts = {unquote(parsed.password or ""), parsed.query}
+    if parsed.path not in ("", "/"):
+        parts.add(parsed.path + (f"?{parsed.query}" if parsed.query else ""))
+        parts.add(parsed.path)
+    return {p for p in parts if p}
+
+
 @lru_cache(maxsize=1)
 def secret_values() -> tuple[str, ...]:
     """The values no log line may contain (each also in its other common spellings)."""
@@ -57,6 +80,10 @@ def secret_values() -> tuple[str, ...]:
         settings.SIGNER_PASSWORD.reveal(),
         _file_secret(settings.SIGNER_PASSWORD_FILE) if settings.SIGNER_PASSWORD_FILE else "",
         _database_password(),
+        settings.HEALTH_TOKEN.reveal(),
+        settings.METRICS_TOKEN.reveal(),
+        *_registered,
+        *url_secrets(settings.CHAIN_RPC_URL),
     }
     spellings: set[str] = set()
     for value in values:
@@ -80,6 +107,11 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def describe_error(exc: BaseException) -> str:
+    """`Type: message` of an exception, redacted: for error text the platform stores for operators."""
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 class RedactingJsonFormatter(JsonFormatter):

@@ -6,6 +6,7 @@ Outcomes: `valid`, `not_found`, `revoked`, `expired`, `issuer_inactive`, `finger
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -17,9 +18,12 @@ from django.utils import timezone
 from prometheus_client import Counter
 
 from blockchain.chain.bindings import NotDeployed
-from core.api import ChainUnavailable, DomainError
+from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError
+from core.log_format import describe_error
 from credentials.fingerprints import InvalidDocument, fingerprint_of
 from credentials.models import Credential, CredentialStatus
+
+logger = logging.getLogger(__name__)
 
 VERIFICATIONS = Counter(
     "credential_verifications_total", "Credential verifications by source and outcome", ["source", "outcome"]
@@ -197,7 +201,8 @@ def _from_chain(
     except (NotDeployed, DomainError):
         raise
     except Exception as exc:
-        raise ChainUnavailable(f"The chain could not be read: {type(exc).__name__}: {exc}") from exc
+        logger.warning("credential chain read failed: %s", describe_error(exc))
+        raise ChainUnavailable(PUBLIC_CHAIN_UNAVAILABLE) from exc
     cache.set(key, asdict(result), timeout=settings.CREDENTIAL_CHAIN_CACHE_SECONDS)
     return result
 

@@ -218,6 +218,15 @@ def isolated_broker():
 
 
 @pytest.fixture
+def health_client(settings) -> APIClient:
+    """A monitor presenting HEALTH_TOKEN: /healthz answers it with every check's details."""
+    from core.secrets import Secret
+
+    settings.HEALTH_TOKEN = Secret("health-token-of-the-test-monitor")
+    return APIClient(HTTP_X_HEALTH_TOKEN="health-token-of-the-test-monitor")
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

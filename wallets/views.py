@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.request import Request
@@ -9,9 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from blockchain.chain.addresses import InvalidAddress, normalize_address
-from core.api import ChainUnavailable, DomainError, NotAllowed
+from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError, NotAllowed
+from core.log_format import describe_error
 from wallets.balances import get_balances
 from wallets.serializers import BalanceSerializer, BalancesQuerySerializer
+
+logger = logging.getLogger(__name__)
 
 
 class WalletBalancesView(APIView):
@@ -35,5 +40,6 @@ class WalletBalancesView(APIView):
         try:
             views = get_balances(address, verify=query.validated_data["verify"])
         except Exception as exc:
-            raise ChainUnavailable(f"The chain could not be read: {type(exc).__name__}: {exc}") from exc
+            logger.warning("balance chain read failed: %s", describe_error(exc))
+            raise ChainUnavailable(PUBLIC_CHAIN_UNAVAILABLE) from exc
         return Response(BalanceSerializer(views, many=True).data)

@@ -15,6 +15,8 @@ from django.conf import settings
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from core.log_format import register_secret
+
 
 class SignerConfigurationError(Exception):
     """Raised with a message that never contains key material."""
@@ -48,6 +50,7 @@ def load_signer_account(
             key = Account.decrypt(keystore, password)
         except ValueError:
             raise SignerConfigurationError("the signer keystore password is wrong (MAC mismatch)") from None
+        register_secret("0x" + bytes(key).hex())  # never in a log line, even from a careless f-string
         return Account.from_key(key)
     if private_key:
         try:

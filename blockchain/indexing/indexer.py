@@ -47,6 +47,7 @@ from blockchain.indexing.metrics import (
 from blockchain.indexing.registry import DecodedEvent, project_touched, run_hooks
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, ReorgRecord, WatchedContract
 from blockchain.state import remember_head
+from core.log_format import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +293,7 @@ class Indexer:
     def record_failure(exc: BaseException, *, chain_id: int | None = None) -> None:
         """Keep why the last run failed (sync status, admin); the next good run clears it."""
         ChainSyncState.objects.filter(chain_id=chain_id or settings.CHAIN_ID).update(
-            last_error=f"{type(exc).__name__}: {exc}"[:2000]
+            last_error=describe_error(exc)[:2000]
         )
 
     def _save_state(self, head: int, report: IndexReport) -> None:

@@ -40,6 +40,7 @@ from blockchain.outbox.metrics import (
 from blockchain.outbox.sender import broadcast, call_params, decode_revert, mark_failed, sign_into
 from blockchain.state import remember_head, remember_signer_balance
 from core.bulk import bulk_set
+from core.log_format import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
                 stale_to_rebroadcast.append(row)
         except Exception as exc:  # one bad row must not stop the others; it is retried next pass
             logger.exception("confirming outbox row %s failed", row.pk)
-            report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
+            report.errors.append(f"row {row.pk}: {describe_error(exc)}")
     _apply_receipts(landed_items, head=head, w3=w3, report=report)
     rows_changed([row for row, _attempt, _receipt in landed_items])
     if stale_to_rebroadcast:
@@ -252,7 +253,7 @@ def _apply_receipts(
             _apply_receipt(row, attempt, receipt, head=head, w3=w3, report=report)
         except Exception as exc:  # retried next pass
             logger.exception("confirming outbox row %s failed", row.pk)
-            report.errors.append(f"row {row.pk}: {type(exc).__name__}: {exc}")
+            report.errors.append(f"row {row.pk}: {describe_error(exc)}")
 
 
 def _apply_receipt(

@@ -31,6 +31,7 @@ from blockchain.outbox.hooks import checkpoint, compensate, rows_changed
 from blockchain.outbox.metrics import OUTBOX_FAILURES, OUTBOX_TRANSITIONS
 from blockchain.outbox.nonces import lock_nonce_account, reconcile_nonce_account
 from core.bulk import bulk_set
+from core.log_format import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -286,7 +287,7 @@ def broadcast(
             w3, [("eth_sendRawTransaction", ["0x" + bytes(row.raw_tx).hex()]) for row in rows]
         )
     except Exception as exc:
-        note = f"broadcast: {type(exc).__name__}: {exc}"[:1000]
+        note = f"broadcast: {describe_error(exc)}"[:1000]
         ChainTransaction.objects.filter(pk__in=[r.pk for r in rows]).update(last_error=note)
         report.transient_errors.append(note)
         logger.warning("broadcast of %d transactions failed, will retry: %s", len(rows), note)

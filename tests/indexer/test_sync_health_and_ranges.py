@@ -55,12 +55,12 @@ def test_a_failed_indexer_run_is_reported_until_the_next_good_one(contracts, aut
     assert client.get("/api/blockchain/sync/").json()["indexer_error"] == ""
 
 
-def test_healthz_reports_indexer_lag_both_ways(contracts, client, settings):
-    response = client.get("/healthz")
+def test_healthz_reports_indexer_lag_both_ways(contracts, health_client, settings):
+    response = health_client.get("/healthz")
     assert response.status_code == 503
     assert "indexer" in " ".join(response.json()["reasons"])
     Indexer().run()
-    response = client.get("/healthz")
+    response = health_client.get("/healthz")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["indexer"]["lag_blocks"] == 0
     settings.HEALTH_MAX_INDEXER_LAG = 2
@@ -69,7 +69,7 @@ def test_healthz_reports_indexer_lag_both_ways(contracts, client, settings):
     state = ChainSyncState.objects.get()
     state.head = get_web3().eth.block_number
     state.save()
-    response = client.get("/healthz")
+    response = health_client.get("/healthz")
     assert response.status_code == 503
     assert "blocks behind" in response.json()["checks"]["indexer"]["error"]
 

@@ -108,6 +108,14 @@ def test_check_deploy_is_clean_in_production(production_env):
     assert "no issues" in result.stdout
 
 
+def test_production_closes_metrics_and_docs_and_opens_them_only_when_asked(production_env):
+    show = "from django.conf import settings as s; print(s.METRICS_PUBLIC, s.API_DOCS_PUBLIC)"
+    closed = _manage(["shell", "-c", show], **production_env)
+    assert closed.stdout.strip().splitlines()[-1].split() == ["False", "False"], closed.stderr
+    opened = _manage(["shell", "-c", show], **production_env, METRICS_PUBLIC="true", API_DOCS_PUBLIC="true")
+    assert opened.stdout.strip().splitlines()[-1].split() == ["True", "True"], opened.stderr
+
+
 @pytest.mark.parametrize(
     "override, fragment",
     [

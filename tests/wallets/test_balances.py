@@ -135,19 +135,19 @@ def test_stale_balances_are_refreshed_by_the_beat_task(token):
     assert row.stale is False and row.amount == 5
 
 
-def test_low_signer_balance_warns_in_health_and_sync(contracts, settings, auth_client, client):
+def test_low_signer_balance_warns_in_health_and_sync(contracts, settings, auth_client, health_client):
     from blockchain.outbox.confirmer import confirm_pending
 
     confirm_pending()  # refreshes the cached signer balance
     Indexer().run()  # health also wants an indexer that has run
     settings.SIGNER_MIN_BALANCE = Decimal("1000000000")
-    health = client.get("/healthz")
+    health = health_client.get("/healthz")
     assert health.status_code == 200
     assert any("SIGNER_MIN_BALANCE" in w for w in health.json()["warnings"])
     sync = auth_client("operator").get("/api/blockchain/sync/").json()
     assert sync["signer"]["low"] is True and sync["signer"]["minimum"] == "1000000000"
     settings.SIGNER_MIN_BALANCE = Decimal("0.5")
-    assert "warnings" not in client.get("/healthz").json()
+    assert "warnings" not in health_client.get("/healthz").json()
 
 
 def test_chain_status_and_balance_check_commands(token):
