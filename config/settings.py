@@ -145,6 +145,7 @@ if DJANGO_ENV != "production":
 
 MIDDLEWARE = [
     "core.request_context.RequestIdMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
     "core.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -383,7 +384,12 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies: anything larger is refused (413) before Django reads it (core.middleware), whether
+# or not nginx fronts the app; the public verifier takes credential documents up to VERIFY_MAX_DOCUMENT_BYTES.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+VERIFY_MAX_DOCUMENT_BYTES = env.int("VERIFY_MAX_DOCUMENT_BYTES", default=256 * 1024)
 
 # --- production hardening (behind nginx, TLS terminated there) -------------------------------------
 if DJANGO_ENV == "production":

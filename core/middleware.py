@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from core.parsers import NUL_MESSAGE, nul_fields
 
@@ -30,4 +31,29 @@ class RefuseNulQueryMiddleware:
                         status=400,
                     )
                 return HttpResponseBadRequest("NUL characters are not allowed in the query string.")
+        return self.get_response(request)
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+class RequestBodyLimitMiddleware:
+    """A body larger than MAX_REQUEST_BODY_BYTES is a 413 before anything reads it: uploads to the
+    public verifier were only limited by nginx, and not every deployment has nginx in front."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body for an unparseable length
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        if length > limit:
+            message = f"The request body is larger than {_size(limit)}."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"code": "too_large", "message": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import django_filters
+from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -193,11 +194,12 @@ def verifier_page(request):
         return response
     if request.method == "POST":
         upload = request.FILES.get("file")
-        text = (
-            upload.read(70 * 1024).decode("utf-8", errors="replace")
-            if upload
-            else request.POST.get("document", "")
-        )
+        limit = settings.VERIFY_MAX_DOCUMENT_BYTES
+        size = upload.size if upload else len(request.POST.get("document", "").encode())
+        if size > limit:
+            context["error"] = f"The document is larger than {limit // 1024} KiB; a credential is not."
+            return render(request, "credentials/verify.html", context, status=413)
+        text = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("document", "")
         context["document_text"] = text
         try:
             document = json.loads(text)
