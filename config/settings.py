@@ -23,6 +23,11 @@ if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+# A command started in another terminal while `make run` runs uses that platform's node, database and
+# broker (devtools/run_platform.py writes VAR_DIR/run.env and removes it at stop); variables already set
+# win, and nothing but development reads it.
+if DJANGO_ENV == "development" and (VAR_DIR / "run.env").is_file():
+    environ.Env.read_env(VAR_DIR / "run.env")
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list(

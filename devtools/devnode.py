@@ -9,9 +9,9 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from devtools.processes import ManagedProcess, port_is_open, wait_until
+from devtools.processes import ManagedProcess, anvil_binary, port_is_open, wait_until
 
-ANVIL_BIN = Path(settings.BASE_DIR) / "node_modules" / ".bin" / "anvil"
+ANVIL_BIN = anvil_binary(Path(settings.BASE_DIR))
 ANVIL_DISK_ARGS = ("--max-persisted-states", "0")
 
 

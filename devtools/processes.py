@@ -18,6 +18,28 @@ from pathlib import Path
 from typing import IO
 
 WORKER_QUEUES = "default,chain-send,chain-index"
+_PR_SET_PDEATHSIG = 1
+
+
+def anvil_binary(root: Path) -> Path:
+    """The anvil executable of the npm package's platform build, not its Node wrapper: the wrapper
+    exits on SIGTERM while the binary is still dumping its state, so whoever stops the wrapper's
+    group then kills the binary halfway through the file. The wrapper is the fallback."""
+    for candidate in sorted((root / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil")):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return root / "node_modules" / ".bin" / "anvil"
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Ask Linux to send `sig` to this process when its parent dies (prctl PR_SET_PDEATHSIG), so a
+    supervisor killed without a chance to clean up takes its children with it. No-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
 def celery_worker_argv(
@@ -126,8 +148,11 @@ class ManagedProcess:
         env: dict[str, str] | None = None,
         cwd: str | Path | None = None,
         log_path: str | Path | None = None,
+        tied_to_parent: bool = False,
     ) -> None:
         self.name = name
+        # SIGTERM when the process that started it dies (make run's supervisor: no orphaned node).
+        self.tied_to_parent = tied_to_parent
         self.argv = list(argv)
         self.env = env
         self.cwd = cwd
@@ -147,6 +172,7 @@ class ManagedProcess:
             stderr=subprocess.STDOUT if self._log else None,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent if self.tied_to_parent else None,
         )
         return self
 

@@ -1,12 +1,23 @@
 """`make run`: the whole platform in the foreground until Ctrl-C.
 
 Starts anvil (unless CHAIN_RPC_URL is set), migrates, deploys the contracts, seeds demo users,
-then runs gunicorn, a Celery worker, Celery beat and the chain poller. Ctrl-C (or any child
-dying) stops every child. Usage: python -m devtools.run_platform
+then runs gunicorn, a Celery worker, Celery beat and the chain poller. Usage:
+python -m devtools.run_platform
+
+- Ctrl-C, SIGTERM or SIGHUP stop every child, anvil last and gracefully: the binary dumps the chain
+  to `anvil-state.next.json`, which replaces `anvil-state.json` only once it is complete, so a stop
+  at any moment leaves a whole state behind. A state that does not parse is moved aside with one line.
+- No child outlives the supervisor: each is tied to it (PR_SET_PDEATHSIG), and the supervisor to
+  whoever started it (`make`), so even a SIGKILL of `make run` takes the node down with it.
+- A crashed web, worker, beat or poller process is restarted with a message (a few times, then the
+  platform stops); anvil exiting stops everything, with the end of its log.
+- `VAR_DIR/run.env` tells commands started in another terminal (reconcile, verify_loans, …) which
+  node and broker this platform uses; it is removed at stop.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,25 +25,56 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from devtools.processes import ManagedProcess, celery_worker_argv, port_is_open, wait_until
+from devtools.processes import (
+    ManagedProcess,
+    anvil_binary,
+    celery_worker_argv,
+    die_with_parent,
+    port_is_open,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 HOST = os.environ.get("RUN_HOST", "127.0.0.1")
 PORT = int(os.environ.get("RUN_PORT", "8000"))
 ANVIL_PORT = int(os.environ.get("RUN_ANVIL_PORT", "8545"))
+# A crashed child is restarted this many times within RESTART_WINDOW seconds before the platform stops.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 300.0
+ANVIL_STOP_SECONDS = 60.0  # a large state takes a while to dump; never cut it short lightly
 
 
 def say(text: str) -> None:
     print(f"[run] {text}", flush=True)
 
 
+class StopRequested(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP arrived: stop what has started, from wherever start-up got to."""
+
+
+_stop = {"requested": False}
+
+
+def request_stop(signum, _frame) -> None:
+    _stop["requested"] = True
+
+
+def check_stop() -> None:
+    if _stop["requested"]:
+        raise StopRequested
+
+
 def manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
+    check_stop()
     result = subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=env, text=True, capture_output=capture, check=False
     )
+    check_stop()  # a Ctrl-C in the terminal also interrupts the command itself
     if result.returncode != 0:
         if capture:
             sys.stderr.write(result.stdout + result.stderr)
@@ -56,56 +98,136 @@ def healthy(url: str) -> bool:
         return False
 
 
+class ChainState:
+    """anvil's state file, replaced only by a complete dump."""
+
+    def __init__(self, var: Path) -> None:
+        self.path = var / "anvil-state.json"
+        self.next = var / "anvil-state.next.json"
+
+    @staticmethod
+    def complete(path: Path) -> bool:
+        try:
+            with open(path) as handle:
+                state = json.load(handle)
+        except (OSError, ValueError):
+            return False
+        return isinstance(state, dict) and "block" in state and "accounts" in state
+
+    def _aside(self, path: Path, why: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        moved = path.with_name(f"anvil-state.corrupt-{stamp}.json")
+        os.replace(path, moved)
+        say(f"{path.name} {why}: moved to {moved.name}")
+
+    def prepare(self) -> Path | None:
+        """Before anvil starts: promote a complete dump the last run left, set a broken file aside.
+        Returns the state to load, if any."""
+        if self.next.exists():
+            if self.complete(self.next):
+                os.replace(self.next, self.path)
+            else:
+                self._aside(self.next, "is an unfinished dump (the last stop was cut short)")
+        if self.path.exists() and not self.complete(self.path):
+            self._aside(self.path, "is not a complete chain state; starting a fresh chain")
+        return self.path if self.path.exists() else None
+
+    def save(self) -> None:
+        """After anvil exited: keep its dump if it is complete, else the previous state."""
+        if self.complete(self.next):
+            os.replace(self.next, self.path)
+            say(f"chain state saved in {self.path}")
+        elif self.next.exists():
+            self._aside(self.next, "was not finished when anvil stopped; the previous state is kept")
+
+
+class Child:
+    """A supervised process: how to start it, and whether it may be restarted after a crash."""
+
+    def __init__(self, name: str, start: Callable[[], ManagedProcess], *, restartable: bool = True) -> None:
+        self.name = name
+        self._start = start
+        self.restartable = restartable
+        self.process = start()
+        self.restarts: list[float] = []
+
+    def restart(self) -> bool:
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW] + [now]
+        if len(self.restarts) > MAX_RESTARTS:
+            return False
+        self.process.stop(timeout=5)
+        self.process = self._start()
+        return True
+
+
 def main() -> int:
+    die_with_parent(signal.SIGTERM)  # `make run` killed outright: we still stop our children
     env = dict(os.environ)
     env.setdefault("DJANGO_ENV", "development")
-    var = ROOT / "var"
-    var.mkdir(exist_ok=True)
+    var = Path(env.setdefault("VAR_DIR", str(ROOT / "var")))
+    var.mkdir(parents=True, exist_ok=True)
+    run_env = var / "run.env"
     # Every process writes its metrics here; /metrics in any web worker serves the sum. A fresh
     # start begins from an empty directory (samples of dead processes would otherwise pile up).
     metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus")))
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
-    children: list[ManagedProcess] = []
+    children: list[Child] = []
+    anvil: ManagedProcess | None = None
+    chain_state = ChainState(var)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, request_stop)
 
-    stop_requested = False
-
-    def request_stop(signum, _frame) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    def spawn(name: str, argv: list[str], child_env: dict[str, str], **kwargs) -> Child:
+        check_stop()
+        return Child(
+            name,
+            lambda: ManagedProcess(name, argv, env=child_env, cwd=ROOT, tied_to_parent=True).start(),
+            **kwargs,
+        )
 
     try:
         if "CHAIN_RPC_URL" not in env:
             if port_is_open("127.0.0.1", ANVIL_PORT):
                 raise SystemExit(f"[run] port {ANVIL_PORT} is busy: stop that process or set CHAIN_RPC_URL")
             env["CHAIN_RPC_URL"] = f"http://127.0.0.1:{ANVIL_PORT}"
-            # --state keeps the chain across restarts, so deployments recorded in the DB stay valid.
+            argv = [
+                str(anvil_binary(ROOT)),
+                *("--host", "127.0.0.1", "--port", str(ANVIL_PORT), "--chain-id", "31337"),
+                # No historical states on disk (anvil never deletes them from ~/.foundry).
+                *("--max-persisted-states", "0"),
+                # The chain survives restarts (deployments recorded in the DB stay valid): loaded from
+                # the last complete state, dumped to a separate file on exit and every minute.
+                *("--dump-state", str(chain_state.next), "--state-interval", "60"),
+            ]
+            state = chain_state.prepare()
+            if state is not None:
+                argv += ["--load-state", str(state)]
             anvil = ManagedProcess(
-                "anvil",
-                [
-                    str(ROOT / "node_modules/.bin/anvil"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ANVIL_PORT),
-                    "--chain-id",
-                    "31337",
-                    "--state",
-                    str(var / "anvil-state.json"),
-                    "--silent",
-                    # No historical states on disk (anvil never deletes them from ~/.foundry).
-                    "--max-persisted-states",
-                    "0",
-                ],
+                "anvil", argv, cwd=ROOT, log_path=var / "log" / "anvil.log", tied_to_parent=True
             ).start()
-            children.append(anvil)
-            wait_until(lambda: port_is_open("127.0.0.1", ANVIL_PORT), timeout=30, what="anvil")
-            say(f"anvil on {env['CHAIN_RPC_URL']} (state in var/anvil-state.json)")
-        say("database: " + ("DATABASE_URL" if "DATABASE_URL" in env else "embedded SQLite (var/db.sqlite3)"))
-        say("broker:   " + ("REDIS_URL" if "REDIS_URL" in env else "embedded filesystem broker (var/broker)"))
+            try:
+                wait_until(
+                    lambda: port_is_open("127.0.0.1", ANVIL_PORT), timeout=30, what="anvil", process=anvil
+                )
+            except (RuntimeError, TimeoutError) as exc:
+                raise SystemExit(f"[run] the chain node did not start: {exc}") from None
+            say(f"anvil on {env['CHAIN_RPC_URL']} (state in {chain_state.path}, log in {anvil.log_path})")
+        say(
+            "database: "
+            + ("DATABASE_URL" if "DATABASE_URL" in env else f"embedded SQLite ({var}/db.sqlite3)")
+        )
+        say(
+            "broker:   "
+            + ("REDIS_URL" if "REDIS_URL" in env else f"embedded filesystem broker ({var}/broker)")
+        )
+        run_env.write_text(
+            "# Written by `make run` while it runs: commands in other terminals use the same node.\n"
+            + "".join(
+                f"{key}={env[key]}\n" for key in ("CHAIN_RPC_URL", "DATABASE_URL", "REDIS_URL") if key in env
+            )
+        )
         manage("migrate", "--noinput", "-v", "0", env=env)
         if has_command("deploy_contracts", env):
             manage("deploy_contracts", "--redeploy-if-reset", env=env)
@@ -117,70 +239,60 @@ def main() -> int:
             "GUNICORN_BIND": f"{HOST}:{PORT}",
             "WEB_CONCURRENCY": env.get("WEB_CONCURRENCY", "2"),
         }
+        beat_argv = [PY, "-m", "celery", "-A", "config", "beat", "-l", "INFO", "--pidfile", ""]
         children.append(
-            ManagedProcess(
+            spawn(
                 "web",
                 [PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi:application"],
-                env=web_env,
-                cwd=ROOT,
-            ).start()
-        )
-        children.append(
-            ManagedProcess(
-                "worker",
-                celery_worker_argv(concurrency=2),
-                env=env,
-                cwd=ROOT,
-            ).start()
-        )
-        children.append(
-            ManagedProcess(
-                "beat",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "beat",
-                    "-l",
-                    "INFO",
-                    "--pidfile",
-                    str(var / "celerybeat.pid"),
-                ],
-                env=env,
-                cwd=ROOT,
-            ).start()
-        )
-        if has_command("poll_blockchain", env):
-            children.append(
-                ManagedProcess("poller", [PY, "manage.py", "poll_blockchain"], env=env, cwd=ROOT).start()
+                web_env,
             )
+        )
+        children.append(spawn("worker", celery_worker_argv(concurrency=2), env))
+        children.append(spawn("beat", beat_argv, env))
+        if has_command("poll_blockchain", env):
+            children.append(spawn("poller", [PY, "manage.py", "poll_blockchain"], env))
 
         base = f"http://{HOST}:{PORT}"
         wait_until(
-            lambda: healthy(f"{base}/healthz") or stop_requested,
+            lambda: healthy(f"{base}/healthz") or _stop["requested"],
             timeout=120,
             interval=0.5,
             what=f"{base}/healthz to answer 200",
         )
-        if not stop_requested:
-            print(
-                f"\n  API      {base}/api/\n  Docs     {base}/api/docs/\n  Admin    {base}/admin/\n"
-                f"  Health   {base}/healthz\n\n{logins}\nCtrl-C stops everything.\n",
-                flush=True,
-            )
-        while not stop_requested:
-            dead = [c for c in children if not c.running()]
-            if dead:
-                say(f"{dead[0].name} exited with code {dead[0].popen.returncode}; stopping the rest")
+        check_stop()
+        print(
+            f"\n  API      {base}/api/\n  Docs     {base}/api/docs/\n  Admin    {base}/admin/\n"
+            f"  Health   {base}/healthz\n\n{logins}\nCtrl-C stops everything.\n",
+            flush=True,
+        )
+        while not _stop["requested"]:
+            if anvil is not None and not anvil.running():
+                say(f"anvil exited with code {anvil.popen.returncode}; its log ends:\n{anvil.log_tail(15)}")
                 return 1
+            for child in children:
+                if child.process.running():
+                    continue
+                code = child.process.popen.returncode
+                if child.restartable and child.restart():
+                    attempt = f"{len(child.restarts)}/{MAX_RESTARTS}"
+                    say(f"{child.name} exited with code {code}; restarted ({attempt})")
+                else:
+                    say(f"{child.name} exited with code {code} again and again; stopping the platform")
+                    return 1
             time.sleep(0.5)
         return 0
+    except StopRequested:
+        return 0
     finally:
-        say("stopping " + ", ".join(c.name for c in reversed(children)))
+        names = [c.name for c in reversed(children)] + (["anvil"] if anvil else [])
+        say("stopping " + ", ".join(names))
         for child in reversed(children):
-            child.stop(timeout=20)
+            child.process.stop(timeout=20)
+        if anvil is not None:
+            # SIGTERM to the binary itself: it dumps the state and exits.
+            anvil.stop(timeout=ANVIL_STOP_SECONDS)
+            chain_state.save()
+        run_env.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
