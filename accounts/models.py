@@ -32,6 +32,9 @@ class User(AbstractUser):
     )
     wallet_verified = models.BooleanField(default=False)
     wallet_verified_at = models.DateTimeField(null=True, blank=True)
+    # Every API token carries the generation it was issued in; moving it on revokes them all
+    # (accounts.tokens, accounts.services.revoke_tokens).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

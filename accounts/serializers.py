@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
+from drf_spectacular.contrib.rest_framework_simplejwt import (
+    TokenObtainPairSerializerExtension,
+    TokenRefreshSerializerExtension,
+)
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import SELF_SERVICE_ROLES, User
 from accounts.selectors import kyc_summary
+from accounts.tokens import RefreshToken, is_current
 from blockchain.chain.fields import EthereumAddressField
 
 
@@ -85,3 +93,35 @@ class WalletVerifyRequestSerializer(serializers.Serializer):
 class WalletVerifyResponseSerializer(serializers.Serializer):
     wallet_address = serializers.CharField()
     wallet_verified = serializers.BooleanField()
+
+
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """simplejwt's sign-in, issuing tokens stamped with the user's token generation."""
+
+    token_class = RefreshToken
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's refresh (rotating: the token used is blacklisted), refused for a token whose user
+    is gone, inactive, or had every token revoked since it was issued; such a token may predate the
+    blacklist, so it is not enough that it is not blacklisted."""
+
+    token_class = RefreshToken
+
+    def validate(self, attrs: dict) -> dict:
+        refresh = self.token_class(attrs["refresh"])
+        user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+        if user is None or not user.is_active or not is_current(refresh, user):
+            raise AuthenticationFailed(
+                "This token was revoked (password changed or account deactivated); sign in again.",
+                code="token_revoked",
+            )
+        return super().validate(attrs)
+
+
+class PlatformTokenObtainPairSchema(TokenObtainPairSerializerExtension):
+    target_class = "accounts.serializers.TokenObtainPairSerializer"
+
+
+class PlatformTokenRefreshSchema(TokenRefreshSerializerExtension):
+    target_class = "accounts.serializers.TokenRefreshSerializer"

@@ -1,7 +1,9 @@
-"""Account writes: registration, user creation for operators, wallet binding by EIP-4361."""
+"""Account writes: registration, user creation for operators, wallet binding by EIP-4361, token
+revocation."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
@@ -9,15 +11,19 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import STAFF_ROLES, Role, User, WalletChallenge
 from accounts.signals import wallet_bound
 from accounts.siwe import SiweMessage, SiweMessageError, parse_siwe_message
 from blockchain.chain.addresses import normalize_address
 from core.api import DomainError, StateConflict
+
+logger = logging.getLogger(__name__)
 
 
 def create_user(
@@ -53,6 +59,26 @@ def create_user(
             "A user with that username or email already exists.", code="user_exists"
         ) from None
     return user
+
+
+def revoke_tokens(*, user: User, reason: str) -> int:
+    """End every API session of `user`: the access and refresh tokens issued so far stop working at
+    once (their token generation is no longer the user's) and the user's outstanding refresh tokens
+    are blacklisted too. Called on a password change and on deactivation (accounts.receivers), from
+    wherever they happen. Returns how many unexpired refresh tokens it blacklisted."""
+    with transaction.atomic():
+        # An UPDATE, not save(): concurrent revocations each move the generation, and no save
+        # signal fires again for it.
+        User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+        user.refresh_from_db(fields=["token_generation"])
+        live = OutstandingToken.objects.filter(
+            user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        )
+        blacklisted = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+        )
+    logger.info("revoked the API tokens of user %s (%s)", user.pk, reason)
+    return len(blacklisted)
 
 
 def generate_password() -> str:

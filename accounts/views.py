@@ -5,6 +5,7 @@ from rest_framework import permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenBlacklistView
 
 from accounts import services
 from accounts.serializers import (
@@ -28,6 +29,16 @@ class RegisterView(APIView):
         serializer.is_valid(raise_exception=True)
         user = services.create_user(**serializer.validated_data, validate=False)
         return Response(RegisteredUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LogoutView(TokenBlacklistView):
+    """Sign out one session: POST {refresh} blacklists that refresh token (205, no body). Its access
+    token expires on its own (JWT_ACCESS_MINUTES); a password change ends every session at once."""
+
+    @extend_schema(responses={205: None})
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        super().post(request, *args, **kwargs)  # a token that is not a valid refresh token: 401
+        return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
 class MeView(APIView):

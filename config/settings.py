@@ -119,7 +119,7 @@ if _problems:
 
 # --- apps ----------------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.PlatformAdminConfig",  # django.contrib.admin, its site limits logins and can require OTP
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -128,6 +128,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -159,6 +163,7 @@ MIDDLEWARE = [
     "core.middleware.RefuseNulQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "audit.services.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -297,12 +302,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=30, hour=3, day_of_week="mon"),
         "kwargs": {"sample": LOAN_VERIFY_SAMPLE},
     },
+    "flush-expired-tokens": {
+        "task": "accounts.tasks.flush_expired_tokens",
+        "schedule": crontab(minute=15, hour=4),
+    },
 }
 
 # --- API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -325,9 +334,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
-# Rate limits (config/throttling.py); THROTTLE_RATES (JSON) overrides single scopes, null turns one off.
+# Rate limits (core/throttling.py); THROTTLE_RATES (JSON) overrides single scopes, null turns one off.
 THROTTLE_RATES = {
     "login": "10/min",
+    "login_account": "30/hour",
     "register": "5/hour",
     "verify_anon": "120/min",
     "writes": "120/min",
@@ -340,7 +350,12 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
-    "ROTATE_REFRESH_TOKENS": False,
+    # A refresh answers a new refresh token and blacklists the one used; accounts.tokens adds the
+    # user's token generation, which a password change or deactivation moves on (accounts.services).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
@@ -358,6 +373,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.Role",
         "SelfServiceRoleEnum": ["investor", "issuer"],
+        "InvestmentStatusEnum": "campaigns.models.InvestmentStatus",
+        "RejectionReasonEnum": "campaigns.models.RejectionReason",
     },
 }
 
@@ -374,6 +391,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Staff sign in to the admin with a one-time password after the password (django-otp: TOTP apps, or
+# static recovery tokens from `manage.py addstatictoken <username>`); on by default in production.
+ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=DJANGO_ENV == "production")
+OTP_TOTP_ISSUER = "LedgerBridge"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

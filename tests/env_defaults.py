@@ -18,7 +18,8 @@ os.environ.setdefault("CACHE_KEY_PREFIX", "lbtest")
 # tests lower them with override_settings.
 os.environ.setdefault(
     "THROTTLE_RATES",
-    '{"login": "1000/min", "register": "1000/min", "verify_anon": "1000/min", "writes": "1000/min"}',
+    '{"login": "1000/min", "login_account": "1000/min", "register": "1000/min", "verify_anon": "1000/min",'
+    ' "writes": "1000/min"}',
 )
 # Every process of the run (this one, Celery workers, gunicorn) appends JSON lines here; the log
 # secret test reads it at the end of the session.

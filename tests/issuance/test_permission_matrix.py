@@ -89,6 +89,7 @@ ENDPOINTS = [
     ("post", "/api/auth/register/", {}, ANYONE),
     ("post", "/api/auth/token/", {}, ANYONE),
     ("post", "/api/auth/token/refresh/", {}, ANYONE),
+    ("post", "/api/auth/logout/", {}, ANYONE),
     ("get", "/api/auth/me/", None, SIGNED_IN),
     ("post", "/api/auth/wallet/challenge/", {}, SIGNED_IN),
     ("post", "/api/auth/wallet/verify/", {}, SIGNED_IN),
