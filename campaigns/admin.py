@@ -9,6 +9,7 @@ from campaigns.models import (
     CountryRestriction,
     Investment,
     InvestmentStatus,
+    RejectionReason,
     SanctionedWallet,
     ShareCertificate,
 )
@@ -101,8 +102,8 @@ class HeldFilter(admin.SimpleListFilter):
 
 
 def _review_investment(decision: str):
-    return lambda investment, officer, notes: services.review_investment(
-        investment=investment, officer=officer, decision=decision, notes=notes
+    return lambda investment, officer, notes, reason="": services.review_investment(
+        investment=investment, officer=officer, decision=decision, notes=notes, reason=reason
     )
 
 
@@ -128,7 +129,11 @@ class InvestmentAdmin(ReviewedAdmin):
             name="release", verb="Release", decide=_review_investment("release"), notes_required=False
         ),
         compliance_decision(
-            name="reject", verb="Reject", decide=_review_investment("reject"), notes_required=True
+            name="reject",
+            verb="Reject",
+            decide=_review_investment("reject"),
+            notes_required=True,
+            reasons=RejectionReason.choices,
         ),
     ]
 

@@ -157,6 +157,28 @@ IN_FLIGHT_INVESTMENT = (
 )
 
 
+class RejectionReason(models.TextChoices):
+    """What an investor is told about a rejected investment: a fixed, customer-facing list (the
+    label is the sentence shown). Never the officer's notes nor what screening found: telling a
+    customer that they were flagged, or that a report was filed, is tipping off. Those stay in
+    `Investment.rejection_notes`, the review record and the AML alerts, all staff-only."""
+
+    NOT_ELIGIBLE = "not_eligible", "The investment does not meet the campaign's eligibility requirements."
+    LIMIT_EXCEEDED = "limit_exceeded", "The investment is above a limit that applies to you."
+    DOCUMENTS_REQUIRED = (
+        "documents_required",
+        "We need further documents from you before we can accept this investment.",
+    )
+    JURISDICTION = "jurisdiction", "Investments from your country cannot be accepted for this campaign."
+    CAMPAIGN_CLOSED = "campaign_closed", "The campaign closed before the investment could be accepted."
+    OTHER = "other", "We cannot accept this investment."
+
+
+# Automatic rejections (sanctions screening) show the generic reason officers also give, so the
+# investor cannot tell a screening hit from any other refusal.
+SCREENING_REJECTION = RejectionReason.OTHER
+
+
 class Investment(models.Model):
     """One investor's commitment to one campaign, recorded on the campaign's contract exactly once."""
 
@@ -178,7 +200,18 @@ class Investment(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_tx_hash = models.CharField(max_length=66, blank=True, default="")
-    rejection_reason = models.TextField(blank=True, default="")
+    rejection_reason = models.CharField(
+        max_length=32,
+        choices=RejectionReason.choices,
+        blank=True,
+        default="",
+        help_text="what the investor is told (a fixed list)",
+    )
+    rejection_notes = models.TextField(
+        blank=True,
+        default="",
+        help_text="staff-only: the officer's or the screening's words behind a rejection",
+    )
     last_chain_error = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -196,6 +229,16 @@ class Investment(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="investment_amount_positive"),
             models.CheckConstraint(
                 condition=models.Q(investor_wallet__regex=ADDRESS_PATTERN), name="investment_wallet_format"
+            ),
+            # Only a code of the fixed list reaches the investor, and every rejection has one.
+            models.CheckConstraint(
+                condition=models.Q(rejection_reason="")
+                | models.Q(rejection_reason__in=RejectionReason.values),
+                name="investment_rejection_reason_listed",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=InvestmentStatus.REJECTED) | ~models.Q(rejection_reason=""),
+                name="rejected_investment_has_reason",
             ),
         ]
 

@@ -28,6 +28,12 @@ def review_queue() -> QuerySet[Campaign]:
     return Campaign.objects.filter(status=CampaignStatus.PENDING_REVIEW).order_by("submitted_at")
 
 
+def sees_aml(user: User) -> bool:
+    """Whether `user` may see an investment's AML flags and rejection notes: compliance and
+    operators only. Never the investor (no tipping off)."""
+    return user.is_authenticated and user.has_role("compliance", "operator")
+
+
 def investments_for(user: User) -> QuerySet[Investment]:
     """Compliance and operators see every investment; an investor their own."""
     investments = Investment.objects.select_related("campaign", "investor").prefetch_related(
@@ -98,4 +104,5 @@ def compliance_rows(*, month) -> Iterator[dict]:
                 "record_tx": investment.recorded_tx_hash,
                 "cancel_tx": investment.cancelled_tx_hash,
                 "rejection_reason": investment.rejection_reason,
+                "rejection_notes": investment.rejection_notes,
             }

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import InvestorProfile
 from blockchain.serializers import ChainStatusField, ChainStatusSerializer
-from campaigns.models import Campaign, Investment, ShareCertificate
+from campaigns.models import Campaign, Investment, RejectionReason, ShareCertificate
 from campaigns.services import allowed_actions
 from issuers.models import Company, ReviewDecision
 from issuers.serializers import CountryField, ReviewRequestSerializer
@@ -127,10 +127,22 @@ class AMLSerializer(serializers.Serializer):
 
 
 class InvestmentSerializer(serializers.ModelSerializer):
+    """An investment as its investor sees it: the status and, when rejected, a reason from the fixed
+    customer-facing list. No AML flags, no officer's notes (no tipping off): those are in
+    `StaffInvestmentSerializer`, which only compliance and operators get."""
+
     campaign = serializers.PrimaryKeyRelatedField(read_only=True)
     investor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     amount = serializers.DecimalField(max_digits=30, decimal_places=6, coerce_to_string=True, read_only=True)
-    aml = serializers.SerializerMethodField()
+    rejection_reason = serializers.ChoiceField(
+        choices=RejectionReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="when rejected: a code of the fixed customer-facing list; empty otherwise",
+    )
+    rejection_message = serializers.SerializerMethodField(
+        help_text="the sentence for `rejection_reason`, to show the investor"
+    )
     chain = ChainStatusField()
 
     class Meta:
@@ -142,17 +154,30 @@ class InvestmentSerializer(serializers.ModelSerializer):
             "investor_wallet",
             "amount",
             "status",
-            "aml",
             "investment_ref",
             "recorded_tx_hash",
             "confirmed_at",
             "cancel_requested_at",
             "cancelled_at",
             "rejection_reason",
+            "rejection_message",
             "last_chain_error",
             "created_at",
             "chain",
         ]
+        read_only_fields = fields
+
+    def get_rejection_message(self, investment: Investment) -> str:
+        return RejectionReason(investment.rejection_reason).label if investment.rejection_reason else ""
+
+
+class StaffInvestmentSerializer(InvestmentSerializer):
+    """Compliance and operators: the investor's view plus the AML flags and the rejection notes."""
+
+    aml = serializers.SerializerMethodField()
+
+    class Meta(InvestmentSerializer.Meta):
+        fields = [*InvestmentSerializer.Meta.fields, "aml", "rejection_notes"]
         read_only_fields = fields
 
     @extend_schema_field(AMLSerializer)
@@ -166,7 +191,25 @@ class InvestRequestSerializer(serializers.Serializer):
 
 
 class InvestmentReviewSerializer(ReviewRequestSerializer):
+    """Release, or reject with `reason` (what the investor is told, from the fixed list) and `notes`
+    (why, in the officer's words: staff-only)."""
+
     decision = serializers.ChoiceField(choices=[ReviewDecision.RELEASE, ReviewDecision.REJECT])
+    reason = serializers.ChoiceField(
+        choices=RejectionReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="required to reject: the customer-facing reason the investor sees",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if attrs["decision"] == ReviewDecision.REJECT and not attrs["reason"]:
+            raise serializers.ValidationError({"reason": "A rejection needs a customer-facing reason."})
+        if attrs["decision"] == ReviewDecision.RELEASE and attrs["reason"]:
+            raise serializers.ValidationError({"reason": "Only a rejection takes a reason."})
+        return attrs
 
 
 class InvestorProfileSerializer(serializers.ModelSerializer):

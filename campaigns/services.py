@@ -32,6 +32,7 @@ from campaigns.models import (
     IN_PROGRESS,
     MIN_CAMPAIGN_DURATION,
     ROLLING_WINDOW,
+    SCREENING_REJECTION,
     AMLAlert,
     AMLRule,
     Campaign,
@@ -39,6 +40,7 @@ from campaigns.models import (
     CertificateStatus,
     Investment,
     InvestmentStatus,
+    RejectionReason,
     ShareCertificate,
 )
 from campaigns.onchain.intents import (
@@ -465,8 +467,9 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
     the campaign's confirmed and in-flight total plus this amount stays within the hard cap (the
     campaign row is locked, so concurrent requests cannot overshoot it); the investor's 12-month
     total stays within their limit (their profile row is locked). Then AML screening: a sanctioned
-    wallet is rejected, any other alert holds the investment for review, and a clear one goes to
-    the outbox (recordInvestment) in the same transaction.
+    wallet is rejected (the investor sees only the generic `SCREENING_REJECTION`; the finding stays
+    in the alert and the staff-only notes), any other alert holds the investment for review, and a
+    clear one goes to the outbox (recordInvestment) in the same transaction.
     """
     from credentials.selectors import require_valid_kyc
 
@@ -532,7 +535,8 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
         )
         if any(h.rule == AMLRule.SANCTIONED_WALLET for h in hits):
             investment.status = InvestmentStatus.REJECTED
-            investment.rejection_reason = "sanctioned wallet"
+            investment.rejection_reason = SCREENING_REJECTION
+            investment.rejection_notes = "Automatic rejection: the wallet is on the sanctions list."
         elif hits:
             investment.status = InvestmentStatus.HELD_FOR_REVIEW
         else:
@@ -544,13 +548,28 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
     return investment
 
 
-def review_investment(*, investment: Investment, officer: User, decision: str, notes: str = "") -> Investment:
-    """Compliance releases a held investment (recordInvestment goes on chain) or rejects it."""
+def review_investment(
+    *, investment: Investment, officer: User, decision: str, notes: str = "", reason: str = ""
+) -> Investment:
+    """Compliance releases a held investment (recordInvestment goes on chain) or rejects it.
+
+    A rejection needs `reason`, one of `RejectionReason` (what the investor is told), and `notes`
+    (the officer's words: kept in the review record and `rejection_notes`, both staff-only)."""
     check_decision(
         decision=decision,
         allowed=(ReviewDecision.RELEASE, ReviewDecision.REJECT),
         notes=notes,
     )
+    if decision == ReviewDecision.REJECT and reason not in RejectionReason.values:
+        raise DomainError(
+            "A rejection needs a reason from the customer-facing list.",
+            code="invalid",
+            errors={"reason": "|".join(RejectionReason.values)},
+        )
+    if decision == ReviewDecision.RELEASE and reason:
+        raise DomainError(
+            "Only a rejection takes a reason.", code="invalid", errors={"reason": "only with reject"}
+        )
     with transaction.atomic():
         locked = Investment.objects.select_for_update().select_related("campaign").get(pk=investment.pk)
         if locked.status != InvestmentStatus.HELD_FOR_REVIEW:
@@ -574,7 +593,8 @@ def review_investment(*, investment: Investment, officer: User, decision: str, n
             declare(locked, RECORD_KIND)
         else:
             locked.status = InvestmentStatus.REJECTED
-            locked.rejection_reason = notes.strip()
+            locked.rejection_reason = reason
+            locked.rejection_notes = notes.strip()
         locked.save()
         record_review(
             subject=locked,

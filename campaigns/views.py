@@ -22,6 +22,7 @@ from campaigns.serializers import (
     InvestorProfileSerializer,
     InvestRequestSerializer,
     ShareCertificateSerializer,
+    StaffInvestmentSerializer,
 )
 from core.api import role_required
 from issuers.serializers import ComplianceReviewSerializer
@@ -173,7 +174,8 @@ class InvestmentFilter(django_filters.FilterSet):
 
 class InvestmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Investments: an investor sees their own; compliance and operators all (the review queue is
-    `?status=held_for_review`)."""
+    `?status=held_for_review`), and only they get the AML flags and rejection notes (`aml`,
+    `rejection_notes`: StaffInvestment)."""
 
     serializer_class = InvestmentSerializer
     filterset_class = InvestmentFilter
@@ -184,6 +186,9 @@ class InvestmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return selectors.investments_for(self.request.user)
+
+    def get_serializer_class(self):
+        return StaffInvestmentSerializer if selectors.sees_aml(self.request.user) else InvestmentSerializer
 
     def get_permissions(self):
         return [
@@ -201,11 +206,13 @@ class InvestmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(self.get_serializer(self.get_queryset().get(pk=investment.pk)).data, status=code)
 
     @extend_schema(
-        request=InvestmentReviewSerializer, responses={200: InvestmentSerializer, 202: InvestmentSerializer}
+        request=InvestmentReviewSerializer,
+        responses={200: StaffInvestmentSerializer, 202: StaffInvestmentSerializer},
     )
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
-        """Release a held investment (recorded on chain: 202) or reject it with a reason."""
+        """Release a held investment (recorded on chain: 202) or reject it with a customer-facing
+        `reason` and staff-only `notes`."""
         body = InvestmentReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         investment = services.review_investment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -13,6 +14,17 @@ from blockchain.models import ChainTransaction
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN = r"^0x[0-9a-f]{64}$"
+SHARE_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"
+
+
+def new_share_id() -> str:
+    """128 random bits, URL-safe base64 (22 characters): a credential's public handle, which its
+    holders pass on so that anyone can check its status without a guessable id. Never all digits,
+    so the status path cannot mistake one for a numeric id."""
+    while True:
+        share_id = secrets.token_urlsafe(16)
+        if not share_id.isdigit():
+            return share_id
 
 
 class SyncStatus(models.TextChoices):
@@ -105,6 +117,13 @@ class Credential(models.Model):
     batch (root + proof). `document` is empty for credentials the platform only saw on chain."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    share_id = models.CharField(
+        max_length=22,
+        unique=True,
+        default=new_share_id,
+        editable=False,
+        help_text="unguessable public handle for verification (the numeric ids are not public)",
+    )
     credential_ref = models.CharField(max_length=66, unique=True, help_text="bytes32 on chain")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="credentials")
     subject_wallet = models.CharField(max_length=42, db_index=True)
@@ -160,6 +179,9 @@ class Credential(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status=CredentialStatus.REVOKED) | models.Q(revoked_at__isnull=False),
                 name="revoked_credential_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(share_id__regex=SHARE_ID_PATTERN), name="credential_share_id_format"
             ),
         ]
 

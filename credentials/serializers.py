@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from blockchain.chain.fields import EthereumAddressField
 from blockchain.serializers import ChainStatusField
-from credentials.models import Credential, CredentialBatch, Institution
+from credentials.models import SHARE_ID_PATTERN, Credential, CredentialBatch, Institution
 
 UINT256_MAX = 2**256 - 1  # the vault's credential ids are uint256
 
@@ -53,6 +53,7 @@ class CredentialSerializer(serializers.ModelSerializer):
         model = Credential
         fields = [
             "id",
+            "share_id",
             "institution",
             "subject_wallet",
             "credential_type",
@@ -144,16 +145,26 @@ class RevokeSerializer(serializers.Serializer):
 
 
 class VerifyRequestSerializer(serializers.Serializer):
+    """Anyone: `share_id`, `fingerprint` or `document`; `credential_id` or `onchain_id` together with
+    the fingerprint or document. An id alone only for who may see the credential."""
+
     credential_id = serializers.IntegerField(required=False, min_value=1)
     onchain_id = serializers.IntegerField(required=False, min_value=1, max_value=UINT256_MAX)
+    share_id = serializers.RegexField(
+        SHARE_ID_PATTERN, required=False, help_text="the credential's share id (22 URL-safe characters)"
+    )
     fingerprint = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", required=False)
     document = serializers.JSONField(required=False)
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("Give credential_id, onchain_id, fingerprint or document.")
+            raise serializers.ValidationError(
+                "Give share_id, fingerprint or document (or, with them, credential_id or onchain_id)."
+            )
         if "document" in attrs and "fingerprint" in attrs:
             raise serializers.ValidationError("Give the document or its fingerprint, not both.")
+        if sum(name in attrs for name in ("credential_id", "onchain_id", "share_id")) > 1:
+            raise serializers.ValidationError("Give one of credential_id, onchain_id and share_id.")
         return attrs
 
 
@@ -181,13 +192,15 @@ class VerificationSerializer(serializers.Serializer):
 
 
 class CredentialStatusRequestSerializer(serializers.Serializer):
-    """`GET /api/blockchain/status/{credential_id}/`: the id from the path, `onchain` from the query."""
+    """`GET /api/blockchain/status/{credential_id}/`: the key from the path (a share id, or a numeric
+    id), `onchain` from the query."""
 
-    credential_id = serializers.IntegerField(min_value=0)
+    credential_id = serializers.RegexField(r"^(?:[0-9]+|[A-Za-z0-9_-]{22})$")
     onchain = serializers.BooleanField(default=False, help_text="read `credential_id` as the vault's id")
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["onchain"] and attrs["credential_id"] > UINT256_MAX:
+        key = attrs["credential_id"]
+        if attrs["onchain"] and key.isdigit() and int(key) > UINT256_MAX:
             raise serializers.ValidationError({"credential_id": "An on-chain id is at most 2**256 - 1."})
         return attrs
 

@@ -6,13 +6,16 @@ import json
 
 import django_filters
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from blockchain.chain.addresses import InvalidAddress, normalize_address
@@ -20,6 +23,7 @@ from blockchain.chain.client import explorer_tx_url
 from core.api import DomainError, NotFound, role_required
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
+from credentials.disclosure import SHARE_ID, status_for, verify_for
 from credentials.models import Credential, CredentialStatus
 from credentials.serializers import (
     BatchIssueSerializer,
@@ -146,52 +150,87 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(self.get_serializer(credential).data, status=status.HTTP_202_ACCEPTED)
 
 
+# Anyone may call the public verification endpoints; a bearer token (the API's own authentication,
+# with its revocation checks) only widens which ids answer (credentials.disclosure). No session
+# authentication: an anonymous POST must never meet a CSRF check because the browser happens to carry
+# an admin session.
+PUBLIC_AUTHENTICATION = [
+    auth
+    for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    if not issubclass(auth, SessionAuthentication)
+]
+
+
 class VerifyView(APIView):
-    """Anyone may verify: from the cache when the platform knows the credential, else the chain."""
+    """Anyone may verify by share id, fingerprint or document: from the cache when the platform knows
+    the credential, else the chain. The sequential ids answer only for who may see the credential."""
 
     permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
+    authentication_classes = PUBLIC_AUTHENTICATION
     throttle_classes = [AnonymousVerifyThrottle]
 
     @extend_schema(request=VerifyRequestSerializer, responses=VerificationSerializer)
     def post(self, request: Request) -> Response:
         body = VerifyRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = verify_credential(**body.validated_data)
+        result = verify_for(request.user, **body.validated_data)
         return Response(VerificationSerializer(result).data)
 
 
 class CredentialStatusView(APIView):
     permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
+    authentication_classes = PUBLIC_AUTHENTICATION
     throttle_classes = [AnonymousVerifyThrottle]
 
     @extend_schema(
-        parameters=[OpenApiParameter("onchain", bool, description="read `credential_id` as the vault's id")],
+        parameters=[
+            OpenApiParameter(
+                "credential_id",
+                str,
+                OpenApiParameter.PATH,
+                pattern=r"^(?:[0-9]+|[A-Za-z0-9_-]{22})$",
+                description="the credential's share id (anyone), or its numeric id (who may see it)",
+            ),
+            OpenApiParameter("onchain", bool, description="read a numeric `credential_id` as the vault's id"),
+        ],
         responses=CredentialStatusSerializer,
     )
-    def get(self, request: Request, credential_id: int) -> Response:
-        """`credential_id` is the platform's id; `?onchain=1` reads it as the vault's id instead."""
+    def get(self, request: Request, credential_id: str) -> Response:
+        """By share id, anyone. By the platform's id (`?onchain=1`: the vault's id), only the
+        credential's subject, its institution's members, compliance and operators; anyone else gets
+        404, whether the credential exists or not."""
         body = CredentialStatusRequestSerializer(
             data={"credential_id": credential_id, "onchain": request.query_params.get("onchain", False)}
         )
         body.is_valid(raise_exception=True)
-        key = "onchain_id" if body.validated_data["onchain"] else "credential_id"
-        result = verify_credential(**{key: body.validated_data["credential_id"]})
+        result = status_for(
+            request.user, key=body.validated_data["credential_id"], onchain=body.validated_data["onchain"]
+        )
         return Response(CredentialStatusSerializer(result).data)
 
 
 @require_http_methods(["GET", "POST"])
 def verifier_page(request):
-    """The public verifier: paste or upload a credential document, see whether it is valid."""
+    """The public verifier: paste or upload a credential document, see whether it is valid. A share
+    link (`/verify/?share=<share id>`) shows that credential's status, nothing about its subject."""
     context: dict = {"document_text": ""}
     throttle = AnonymousVerifyThrottle()
-    if request.method == "POST" and not throttle.allow_request(request, None):
+    share_id = request.GET.get("share") if request.method == "GET" else None
+    if (request.method == "POST" or share_id is not None) and not throttle.allow_request(request, None):
         wait = int(throttle.wait() or 1)
         context["error"] = f"Too many verifications from your address; try again in {wait} s."
         response = render(request, "credentials/verify.html", context, status=429)
         response["Retry-After"] = str(wait)
         return response
+    if share_id is not None:
+        if not SHARE_ID.fullmatch(share_id):
+            context["error"] = "That share link is incomplete: copy the whole link."
+        else:
+            context["shared"] = True
+            try:
+                context["result"] = verify_for(AnonymousUser(), share_id=share_id)
+            except DomainError as exc:
+                context["error"] = exc.message
     if request.method == "POST":
         upload = request.FILES.get("file")
         limit = settings.VERIFY_MAX_DOCUMENT_BYTES

@@ -1,5 +1,6 @@
-"""Admin actions for compliance decisions: a page asks for the notes, then each selected object
-goes through the service (refusals are reported, never half-applied)."""
+"""Admin actions for compliance decisions: a page asks for the notes (and, where the subject is told
+why, a reason from a fixed list), then each selected object goes through the service (refusals are
+reported, never half-applied)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ from core.admin_tools import apply_to_each
 
 
 def compliance_decision(
-    *, name: str, verb: str, decide: Callable, notes_required: bool, permission: str = "compliance"
+    *,
+    name: str,
+    verb: str,
+    decide: Callable,
+    notes_required: bool,
+    permission: str = "compliance",
+    reasons: list[tuple[str, str]] | None = None,
 ) -> Callable:
-    """An admin action `name` calling `decide(obj, officer, notes)` for every selected object."""
+    """An admin action `name` calling `decide(obj, officer, notes)` for every selected object; with
+    `reasons` (choices), the page also asks for one and calls `decide(obj, officer, notes, reason)`."""
 
     @admin.action(description=f"{verb} the selected", permissions=[permission])
     def action(modeladmin, request, queryset):
@@ -29,14 +37,28 @@ def compliance_decision(
                     "action": name,
                     "verb": verb,
                     "notes_required": notes_required,
+                    "reasons": reasons,
                 },
             )
         notes = request.POST.get("notes", "").strip()
         if notes_required and not notes:
             modeladmin.message_user(request, f"{verb}: notes are required.", messages.ERROR)
             return None
+        if reasons is None:
+            apply_to_each(
+                modeladmin, request, queryset, lambda obj: decide(obj, request.user, notes), done="done."
+            )
+            return None
+        reason = request.POST.get("reason", "")
+        if reason not in {value for value, _label in reasons}:
+            modeladmin.message_user(request, f"{verb}: choose a reason from the list.", messages.ERROR)
+            return None
         apply_to_each(
-            modeladmin, request, queryset, lambda obj: decide(obj, request.user, notes), done="done."
+            modeladmin,
+            request,
+            queryset,
+            lambda obj: decide(obj, request.user, notes, reason),
+            done="done.",
         )
         return None
 

@@ -17,42 +17,15 @@ from blockchain.indexing.indexer import Indexer
 from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
 from credentials.fingerprints import fingerprint_of, type_hash
-from credentials.models import BatchStatus, Credential, CredentialLink, CredentialStatus, Institution
+from credentials.models import BatchStatus, Credential, CredentialLink, CredentialStatus
 from tests.support.chain import send
+from tests.support.issuance import proven_company_body
 from tests.support.outbox import settle_outbox
 from tests.support.wallets import bind_wallet
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
 SUBJECT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-
-
-@pytest.fixture
-def operator(auth_client):
-    return auth_client("operator")
-
-
-@pytest.fixture
-def institution(contracts, operator, make_user) -> tuple[Institution, object]:
-    """A KYC-provider institution synced on chain, and an API client of one of its members."""
-    address = Account.create().address
-    response = operator.post(
-        "/api/institutions/",
-        {"address": address, "name": "Trust Bank KYC", "metadata_uri": "ipfs://meta", "kyc_provider": True},
-        format="json",
-    )
-    assert response.status_code == 202 and response.json()["sync_status"] == "pending"
-    settle_outbox()
-    row = Institution.objects.get(address=address)
-    assert row.sync_status == "synced"
-    member, _ = make_user("institution")
-    row.members.add(member)
-    from rest_framework.test import APIClient
-    from rest_framework_simplejwt.tokens import RefreshToken
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(member).access_token}")
-    return row, client
 
 
 def document(n: int = 1, **extra) -> dict:
@@ -108,16 +81,14 @@ def test_single_issue_verify_and_revoke(institution, api_client):
     answer = verify(api_client, document=reordered)
     assert answer["valid"] is True and answer["outcome"] == "valid" and answer["source"] == "cache"
     assert answer["institution"] == row.address and answer["onchain_id"] == credential.onchain_id
-    status = api_client.get(f"/api/blockchain/status/{credential.pk}/").json()
+    status = client.get(f"/api/blockchain/status/{credential.pk}/").json()  # the issuer may use ids
     assert status == {**status, "exists": True, "valid": True, "revoked": False, "source": "cache"}
 
     revoked = client.post(
         f"/api/credentials/{credential.pk}/revoke/", {"reason": "issued in error"}, format="json"
     )
     assert revoked.status_code == 202
-    assert (
-        verify(api_client, credential_id=credential.pk)["valid"] is False
-    )  # revocation requested: not valid
+    assert verify(client, credential_id=credential.pk)["valid"] is False  # revocation requested: not valid
     settle_outbox()
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.REVOKED and credential.revoked_at
@@ -190,8 +161,8 @@ def test_revoking_a_batched_credential_revokes_only_its_leaf(institution, api_cl
     assert bound("CredentialVault").call(
         "isLeafRevoked", bytes32_from_hex(batch["merkle_root"]), bytes32_from_hex(first.leaf)
     )
-    assert verify(api_client, credential_id=first.pk)["outcome"] == "revoked"
-    assert verify(api_client, credential_id=second.pk)["outcome"] == "valid"
+    assert verify(client, credential_id=first.pk)["outcome"] == "revoked"
+    assert verify(client, credential_id=second.pk)["outcome"] == "valid"
     assert ChainTransaction.objects.filter(kind="credentials.revoke_leaf").count() == 1
 
 
@@ -203,13 +174,14 @@ def test_every_verification_outcome(institution, api_client, operator, chain):
     )
     settle_outbox()
     assert verify(api_client, document={"unknown": "document"})["outcome"] == "not_found"
-    assert verify(api_client, credential_id=999_999)["outcome"] == "not_found"
-    mismatch = verify(api_client, credential_id=valid["id"], fingerprint=fingerprint_of(document(99)))
+    # Verification by id: for who may see the credential (here its institution and an operator).
+    assert verify(operator, credential_id=999_999)["outcome"] == "not_found"
+    mismatch = verify(client, credential_id=valid["id"], fingerprint=fingerprint_of(document(99)))
     assert mismatch["outcome"] == "fingerprint_mismatch" and mismatch["valid"] is False
 
     # expiry: the cache compares with now; the chain with block time
     Credential.objects.filter(pk=expiring["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert verify(api_client, credential_id=expiring["id"])["outcome"] == "expired"
+    assert verify(client, credential_id=expiring["id"])["outcome"] == "expired"
     chain.rpc("evm_increaseTime", 7200)
     chain.mine(1)
     onchain = Credential.objects.get(pk=expiring["id"]).onchain_id
@@ -223,7 +195,7 @@ def test_every_verification_outcome(institution, api_client, operator, chain):
         format="json",
     )
     settle_outbox()
-    assert verify(api_client, credential_id=valid["id"])["outcome"] == "issuer_inactive"
+    assert verify(client, credential_id=valid["id"])["outcome"] == "issuer_inactive"
     refused = client.post(
         "/api/credentials/issue/",
         {
@@ -237,7 +209,7 @@ def test_every_verification_outcome(institution, api_client, operator, chain):
     assert refused.status_code == 409 and refused.json()["code"] == "institution_inactive"
 
 
-def test_chain_fallback_for_a_credential_issued_by_a_direct_contract_call(institution, api_client):
+def test_chain_fallback_for_a_credential_issued_by_a_direct_contract_call(institution, api_client, operator):
     row, _ = institution
     doc = {"issued": "outside the platform", "n": 1}
     fingerprint = fingerprint_of(doc)
@@ -266,7 +238,7 @@ def test_chain_fallback_for_a_credential_issued_by_a_direct_contract_call(instit
         and known.status == CredentialStatus.ISSUED
     )
     assert verify(api_client, document=doc)["source"] == "cache"
-    assert api_client.get("/api/blockchain/status/1/?onchain=1").json()["valid"] is True
+    assert operator.get("/api/blockchain/status/1/?onchain=1").json()["valid"] is True
 
 
 def test_bad_input_gets_400(institution, api_client):
@@ -386,30 +358,21 @@ def test_kyc_from_a_non_provider_institution_does_not_count(institution, operato
 def test_kyb_credential_becomes_the_registered_vc_hash(institution, auth_client):
     row, client = institution
     issuer = auth_client("issuer")
-    company_wallet = Account.create().address
+    company_wallet = Account.create()
     kyb = issue(
         client,
         row,
-        doc={"kyb": "ok", "wallet": company_wallet},
+        doc={"kyb": "ok", "wallet": company_wallet.address},
         credential_type="kyb",
-        subject=company_wallet,
+        subject=company_wallet.address,
     )
     settle_outbox()
     company = issuer.post(
         "/api/issuers/",
-        {
-            "legal_name": "Linked GmbH",
-            "registration_number": "HRB 777",
-            "country": "DE",
-            "wallet_address": company_wallet,
-            "document_cid": "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
-        },
+        proven_company_body(issuer, wallet=company_wallet, legal_name="Linked GmbH"),
         format="json",
-    ).json()
-    from credentials.services import link_credentials_of_wallet
-    from issuers.models import Company
-
-    link_credentials_of_wallet(company=Company.objects.get(pk=company["id"]))
+    ).json()  # the proven wallet's KYB credential is linked on creation
+    assert CredentialLink.objects.filter(credential_id=kyb["id"], company_id=company["id"]).exists()
     approved = auth_client("compliance").post(
         f"/api/issuers/{company['id']}/review/", {"decision": "approve"}, format="json"
     )

@@ -36,7 +36,9 @@ def invest(client, campaign, amount) -> dict:
 
 
 def rules(body: dict) -> set[str]:
-    return {flag["rule"] for flag in body["aml"]["flags"]}
+    """The rules the investment tripped (staff-only: the investor's answer carries no flags)."""
+    assert "aml" not in body
+    return set(AMLAlert.objects.filter(investment_id=body["id"]).values_list("rule", flat=True))
 
 
 def test_large_amount(setup):
@@ -94,6 +96,7 @@ def test_sanctioned_wallet_is_rejected_and_never_reaches_the_outbox(setup, make_
     before = ChainTransaction.objects.count()
     rejected = invest(other_client, campaign, 10)
     assert rejected["status"] == "rejected" and rules(rejected) == {"sanctioned_wallet"}
+    assert rejected["rejection_reason"] == "other"  # the generic reason: nothing says "sanctions"
     assert ChainTransaction.objects.count() == before
     assert not ChainTransaction.objects.filter(investment__pk=rejected["id"]).exists()
 
@@ -121,11 +124,12 @@ def test_held_then_rejected(setup, officer):
     assert no_reason.status_code == 400
     rejected = reviewer.post(
         f"/api/investments/{held['id']}/review/",
-        {"decision": "reject", "notes": "source of funds unclear"},
+        {"decision": "reject", "reason": "documents_required", "notes": "source of funds unclear"},
         format="json",
     )
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
-    assert rejected.json()["rejection_reason"] == "source of funds unclear"
+    assert rejected.json()["rejection_reason"] == "documents_required"
+    assert rejected.json()["rejection_notes"] == "source of funds unclear"  # compliance's answer
     assert not ChainTransaction.objects.filter(investment__pk=held["id"]).exists()
     again = reviewer.post(f"/api/investments/{held['id']}/review/", {"decision": "release"}, format="json")
     assert again.status_code == 409
@@ -151,7 +155,7 @@ def test_monthly_compliance_report(setup, officer, tmp_path):
     held = invest(client, campaign, 12000)
     client_of(officer).post(
         f"/api/investments/{held['id']}/review/",
-        {"decision": "reject", "notes": "unclear funds"},
+        {"decision": "reject", "reason": "other", "notes": "unclear funds"},
         format="json",
     )
     settle_outbox()
@@ -168,6 +172,8 @@ def test_monthly_compliance_report(setup, officer, tmp_path):
         and "unclear funds" in rows[held["id"]]["decisions"]
     )
     assert rows[held["id"]]["wallet"] == wallet.address
+    assert rows[held["id"]]["rejection_reason"] == "other"
+    assert rows[held["id"]]["rejection_notes"] == "unclear funds"
     assert "2 investments, 1 with AML alerts, 1 with compliance decisions" in err.getvalue()
     with pytest.raises(CommandError):
         call_command("compliance_report", "--month", "2026-00")

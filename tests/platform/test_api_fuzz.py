@@ -271,7 +271,8 @@ def _seed_world() -> None:
         "/api/investments/": [investment.pk],
         "/api/issuers/": [company.pk],
         "/api/credentials/": [kyc.pk, diploma.pk],
-        "/api/blockchain/status/": [kyc.pk, diploma.pk],
+        # Numeric ids answer the world's users who may see them (else 404); share ids anyone.
+        "/api/blockchain/status/": [kyc.pk, diploma.pk, kyc.share_id, diploma.share_id],
         "/api/blockchain/transactions/": list(
             ChainTransaction.objects.order_by("pk").values_list("pk", flat=True)
         ),

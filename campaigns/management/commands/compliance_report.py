@@ -16,6 +16,7 @@ COLUMNS = [
     "record_tx",
     "cancel_tx",
     "rejection_reason",
+    "rejection_notes",
 ]
 
 
