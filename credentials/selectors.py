@@ -88,8 +88,14 @@ def require_valid_kyc(user: User) -> Credential:
 
 
 def kyb_credential_of(company) -> KybCredential | None:
-    """The company's valid KYB credential (from a kyc_provider institution), if any."""
-    for link in _qualifying_links(company=company, purpose=LinkPurpose.KYB):
+    """The company's valid KYB credential for its current, proven wallet (from a kyc_provider
+    institution), if any."""
+    if company.wallet_proven_at is None:
+        return None
+    links = _qualifying_links(
+        company=company, purpose=LinkPurpose.KYB, credential__subject_wallet=company.wallet_address
+    )
+    for link in links:
         if _state(link.credential) == "valid":
             return KybCredential(str(link.credential.pk), link.credential.fingerprint)
     return None

@@ -257,7 +257,7 @@ LINK_PURPOSES = {"kyc": LinkPurpose.KYC, "accreditation": LinkPurpose.ACCREDITAT
 
 def link_credential(credential: Credential) -> int:
     """Tie an issued credential to the users (kyc, accreditation) or companies (kyb) whose wallet it
-    names. Idempotent; returns links created."""
+    names: a user's bound (signed-for) wallet, a company's proven one. Idempotent; returns links created."""
     from issuers.models import Company
 
     purpose = LINK_PURPOSES.get(credential.credential_type)
@@ -265,7 +265,11 @@ def link_credential(credential: Credential) -> int:
         return 0
     created = 0
     if purpose == LinkPurpose.KYB:
-        for company in Company.objects.filter(wallet_address=credential.subject_wallet):
+        # A company registered before wallet proofs existed may hold a wallet it never proved.
+        proven = Company.objects.filter(
+            wallet_address=credential.subject_wallet, wallet_proven_at__isnull=False
+        )
+        for company in proven:
             created += CredentialLink.objects.get_or_create(
                 credential=credential, company=company, purpose=purpose
             )[1]

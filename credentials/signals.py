@@ -1,5 +1,5 @@
 """Credential saves that a service declared chain work on put the intent in the outbox, in the same
-DB transaction; wallet binding links the wallet's credentials."""
+DB transaction; wallet binding, and a company's proven wallet, link the wallet's credentials."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from accounts.signals import wallet_bound
 from blockchain.outbox.declared import enqueue_declared
 from credentials.models import Credential, CredentialBatch, Institution
+from issuers.signals import company_wallet_proven
 
 
 @receiver(post_save, sender=Institution, dispatch_uid="credentials.institution_intent")
@@ -25,3 +26,11 @@ def link_on_wallet_bound(sender, user, **kwargs) -> None:
     from credentials.services import link_credentials_of_wallet
 
     link_credentials_of_wallet(user=user)
+
+
+@receiver(company_wallet_proven, dispatch_uid="credentials.link_on_company_wallet_proven")
+def link_on_company_wallet_proven(sender, company, **kwargs) -> None:
+    """KYB credentials issued for the wallet before its company existed (or before it moved there)."""
+    from credentials.services import link_credentials_of_wallet
+
+    link_credentials_of_wallet(company=company)

@@ -37,6 +37,11 @@ class Company(models.Model):
     registration_number = models.CharField(max_length=64)
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     wallet_address = models.CharField(max_length=42, unique=True, help_text="EIP-55; registered on chain")
+    wallet_proven_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when the owner proved the wallet (EIP-4361 signature); empty for rows made before proofs",
+    )
     document_cid = models.CharField(max_length=128, help_text="IPFS CID of the KYB document bundle")
 
     kyb_status = models.CharField(max_length=16, choices=KybStatus.choices, default=KybStatus.PENDING)

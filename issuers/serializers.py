@@ -5,7 +5,9 @@ from __future__ import annotations
 import pycountry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
+from accounts.wallet_proof import WalletNotProven, WalletProof
 from blockchain.chain.fields import EthereumAddressField
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusSerializer
@@ -26,6 +28,36 @@ class CountryField(serializers.CharField):
         if country is None:
             self.fail("unknown_country")
         return country.alpha_2
+
+
+def _as_not_proven(detail):
+    """The same messages, each with the code `wallet_not_proven` (API.md: any bad proof is one)."""
+    if isinstance(detail, dict):
+        return {key: _as_not_proven(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_as_not_proven(value) for value in detail]
+    return ErrorDetail(str(detail), code=WalletNotProven.default_code)
+
+
+class WalletProofSerializer(serializers.Serializer):
+    """An EIP-4361 challenge (from /api/auth/wallet/challenge/) signed by the company wallet: 65
+    bytes from an EOA, or whatever its EIP-1271 contract accepts."""
+
+    message = serializers.CharField(max_length=4000, trim_whitespace=False)
+    signature = serializers.RegexField(
+        r"^0x(?:[0-9a-fA-F]{2})+$",
+        max_length=2 + 2 * 4096,
+        error_messages={"invalid": "The signature must be 0x-prefixed hex bytes."},
+    )
+
+    def run_validation(self, data=serializers.empty):
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as exc:  # missing or malformed
+            raise serializers.ValidationError(_as_not_proven(exc.detail)) from None
+
+    def validate(self, attrs: dict) -> WalletProof:
+        return WalletProof(message=attrs["message"], signature=attrs["signature"])
 
 
 class OnchainRegistrationSerializer(serializers.Serializer):
@@ -50,6 +82,10 @@ class CompanySerializer(serializers.ModelSerializer):
         max_length=64,
         error_messages={"invalid": "Use up to 64 letters, digits, spaces, dots, slashes and hyphens."},
     )
+    wallet_proof = WalletProofSerializer(
+        write_only=True,
+        help_text="Required on creation and with a new wallet_address: the wallet's EIP-4361 proof.",
+    )
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     onchain = serializers.SerializerMethodField()
@@ -59,6 +95,7 @@ class CompanySerializer(serializers.ModelSerializer):
         read_only_fields = [
             "id",
             "owner",
+            "wallet_proven_at",
             "kyb_status",
             "kyb_credential_id",
             "kyb_credential_fingerprint",
@@ -74,6 +111,7 @@ class CompanySerializer(serializers.ModelSerializer):
             "registration_number",
             "country",
             "wallet_address",
+            "wallet_proof",
             "document_cid",
             *read_only_fields[2:],
             "onchain",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.wallet_proof import WalletProof, prove_wallet
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.outbox.declared import declare
 from core.api import DomainError, NotAllowed, StateConflict
@@ -30,6 +31,7 @@ from issuers.models import (
     ReviewDecision,
 )
 from issuers.onchain.intents import REGISTER_KIND
+from issuers.signals import company_wallet_proven
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +133,14 @@ def create_company(
     country: str,
     wallet_address: str,
     document_cid: str,
+    wallet_proof: WalletProof | None,
 ) -> Company:
-    """Register an issuer company for KYB review (`kyb_status: pending`)."""
+    """Register an issuer company for KYB review (`kyb_status: pending`).
+
+    The owner proves the company wallet (`wallet_proof`, accounts.wallet_proof) before anything is
+    saved: no one registers a wallet they do not hold, so a KYB credential for that wallet (issued
+    before or after) is linked to the company of the wallet's holder only.
+    """
     fields = clean_company_fields(
         {
             "legal_name": legal_name,
@@ -142,13 +150,22 @@ def create_company(
             "document_cid": document_cid,
         }
     )
-    company = Company(owner=owner, **fields)
-    _save_unique(company)
+    with transaction.atomic():
+        challenge = prove_wallet(user=owner, address=fields["wallet_address"], proof=wallet_proof)
+        company = Company(owner=owner, wallet_proven_at=challenge.used_at, **fields)
+        _save_unique(company)
+        company_wallet_proven.send(sender=Company, company=company)
     return company
 
 
-def update_company(*, company: Company, actor: User, **changes: Any) -> Company:
-    """The owner corrects details while KYB is pending, or after a rejection (which resubmits it)."""
+def update_company(
+    *, company: Company, actor: User, wallet_proof: WalletProof | None = None, **changes: Any
+) -> Company:
+    """The owner corrects details while KYB is pending, or after a rejection (which resubmits it).
+
+    A new wallet needs its proof (`wallet_proof`), as at creation; a company registered before proofs
+    existed may send one for its current wallet.
+    """
     with transaction.atomic():
         locked = Company.objects.select_for_update().get(pk=company.pk)
         if locked.owner_id != actor.pk:
@@ -159,13 +176,20 @@ def update_company(*, company: Company, actor: User, **changes: Any) -> Company:
                 code="company_approved",
                 kyb_status=locked.kyb_status,
             )
-        for name, value in clean_company_fields(
-            {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
-        ).items():
+        cleaned = clean_company_fields({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
+        wallet = cleaned.get("wallet_address", locked.wallet_address)
+        proving = wallet != locked.wallet_address or (
+            wallet_proof is not None and locked.wallet_proven_at is None
+        )
+        if proving:
+            locked.wallet_proven_at = prove_wallet(user=actor, address=wallet, proof=wallet_proof).used_at
+        for name, value in cleaned.items():
             setattr(locked, name, value)
         if locked.kyb_status == KybStatus.REJECTED:
             locked.kyb_status = KybStatus.PENDING  # resubmitted for review
         _save_unique(locked)
+        if proving:
+            company_wallet_proven.send(sender=Company, company=locked)
     return locked
 
 

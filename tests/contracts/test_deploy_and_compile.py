@@ -28,6 +28,7 @@ ARTIFACTS = [
     "IERC20Metadata",  # ABI only: OpenZeppelin's ERC-20 interface, for tokens the platform reads
     "IssuerRegistry",
     "LoanRegistry",
+    "OwnedContractWallet",  # test only: an EIP-1271 wallet, for tests/issuance/test_company_wallet_proof.py
     "SafeMintShareCertificate",  # test only: the old minting path, for tests/issuance/test_mint_receivers.py
     "ShareCertificate",
 ]

@@ -7,7 +7,7 @@ from django.test import Client
 
 from issuers.kyb import KybCredential, _resolvers, register_kyb_resolver
 from issuers.models import Company, ComplianceReview, KybStatus
-from tests.support.issuance import company_body
+from tests.support.issuance import proven_company_body
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 @pytest.fixture
 def company(auth_client) -> Company:
     client = auth_client("issuer")
-    return Company.objects.get(pk=client.post("/api/issuers/", company_body(), format="json").json()["id"])
+    created = client.post("/api/issuers/", proven_company_body(client), format="json")
+    return Company.objects.get(pk=created.json()["id"])
 
 
 @pytest.fixture

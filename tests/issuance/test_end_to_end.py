@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from eth_account import Account
 from eth_utils import keccak
 
 from blockchain.chain.amounts import to_base_units
@@ -17,7 +18,13 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import Company, ComplianceReview
 from tests.support.chain import BORROWER, send
-from tests.support.issuance import draft_campaign, move_run_into_the_past, opened_long_ago, registered_company
+from tests.support.issuance import (
+    draft_campaign,
+    move_run_into_the_past,
+    opened_long_ago,
+    proven_company_body,
+    registered_company,
+)
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -186,19 +193,24 @@ def test_compliance_cancels_an_active_campaign_and_its_contract_is_finalized(con
 
 
 def test_company_registration_failure_and_retry(contracts, issuer, officer):
+    wallet = Account.create()
     created = issuer.post(
         "/api/issuers/",
-        {
-            "legal_name": "Squatted BV",
-            "registration_number": "KVK-1",
-            "country": "nl",
-            "wallet_address": BORROWER,
-            "document_cid": "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
-        },
+        proven_company_body(
+            issuer, wallet=wallet, legal_name="Squatted BV", registration_number="KVK-1", country="nl"
+        ),
         format="json",
     ).json()
     assert created["country"] == "NL"
-    send(contracts["IssuerRegistry"], "IssuerRegistry", "registerIssuer", BORROWER, keccak(text="x"), "Qm")
+    # Someone else had the wallet registered on chain first.
+    send(
+        contracts["IssuerRegistry"],
+        "IssuerRegistry",
+        "registerIssuer",
+        wallet.address,
+        keccak(text="x"),
+        "Qm",
+    )
     officer.post(f"/api/issuers/{created['id']}/review/", {"decision": "approve"}, format="json")
     settle_outbox()
     company = officer.get(f"/api/issuers/{created['id']}/").json()
@@ -206,7 +218,7 @@ def test_company_registration_failure_and_retry(contracts, issuer, officer):
         company["onchain"]["status"] == "failed" and "IssuerAlreadyRegistered" in company["onchain"]["error"]
     )
 
-    send(contracts["IssuerRegistry"], "IssuerRegistry", "revokeIssuer", BORROWER)
+    send(contracts["IssuerRegistry"], "IssuerRegistry", "revokeIssuer", wallet.address)
     retried = officer.post(f"/api/issuers/{created['id']}/register/")
     assert retried.status_code == 202
     settle_outbox()

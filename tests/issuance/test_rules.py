@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from eth_utils import to_checksum_address
+from eth_account import Account
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from campaigns.models import Campaign, CampaignStatus
 from issuers.models import Company, ComplianceReview, KybStatus, RegistrationStatus
-from tests.support.issuance import campaign_body, company_body, draft_campaign
+from tests.support.issuance import campaign_body, draft_campaign, proven_company_body
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def officer(auth_client):
 
 
 def create_company(client, **overrides) -> dict:
-    response = client.post("/api/issuers/", company_body(**overrides), format="json")
+    response = client.post("/api/issuers/", proven_company_body(client, **overrides), format="json")
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -68,9 +68,10 @@ def put_campaign(company_id: int, status: str, *, starts_at, goal="100000", **ex
 
 
 def test_company_is_created_pending_and_normalised(issuer):
-    body = create_company(issuer, country="de", wallet_address="0x" + "ab" * 20)
+    wallet = Account.create()
+    body = create_company(issuer, wallet=wallet, country="de", wallet_address=wallet.address.lower())
     assert body["kyb_status"] == "pending" and body["country"] == "DE"
-    assert body["wallet_address"] == to_checksum_address("0x" + "ab" * 20)
+    assert body["wallet_address"] == wallet.address
     assert body["onchain"] == {
         "registered": False,
         "status": "not_requested",
@@ -103,7 +104,7 @@ def test_company_is_created_pending_and_normalised(issuer):
     ],
 )
 def test_bad_company_details_get_400(issuer, field, value):
-    response = issuer.post("/api/issuers/", company_body(**{field: value}), format="json")
+    response = issuer.post("/api/issuers/", proven_company_body(issuer, **{field: value}), format="json")
     assert response.status_code == 400 and field in response.json()["errors"], response.json()
     assert not Company.objects.exists()
 
@@ -111,19 +112,24 @@ def test_bad_company_details_get_400(issuer, field, value):
 def test_registration_number_is_unique_per_country(issuer, auth_client):
     create_company(issuer, registration_number="HRB 1", country="DE")
     other = auth_client("issuer")
-    same = other.post("/api/issuers/", company_body(registration_number="hrb 1", country="DE"), format="json")
+    same = other.post(
+        "/api/issuers/", proven_company_body(other, registration_number="hrb 1", country="DE"), format="json"
+    )
     assert same.status_code == 400 and same.json()["code"] == "duplicate_company"
     assert (
         other.post(
-            "/api/issuers/", company_body(registration_number="HRB 1", country="AT"), format="json"
+            "/api/issuers/",
+            proven_company_body(other, registration_number="HRB 1", country="AT"),
+            format="json",
         ).status_code
         == 201
     )
 
 
 def test_a_wallet_belongs_to_one_company(issuer):
-    first = create_company(issuer)
-    again = issuer.post("/api/issuers/", company_body(wallet_address=first["wallet_address"]), format="json")
+    wallet = Account.create()
+    create_company(issuer, wallet=wallet)
+    again = issuer.post("/api/issuers/", proven_company_body(issuer, wallet=wallet), format="json")
     assert again.status_code == 400 and again.json()["code"] == "duplicate_wallet"
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from eth_account import Account
 
 from tests.support.outbox import settle_outbox
+from tests.support.wallets import CHALLENGE, sign
 
 CID = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
 _numbers = itertools.count(1)
@@ -27,6 +28,24 @@ def company_body(**overrides) -> dict:
         "document_cid": CID,
         **overrides,
     }
+
+
+def wallet_proof(client, address: str, signer) -> dict:
+    """A `wallet_proof` for `address`: a challenge the client's user asks for, signed by `signer` (an
+    eth_account account: the wallet itself, or the owner key of a contract wallet)."""
+    response = client.post(CHALLENGE, {"address": address}, format="json")
+    assert response.status_code == 201, response.content
+    message = response.json()["message"]
+    return {"message": message, "signature": sign(signer, message)}
+
+
+def proven_company_body(client, *, wallet=None, **overrides) -> dict:
+    """company_body for the client's user with a fresh wallet (or `wallet`, an account) and its proof."""
+    wallet = wallet or Account.create()
+    body = company_body(
+        wallet_address=wallet.address, wallet_proof=wallet_proof(client, wallet.address, wallet)
+    )
+    return {**body, **overrides}
 
 
 def campaign_body(
@@ -49,7 +68,9 @@ def campaign_body(
 
 def registered_company(issuer_client, officer_client, **overrides) -> dict:
     """A company created by the issuer, approved by compliance and registered on chain."""
-    created = issuer_client.post("/api/issuers/", company_body(**overrides), format="json")
+    created = issuer_client.post(
+        "/api/issuers/", proven_company_body(issuer_client, **overrides), format="json"
+    )
     assert created.status_code == 201, created.json()
     company_id = created.json()["id"]
     review = officer_client.post(f"/api/issuers/{company_id}/review/", {"decision": "approve"}, format="json")
