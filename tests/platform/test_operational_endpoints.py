@@ -11,6 +11,7 @@ import json
 import pytest
 from eth_account import Account
 
+from blockchain.chain.client import get_web3
 from blockchain.chain.signer import load_signer_account
 from core.log_format import REDACTED, describe_error, redact, secret_values
 from core.secrets import Secret
@@ -26,8 +27,10 @@ def node_down_at_a_secret_url(settings):
     """The node URL carries an API key in its path and query, and nothing listens there."""
     settings.CHAIN_RPC_URL = f"http://127.0.0.1:{free_port()}/v3/{API_KEY}?apikey={API_KEY}X"
     secret_values.cache_clear()
+    get_web3.cache_clear()  # the process-wide client was built for the working node
     yield settings.CHAIN_RPC_URL
     secret_values.cache_clear()
+    get_web3.cache_clear()
 
 
 def leaks(body: str, url: str) -> list[str]:
