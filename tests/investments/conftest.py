@@ -14,8 +14,7 @@ from accounts import services as account_services
 from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignStatus
 from credentials import services as credential_services
-from issuers.models import Company, KybStatus
-from tests.support.issuance import CID
+from tests.support.issuance import approved_company
 from tests.support.outbox import settle_outbox
 from tests.support.wallets import VERIFY, challenge_for, sign
 
@@ -87,20 +86,7 @@ def open_campaign(contracts, officer, make_user):
 
     def make(*, goal="1000", hard_cap="10000", min_investment="10", days=30) -> Campaign:
         owner, _ = make_user("issuer")
-        company = Company.objects.create(
-            owner=owner,
-            legal_name="Open Campaign AG",
-            registration_number=f"CHE-{timezone.now().timestamp()}",
-            country="CH",
-            wallet_address=Account.create().address,
-            document_cid=CID,
-        )
-        from issuers import services as issuer_services
-
-        issuer_services.review_company(company=company, officer=officer, decision="approve")
-        settle_outbox()
-        company.refresh_from_db()
-        assert company.kyb_status == KybStatus.APPROVED and company.registered
+        company = approved_company(owner=owner, officer=officer)
         start = timezone.now() - timedelta(seconds=1)
         campaign = campaign_services.create_campaign(
             actor=owner,

@@ -40,16 +40,6 @@ ISSUERS = "/api/issuers/"
 
 
 @pytest.fixture
-def issuer(auth_client):
-    return auth_client("issuer")
-
-
-@pytest.fixture
-def officer(auth_client):
-    return auth_client("compliance")
-
-
-@pytest.fixture
 def kyb_provider(contracts):
     """A KYC-provider institution synced on chain (KYB credentials count only from one)."""
     institution = credential_services.upsert_institution(

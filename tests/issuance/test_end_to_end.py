@@ -30,16 +30,6 @@ from tests.support.outbox import settle_outbox
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
 
-@pytest.fixture
-def issuer(auth_client):
-    return auth_client("issuer")
-
-
-@pytest.fixture
-def officer(auth_client):
-    return auth_client("compliance")
-
-
 def test_company_to_active_campaign_with_its_address_read_back_from_the_chain(
     contracts, issuer, officer, api_client
 ):

@@ -20,16 +20,6 @@ from tests.support.issuance import campaign_body, draft_campaign, proven_company
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def issuer(auth_client):
-    return auth_client("issuer")
-
-
-@pytest.fixture
-def officer(auth_client):
-    return auth_client("compliance")
-
-
 def create_company(client, **overrides) -> dict:
     response = client.post("/api/issuers/", proven_company_body(client, **overrides), format="json")
     assert response.status_code == 201, response.json()

@@ -9,7 +9,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from eth_account import Account
 from eth_utils import keccak
 
@@ -19,13 +18,12 @@ from blockchain.indexing.indexer import Indexer
 from blockchain.indexing.reconcile import run_reconcile
 from blockchain.models import ChainTransaction
 from campaigns.models import Investment, InvestmentStatus
-from issuers import services as issuer_services
 from issuers.models import Company, RegistrationStatus
 from loans import services as loan_services
 from loans.models import LoanStatus
 from tests.investments.conftest import client_of
 from tests.support.chain import LENDER, send
-from tests.support.issuance import CID
+from tests.support.issuance import approved_company
 from tests.support.loans import make_loan
 from tests.support.outbox import settle_outbox
 from tests.wallets.conftest import token  # noqa: F401
@@ -43,19 +41,7 @@ def orphan_last_block(chain) -> None:
 @pytest.fixture
 def registered_company(contracts, officer, make_user):
     owner, _ = make_user("issuer")
-    company = Company.objects.create(
-        owner=owner,
-        legal_name="Registered AG",
-        registration_number=f"CHE-{timezone.now().timestamp()}",
-        country="CH",
-        wallet_address=Account.create().address,
-        document_cid=CID,
-    )
-    issuer_services.review_company(company=company, officer=officer, decision="approve")
-    settle_outbox()
-    company.refresh_from_db()
-    assert company.registration_status == RegistrationStatus.REGISTERED
-    return company
+    return approved_company(owner=owner, officer=officer, legal_name="Registered AG")
 
 
 def registered_on_chain(company: Company) -> bool:

@@ -81,6 +81,27 @@ def registered_company(issuer_client, officer_client, **overrides) -> dict:
     return company
 
 
+def approved_company(*, owner, officer, legal_name: str = "Open Campaign AG"):
+    """A company approved by `officer` and registered on chain, made through the services (for tests
+    whose subject is not the KYB flow)."""
+    from issuers import services as issuer_services
+    from issuers.models import Company, KybStatus
+
+    company = Company.objects.create(
+        owner=owner,
+        legal_name=legal_name,
+        registration_number=f"CHE-{timezone.now().timestamp()}",
+        country="CH",
+        wallet_address=Account.create().address,
+        document_cid=CID,
+    )
+    issuer_services.review_company(company=company, officer=officer, decision="approve")
+    settle_outbox()
+    company.refresh_from_db()
+    assert company.kyb_status == KybStatus.APPROVED and company.registered
+    return company
+
+
 def draft_campaign(issuer_client, company_id: int, **kwargs) -> dict:
     response = issuer_client.post("/api/campaigns/", campaign_body(company_id, **kwargs), format="json")
     assert response.status_code == 201, response.json()
