@@ -52,6 +52,18 @@ class NotFound(DomainError):
     default_code = "not_found"
 
 
+def bearer_authentication_classes() -> list[type]:
+    """The API's configured authentication (with its revocation checks) without sessions: for
+    endpoints anyone may call, where a token only widens the answer and an anonymous POST must never
+    meet a CSRF check because the browser happens to carry an admin session."""
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.settings import api_settings
+
+    return [
+        a for a in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(a, SessionAuthentication)
+    ]
+
+
 # What a caller is told when the node cannot be read: never the exception (it can carry the node URL,
 # whose path holds a hosted provider's API key); the details go to the log, redacted.
 PUBLIC_CHAIN_UNAVAILABLE = "The chain cannot be read right now; try again shortly."

@@ -15,10 +15,9 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework.exceptions import APIException
 
+from core.api import bearer_authentication_classes
 from core.request_context import client_ip
 from core.secrets import Secret
 
@@ -34,15 +33,19 @@ def bearer_token(request) -> str:
 
 
 def signed_in_user(request):
-    """The session's user, or the user of a valid JWT access token; None otherwise."""
+    """The session's user, or the user of a bearer token the API itself would accept (the configured
+    authentication, so a revoked token is refused here too); None otherwise."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
-    try:
-        found = JWTAuthentication().authenticate(request)
-    except (InvalidToken, TokenError, AuthenticationFailed):
-        return None
-    return found[0] if found else None
+    for authentication in bearer_authentication_classes():
+        try:
+            found = authentication().authenticate(request)
+        except APIException:  # an invalid, expired or revoked token
+            return None
+        if found:
+            return found[0]
+    return None
 
 
 def sees_health_details(request) -> bool:

@@ -11,16 +11,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.client import explorer_tx_url
-from core.api import DomainError, NotFound, role_required
+from core.api import DomainError, NotFound, bearer_authentication_classes, role_required
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
 from credentials.disclosure import SHARE_ID, status_for, verify_for
@@ -154,11 +152,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 # with its revocation checks) only widens which ids answer (credentials.disclosure). No session
 # authentication: an anonymous POST must never meet a CSRF check because the browser happens to carry
 # an admin session.
-PUBLIC_AUTHENTICATION = [
-    auth
-    for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-    if not issubclass(auth, SessionAuthentication)
-]
+PUBLIC_AUTHENTICATION = bearer_authentication_classes()
 
 
 class VerifyView(APIView):

@@ -15,7 +15,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.utils import timezone
 from eth_account import Account
 from web3 import Web3
 
@@ -172,7 +171,8 @@ def test_a_challenge_used_to_bind_a_wallet_does_not_prove_a_company(issuer, cont
 def test_an_expired_proof_is_refused(issuer, contracts):
     wallet = Account.create()
     body = proven_company_body(issuer, wallet=wallet)
-    later = timezone.now() + timedelta(minutes=11)  # the challenge lives 10 minutes
+    challenge = WalletChallenge.objects.get(message=body["wallet_proof"]["message"])
+    later = challenge.expires_at + timedelta(seconds=1)  # from the challenge, not the wall clock
     with mock.patch("accounts.wallet_proof.timezone.now", return_value=later):
         refused = issuer.post(ISSUERS, body, format="json")
     assert_refused(refused, "challenge_expired")

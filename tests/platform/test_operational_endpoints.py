@@ -52,6 +52,17 @@ def test_an_operator_gets_the_details_with_the_node_url_redacted(auth_client, no
     assert API_KEY not in response.content.decode()
 
 
+def test_a_revoked_operator_token_gets_the_status_only(make_user, node_down_at_a_secret_url):
+    from accounts.services import revoke_tokens
+    from tests.support.users import jwt_client
+
+    operator, _ = make_user("operator")
+    client = jwt_client(operator)
+    assert "checks" in client.get("/healthz").json()
+    revoke_tokens(user=operator, reason="password changed")
+    assert client.get("/healthz").json() == {"status": "unavailable"}
+
+
 def test_other_roles_get_the_status_only(auth_client, node_down_at_a_secret_url):
     assert auth_client("investor").get("/healthz").json() == {"status": "unavailable"}
 
