@@ -6,10 +6,10 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Min, Prefetch
+from django.db.models import Count, Max, Min, Prefetch
 
 from blockchain.chain.client import explorer_tx_url
-from blockchain.models import ChainTransaction, TxStatus
+from blockchain.models import ChainEvent, ChainSyncState, ChainTransaction, TxStatus
 from blockchain.state import cached_head
 
 # The API's `chain.status` vocabulary (API.md). A signed row has not reached the network yet.
@@ -172,3 +172,16 @@ def sync_status(*, chain_id: int, health: OutboxHealth | None = None, report=Non
             else None
         ),
     }
+
+
+def highest_known_block(*, chain_id: int) -> int | None:
+    """The highest block the database has seen on `chain_id`: indexed, holding an event, or holding
+    one of our transactions. A node whose head is below it lost blocks the database remembers (a
+    dev chain reset, or restored from an older state)."""
+    indexed = ChainSyncState.objects.filter(chain_id=chain_id).values_list("indexed_block", flat=True).first()
+    event = ChainEvent.objects.filter(chain_id=chain_id).aggregate(top=Max("block_number"))["top"]
+    mined = ChainTransaction.objects.filter(
+        chain_id=chain_id, status__in=[TxStatus.MINED, TxStatus.CONFIRMED]
+    ).aggregate(top=Max("block_number"))["top"]
+    known = [block for block in (indexed, event, mined) if block is not None]
+    return max(known) if known else None

@@ -1,4 +1,5 @@
-"""Celery application: Redis broker (or the embedded filesystem broker), DB-backed beat schedule."""
+"""Celery application: Redis broker (`make run` embeds a redis-server when REDIS_URL is unset), DB-backed
+beat schedule."""
 
 from __future__ import annotations
 

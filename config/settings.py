@@ -191,8 +191,8 @@ TEMPLATES = [
 ]
 
 # --- data stores ---------------------------------------------------------------------------------
-# Unset DATABASE_URL / REDIS_URL fall back to embedded stores so `make run` works on a machine
-# without PostgreSQL or Redis; tests and production always set both.
+# Unset DATABASE_URL falls back to an embedded SQLite file, unset REDIS_URL to a redis-server that
+# `make run` starts under VAR_DIR (devtools/processes.EmbeddedRedis); tests and production set both.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -236,18 +236,12 @@ if USES_REDIS:
         "socket_connect_timeout": 2,
     }
 else:
-    # kombu's filesystem transport needs no server and works across processes on one machine.
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "processed_folder": str(VAR_DIR / "broker-processed"),
-        "control_folder": str(VAR_DIR / "broker-control"),  # broadcast (ping, inspect) messages
-        "store_processed": False,
-    }
-    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
-    for _folder in ("broker", "broker-processed", "broker-control", "results"):
-        (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    # No broker configured: a command run on its own (no `make run`, no worker) publishes into this
+    # process's memory. Nothing is lost by it: every chain write is an outbox row in the database, and
+    # the outbox sweep of a running platform sends it. `make run` always sets REDIS_URL (its own
+    # embedded redis-server when none is given), so the platform itself never runs on this.
+    CELERY_BROKER_URL = "memory://"
+    CELERY_RESULT_BACKEND = "cache+memory://"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("chain-send"), Queue("chain-index"))
@@ -436,4 +430,8 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # JSON lines for machines (production, CI); a plain format only for a developer's terminal.
 LOG_JSON = env.bool("LOG_JSON", default=DJANGO_ENV != "development")
 LOG_FILE = env.str("LOG_FILE", default="")
-LOGGING = logging_config(level=LOG_LEVEL, json_lines=LOG_JSON, log_file=LOG_FILE)
+# The terminal can be quieter than LOG_FILE (`make run` shows warnings only and keeps the rest on disk).
+LOG_CONSOLE_LEVEL = env.str("LOG_CONSOLE_LEVEL", default=LOG_LEVEL)
+LOGGING = logging_config(
+    level=LOG_LEVEL, json_lines=LOG_JSON, log_file=LOG_FILE, console_level=LOG_CONSOLE_LEVEL
+)

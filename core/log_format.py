@@ -128,11 +128,17 @@ JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s %(task_id)s %(t
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s] %(message)s"
 
 
-def logging_config(*, level: str, json_lines: bool, log_file: str = "") -> dict:
-    """The LOGGING dict: console always, plus an append-only file when `log_file` is set."""
+def logging_config(*, level: str, json_lines: bool, log_file: str = "", console_level: str = "") -> dict:
+    """The LOGGING dict: console always, plus an append-only file when `log_file` is set. The console
+    may be quieter than the file (`make run` keeps the terminal to warnings, the file has everything)."""
     formatter = "json" if json_lines else "plain"
     handlers: dict[str, dict] = {
-        "console": {"class": "logging.StreamHandler", "formatter": formatter, "filters": ["context"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": formatter,
+            "filters": ["context"],
+            "level": console_level or level,
+        }
     }
     if log_file:
         # Watched: logrotate may move the file; several processes append to it.

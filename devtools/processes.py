@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +51,7 @@ def celery_worker_argv(
     loglevel: str = "INFO",
     include: str = "",
     quiet_cluster: bool = False,
+    banner: bool = True,
 ) -> list[str]:
     """The one command line of a Celery worker on every queue (`make run`, tests, bench)."""
     argv = [
@@ -58,6 +60,7 @@ def celery_worker_argv(
         "celery",
         "-A",
         "config",
+        *([] if banner else ["--quiet"]),
         "worker",
         "-Q",
         WORKER_QUEUES,
@@ -75,6 +78,72 @@ def celery_worker_argv(
     if include:
         argv += ["--include", include]
     return argv
+
+
+class EmbeddedRedis:
+    """A private redis-server for `make run` and the broker tests, on loopback with a password.
+
+    It is the embedded default's broker, cache and lock store: the same transport as production, so
+    concurrent workers and producers are as safe as they are there (kombu's filesystem transport,
+    the former default, let a reader see a message file its writer had not finished). Messages are
+    kept in an append-only file under `data_dir`, so a restart loses no queued task.
+    """
+
+    def __init__(self, *, data_dir: Path, port: int, password: str, tied_to_parent: bool = False) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError(
+                "redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL"
+            )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = port
+        self.password = password
+        # The configuration, password included, goes in a file only this user can read (an argument
+        # would show in `ps`).
+        config = data_dir / "redis.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(
+            "\n".join(
+                [
+                    "bind 127.0.0.1",
+                    f"port {port}",
+                    "protected-mode yes",
+                    f'dir "{data_dir}"',
+                    'save ""',
+                    "appendonly yes",
+                    "appendfsync everysec",
+                    f'requirepass "{password}"',
+                    "daemonize no",
+                    "loglevel warning",
+                    "",
+                ]
+            )
+        )
+        self.process = ManagedProcess(
+            "redis",
+            [binary, str(config)],
+            cwd=data_dir,
+            log_path=data_dir / "redis.log",
+            tied_to_parent=tied_to_parent,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def start(self, *, timeout: float = 30) -> EmbeddedRedis:
+        self.process.start()
+        wait_until(
+            lambda: port_is_open("127.0.0.1", self.port),
+            timeout=timeout,
+            what="redis-server to listen",
+            process=self.process,
+        )
+        return self
+
+    def stop(self, timeout: float = 20) -> int | None:
+        return self.process.stop(timeout=timeout)  # SIGTERM: redis flushes its append-only file
 
 
 def port_is_open(host: str, port: int, timeout: float = 0.2) -> bool:

@@ -13,23 +13,30 @@ python -m devtools.run_platform
   platform stops); anvil exiting stops everything, with the end of its log.
 - `VAR_DIR/run.env` tells commands started in another terminal (reconcile, verify_loans, …) which
   node and broker this platform uses; it is removed at stop.
+- Without REDIS_URL the broker, cache and locks are a private redis-server under `VAR_DIR/redis`
+  (restarted like the other children); a DATABASE_URL naming a missing database is created.
+- The terminal shows warnings and the supervisor's lines; everything is in `VAR_DIR/log/`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devtools.database import DatabaseUnavailable, ensure_database
 from devtools.processes import (
+    EmbeddedRedis,
     ManagedProcess,
     anvil_binary,
     celery_worker_argv,
@@ -43,6 +50,7 @@ PY = sys.executable
 HOST = os.environ.get("RUN_HOST", "127.0.0.1")
 PORT = int(os.environ.get("RUN_PORT", "8000"))
 ANVIL_PORT = int(os.environ.get("RUN_ANVIL_PORT", "8545"))
+REDIS_PORT = int(os.environ.get("RUN_REDIS_PORT", "6390"))
 # A crashed child is restarted this many times within RESTART_WINDOW seconds before the platform stops.
 MAX_RESTARTS = 5
 RESTART_WINDOW = 300.0
@@ -69,12 +77,16 @@ def check_stop() -> None:
         raise StopRequested
 
 
-def manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
+def manage(*args: str, env: dict[str, str], capture: bool = False, check: bool = True) -> str:
+    """Run a management command; a failure stops start-up unless `check` is off (then the output,
+    error included, is returned for the caller to report)."""
     check_stop()
     result = subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=env, text=True, capture_output=capture, check=False
     )
     check_stop()  # a Ctrl-C in the terminal also interrupts the command itself
+    if not check:
+        return (result.stdout + result.stderr).strip() if result.returncode else ""
     if result.returncode != 0:
         if capture:
             sys.stderr.write(result.stdout + result.stderr)
@@ -89,13 +101,16 @@ def has_command(name: str, env: dict[str, str]) -> bool:
     return name in out.split()
 
 
-def healthy(url: str) -> bool:
+def health_status(url: str) -> int | None:
+    """The status /healthz answers (200 or 503), None while the web process does not answer."""
     try:
         # An http:// URL this script builds from its own host and port, never input.
         with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310  # nosec B310
-            return response.status == 200
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
     except Exception:
-        return False
+        return None
 
 
 class ChainState:
@@ -161,12 +176,35 @@ class Child:
         return True
 
 
+def quiet_logging(env: dict[str, str], var: Path) -> None:
+    """The terminal gets warnings and the supervisor's own lines; every log line is in var/log/."""
+    log_dir = var / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env.setdefault("LOG_FILE", str(log_dir / "platform.log"))
+    env.setdefault("LOG_CONSOLE_LEVEL", "WARNING")
+    env.setdefault("GUNICORN_ACCESS_LOG", str(log_dir / "access.log"))
+    env.setdefault("GUNICORN_LOG_LEVEL", "warning")
+
+
+def write_run_env(path: Path, env: dict[str, str]) -> None:
+    """What commands in another terminal need to reach this platform (the embedded broker's password
+    included, so only this user may read it)."""
+    keys = ("CHAIN_RPC_URL", "DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX")
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(
+        "# Written by `make run` while it runs: commands in other terminals use the same node and stores.\n"
+        + "".join(f"{key}={env[key]}\n" for key in keys if key in env)
+    )
+
+
 def main() -> int:
     die_with_parent(signal.SIGTERM)  # `make run` killed outright: we still stop our children
     env = dict(os.environ)
     env.setdefault("DJANGO_ENV", "development")
     var = Path(env.setdefault("VAR_DIR", str(ROOT / "var")))
     var.mkdir(parents=True, exist_ok=True)
+    quiet_logging(env, var)
     run_env = var / "run.env"
     # Every process writes its metrics here; /metrics in any web worker serves the sum. A fresh
     # start begins from an empty directory (samples of dead processes would otherwise pile up).
@@ -214,23 +252,51 @@ def main() -> int:
             except (RuntimeError, TimeoutError) as exc:
                 raise SystemExit(f"[run] the chain node did not start: {exc}") from None
             say(f"anvil on {env['CHAIN_RPC_URL']} (state in {chain_state.path}, log in {anvil.log_path})")
-        say(
-            "database: "
-            + ("DATABASE_URL" if "DATABASE_URL" in env else f"embedded SQLite ({var}/db.sqlite3)")
-        )
-        say(
-            "broker:   "
-            + ("REDIS_URL" if "REDIS_URL" in env else f"embedded filesystem broker ({var}/broker)")
-        )
-        run_env.write_text(
-            "# Written by `make run` while it runs: commands in other terminals use the same node.\n"
-            + "".join(
-                f"{key}={env[key]}\n" for key in ("CHAIN_RPC_URL", "DATABASE_URL", "REDIS_URL") if key in env
-            )
-        )
+
+        if "REDIS_URL" in env:
+            say("broker:   REDIS_URL")
+        else:
+            if port_is_open("127.0.0.1", REDIS_PORT):
+                raise SystemExit(
+                    f"[run] port {REDIS_PORT} is busy: stop that process, set RUN_REDIS_PORT or REDIS_URL"
+                )
+            try:
+                redis = EmbeddedRedis(
+                    data_dir=var / "redis",
+                    port=REDIS_PORT,
+                    password=secrets.token_urlsafe(24),
+                    tied_to_parent=True,
+                )
+            except FileNotFoundError as exc:
+                raise SystemExit(f"[run] {exc}") from None
+
+            def start_redis() -> ManagedProcess:
+                try:
+                    return redis.start().process
+                except (RuntimeError, TimeoutError) as exc:
+                    raise SystemExit(f"[run] the embedded redis-server did not start: {exc}") from None
+
+            children.append(Child("redis", start_redis))
+            env["REDIS_URL"] = redis.url
+            say(f"broker:   embedded redis-server on 127.0.0.1:{REDIS_PORT} (data in {var / 'redis'})")
+
+        if "DATABASE_URL" in env:
+            try:
+                created = ensure_database(env["DATABASE_URL"])
+            except DatabaseUnavailable as exc:
+                raise SystemExit(f"[run] {exc}") from None
+            say(created or "database: DATABASE_URL")
+        else:
+            say(f"database: embedded SQLite ({var}/db.sqlite3)")
+        write_run_env(run_env, env)
         manage("migrate", "--noinput", "-v", "0", env=env)
         if has_command("deploy_contracts", env):
             manage("deploy_contracts", "--redeploy-if-reset", env=env)
+        # A node restored from an older state (or reset) while the database kept newer blocks: the
+        # indexer cannot follow until the database is resynced; the command says how.
+        chain_warning = manage("chain_status", "--against-database", env=env, capture=True, check=False)
+        if chain_warning:
+            say(chain_warning.splitlines()[-1])
         manage("collectstatic", "--noinput", "-v", "0", env=env)
         logins = manage("seed_demo", env=env, capture=True)
 
@@ -239,7 +305,7 @@ def main() -> int:
             "GUNICORN_BIND": f"{HOST}:{PORT}",
             "WEB_CONCURRENCY": env.get("WEB_CONCURRENCY", "2"),
         }
-        beat_argv = [PY, "-m", "celery", "-A", "config", "beat", "-l", "INFO", "--pidfile", ""]
+        beat_argv = [PY, "-m", "celery", "-A", "config", "--quiet", "beat", "-l", "INFO", "--pidfile", ""]
         children.append(
             spawn(
                 "web",
@@ -247,22 +313,34 @@ def main() -> int:
                 web_env,
             )
         )
-        children.append(spawn("worker", celery_worker_argv(concurrency=2), env))
+        children.append(spawn("worker", celery_worker_argv(concurrency=2, banner=False), env))
         children.append(spawn("beat", beat_argv, env))
         if has_command("poll_blockchain", env):
             children.append(spawn("poller", [PY, "manage.py", "poll_blockchain"], env))
 
         base = f"http://{HOST}:{PORT}"
         wait_until(
-            lambda: healthy(f"{base}/healthz") or _stop["requested"],
+            lambda: health_status(f"{base}/healthz") is not None or _stop["requested"],
             timeout=120,
             interval=0.5,
-            what=f"{base}/healthz to answer 200",
+            what=f"{base}/healthz to answer",
         )
+        # The worker and the indexer need a moment after the web answers; a platform that stays
+        # unhealthy (a reset chain, say) still starts, and says so.
+        deadline = time.monotonic() + 60
+        while health_status(f"{base}/healthz") != 200 and time.monotonic() < deadline:
+            check_stop()
+            time.sleep(0.5)
         check_stop()
+        health = "healthy" if health_status(f"{base}/healthz") == 200 else "UNHEALTHY: see the warnings above"
         print(
-            f"\n  API      {base}/api/\n  Docs     {base}/api/docs/\n  Admin    {base}/admin/\n"
-            f"  Health   {base}/healthz\n\n{logins}\nCtrl-C stops everything.\n",
+            f"\n{logins.rstrip()}\n\n"
+            f"  Logs       {var / 'log'}/ (the terminal shows warnings only)\n"
+            f"  API        {base}/api/\n  Docs       {base}/api/docs/\n  Admin      {base}/admin/\n"
+            f"  Dashboard  {base}/admin/dashboard/\n  Verify     {base}/verify/\n"
+            f"  Health     {base}/healthz ({health})\n"
+            + (f"\n  ! {chain_warning.splitlines()[-1]}\n" if chain_warning else "")
+            + "\nCtrl-C stops everything.\n",
             flush=True,
         )
         while not _stop["requested"]:

@@ -37,3 +37,26 @@ def test_a_cursor_ahead_of_the_chain_head_is_503_and_names_the_command(contracts
     status, check = indexer_check(health_client)
     assert status == 503 and check["ok"] is False
     assert "rebuild_from_chain" in check["error"]
+
+
+def test_chain_status_says_when_the_chain_is_older_than_the_database_and_the_command(contracts, chain):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    Indexer().run()
+    call_command("chain_status", "--against-database", stdout=StringIO())  # in step: nothing to say
+    state = ChainSyncState.objects.get()
+    head = int(chain.rpc("eth_blockNumber"), 16)
+    state.indexed_block = head + 250  # what a database sees after its node was restored from an old state
+    state.save(update_fields=["indexed_block"])
+    with pytest.raises(CommandError) as refused:
+        call_command("chain_status", "--against-database", stdout=StringIO())
+    message = str(refused.value)
+    assert f"the chain is older than the database: the node's head is block {head}" in message
+    assert f"remembers block {head + 250}" in message
+    assert message.endswith("`python manage.py rebuild_from_chain`")
+    report = StringIO()
+    with pytest.raises(CommandError):
+        call_command("chain_status", stdout=report)  # the full report says it too, after the facts
+    assert f"database     knows blocks up to {head + 250}" in report.getvalue()

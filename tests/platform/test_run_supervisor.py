@@ -29,12 +29,13 @@ DROPPED = ("DATABASE_URL", "REDIS_URL", "CHAIN_RPC_URL", "DJANGO_ENV", "LOG_FILE
 class Platform:
     def __init__(self, var: Path) -> None:
         self.var = var
-        self.web_port, self.anvil_port = free_port(), free_port()
+        self.web_port, self.anvil_port, self.redis_port = free_port(), free_port(), free_port()
         self.env = {k: v for k, v in os.environ.items() if k not in DROPPED}
         self.env.update(
             VAR_DIR=str(var),
             RUN_PORT=str(self.web_port),
             RUN_ANVIL_PORT=str(self.anvil_port),
+            RUN_REDIS_PORT=str(self.redis_port),
             LOG_JSON="false",
         )
         self.process: subprocess.Popen | None = None
@@ -77,7 +78,9 @@ class Platform:
         )
 
     def anything_listening(self) -> bool:
-        return port_is_open("127.0.0.1", self.anvil_port) or port_is_open("127.0.0.1", self.web_port)
+        return any(
+            port_is_open("127.0.0.1", port) for port in (self.anvil_port, self.web_port, self.redis_port)
+        )
 
 
 def test_five_stop_start_cycles_keep_the_chain_and_leave_no_child(tmp_path):
