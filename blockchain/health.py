@@ -130,11 +130,19 @@ def healthz(request) -> JsonResponse:
     healthy, checks = run_health_checks()
     status = 200 if healthy else 503
     if not sees_health_details(request):
-        return JsonResponse({"status": "ok" if healthy else "unavailable"}, status=status)
+        return _answered(JsonResponse({"status": "ok" if healthy else "unavailable"}, status=status))
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     warnings = [f"{name}: {r['warning']}" for name, r in checks.items() if r.get("warning")]
     if warnings:
         body["warnings"] = warnings
     if not healthy:
         body["reasons"] = [f"{name}: {r.get('error', 'failed')}" for name, r in checks.items() if not r["ok"]]
-    return JsonResponse(body, status=status)
+    return _answered(JsonResponse(body, status=status))
+
+
+def _answered(response: JsonResponse) -> JsonResponse:
+    # A 503 here is an answer, not a server error: each failing check is already logged as a warning
+    # above, so Django's request logger must not add an ERROR line per probe (a load balancer polls
+    # every few seconds).
+    response._has_been_logged = True
+    return response

@@ -164,6 +164,9 @@ def logging_config(*, level: str, json_lines: bool, log_file: str = "", console_
         "handlers": handlers,
         "root": {"handlers": list(handlers), "level": level},
         "loggers": {
+            # Django's own default config gives "django" a second console handler while DEBUG is on
+            # (every request error twice in a developer's terminal); ours are the root's.
+            "django": {"handlers": [], "propagate": True},
             "django.db.backends": {"level": "WARNING"},
             # Celery installs its own handlers on the worker unless told not to (see config.celery).
             "celery": {"level": level},

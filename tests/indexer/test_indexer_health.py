@@ -60,3 +60,28 @@ def test_chain_status_says_when_the_chain_is_older_than_the_database_and_the_com
     with pytest.raises(CommandError):
         call_command("chain_status", stdout=report)  # the full report says it too, after the facts
     assert f"database     knows blocks up to {head + 250}" in report.getvalue()
+
+
+def test_an_unhealthy_answer_is_not_logged_as_a_server_error(contracts, health_client):
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(level=logging.DEBUG)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    collect = Collect()
+    request_logger = logging.getLogger("django.request")
+    request_logger.addHandler(collect)
+    try:
+        Indexer.record_failure(RuntimeError("boom"))
+        assert health_client.get("/healthz").status_code == 503
+        assert health_client.get("/api/no-such-thing/").status_code == 404  # the logger itself still works
+    finally:
+        request_logger.removeHandler(collect)
+    logged = [(r.levelname, r.getMessage()) for r in collect.records]
+    assert not any("/healthz" in message for _, message in logged), logged
+    assert any("/api/no-such-thing/" in message for _, message in logged), logged
