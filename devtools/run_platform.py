@@ -184,6 +184,11 @@ def quiet_logging(env: dict[str, str], var: Path) -> None:
     env.setdefault("LOG_CONSOLE_LEVEL", "WARNING")
     env.setdefault("GUNICORN_ACCESS_LOG", str(log_dir / "access.log"))
     env.setdefault("GUNICORN_LOG_LEVEL", "warning")
+    if os.geteuid() == 0:
+        # Celery prints an eight-line warning per worker start for root; one line here says it once.
+        filters = [f for f in env.get("PYTHONWARNINGS", "").split(",") if f]
+        env["PYTHONWARNINGS"] = ",".join([*filters, "ignore:You're running the worker with superuser"])
+        say("running as root: fine for a throwaway dev machine; production runs as its own user (deploy/)")
 
 
 def write_run_env(path: Path, env: dict[str, str]) -> None:
