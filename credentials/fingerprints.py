@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import rfc8785
 from eth_utils import keccak
 
 from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.merkle import standard_leaf
+from core.canonical_json import NotCanonicalizable, canonical_json
 
 CREDENTIAL_SCHEME = "ledgerbridge.credential.v1"
 MAX_DOCUMENT_BYTES = 64 * 1024
@@ -40,8 +40,8 @@ def canonical_document(document: object) -> bytes:
     if not isinstance(document, dict) or not document:
         raise InvalidDocument("A credential document is a non-empty JSON object.")
     try:
-        encoded = rfc8785.dumps({"scheme": CREDENTIAL_SCHEME, "document": document})
-    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
+        encoded = canonical_json({"scheme": CREDENTIAL_SCHEME, "document": document})
+    except (NotCanonicalizable, TypeError, ValueError, RecursionError) as exc:
         raise InvalidDocument(f"The document cannot be canonicalised: {exc}") from None
     if len(encoded) > MAX_DOCUMENT_BYTES:
         raise InvalidDocument(f"The document is over {MAX_DOCUMENT_BYTES // 1024} KiB.")

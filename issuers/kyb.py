@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-import rfc8785
 from eth_utils import keccak
+
+from core.canonical_json import canonical_json
 
 if TYPE_CHECKING:
     from issuers.models import Company
@@ -48,4 +49,4 @@ def kyb_record_fingerprint(company: Company) -> str:
         "wallet_address": company.wallet_address,
         "document_cid": company.document_cid,
     }
-    return "0x" + keccak(rfc8785.dumps(document)).hex()
+    return "0x" + keccak(canonical_json(document)).hex()

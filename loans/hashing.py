@@ -17,8 +17,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-import rfc8785
 from eth_utils import keccak, to_checksum_address
+
+from core.canonical_json import canonical_json
 
 LOAN_SCHEME = "ledgerbridge.loan.v1"
 REPAYMENT_SCHEME = "ledgerbridge.loan-repayment.v1"
@@ -56,7 +57,7 @@ def loan_document(
 
 
 def keccak_of_json(document: dict) -> str:
-    return "0x" + keccak(rfc8785.dumps(document)).hex()
+    return "0x" + keccak(canonical_json(document)).hex()
 
 
 def loan_hash(**fields) -> str:
