@@ -13,13 +13,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import STAFF_ROLES, Role, User, WalletChallenge
 from accounts.signals import wallet_bound
-from accounts.siwe import SiweMessage, SiweMessageError, parse_siwe_message
+from accounts.siwe import SiweMessage
+from accounts.wallet_proof import ChallengeRefused, siwe_domain_allowed, use_challenge
 from blockchain.chain.addresses import normalize_address
 from core.api import DomainError, StateConflict
 
@@ -85,16 +84,25 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def issue_wallet_challenge(*, user: User, address: str) -> WalletChallenge:
-    """Create a single-use EIP-4361 message for `user` to sign with `address` (expires in 10 min)."""
+def issue_wallet_challenge(
+    *, user: User, address: str, domain: str | None = None, uri: str | None = None
+) -> WalletChallenge:
+    """Create a single-use EIP-4361 message for `user` to sign with `address` (expires in 10 min).
+
+    `domain` and `uri` are the host and origin the request came to (a wallet warns when the message
+    names another site than the one asking); a domain that is not this site's, or none, falls back
+    to SIWE_DOMAIN / SIWE_URI.
+    """
     address = normalize_address(address)
+    if domain is None or not siwe_domain_allowed(domain):
+        domain, uri = settings.SIWE_DOMAIN, settings.SIWE_URI
     now = timezone.now().replace(microsecond=0)
     nonce = secrets.token_hex(16)
     message = SiweMessage(
-        domain=settings.SIWE_DOMAIN,
+        domain=domain,
         address=address,
         statement=settings.SIWE_STATEMENT,
-        uri=settings.SIWE_URI,
+        uri=uri or f"https://{domain}",
         chain_id=settings.CHAIN_ID,
         nonce=nonce,
         issued_at=now,
@@ -110,60 +118,25 @@ def issue_wallet_challenge(*, user: User, address: str) -> WalletChallenge:
     )
 
 
-def _recover_signer(message: str, signature: str) -> str:
-    sig = signature[2:] if signature.startswith(("0x", "0X")) else signature
-    if len(sig) != 130 or any(c not in "0123456789abcdefABCDEF" for c in sig):
-        raise DomainError("The signature must be 65 bytes of hex.", code="invalid_signature")
-    try:
-        return Account.recover_message(encode_defunct(text=message), signature=bytes.fromhex(sig))
-    except Exception:
-        raise DomainError("The signature could not be recovered.", code="invalid_signature") from None
-
-
 def bind_wallet(*, user: User, message: str, signature: str) -> User:
-    """Bind the wallet that signed one of `user`'s outstanding challenges.
+    """Bind the wallet that signed one of `user`'s outstanding challenges: an EOA by its key, a
+    contract wallet (a multisig, a smart account) by EIP-1271.
 
-    Checks, in order: well-formed message, our domain and chain id, a challenge we issued to this
-    user with exactly this text, unused, within its validity window, signed by the named address,
-    and the address not bound to another user.
+    The challenge checks are accounts.wallet_proof.use_challenge's (each refusal a 400 with its
+    reason as the code; an already used challenge is a 409); then the address must not be bound to
+    another user (409 wallet_taken). A refusal uses nothing up.
     """
-    try:
-        parsed = parse_siwe_message(message)
-    except SiweMessageError as exc:
-        raise DomainError(f"Malformed sign-in message: {exc}.", code="malformed_message") from None
-    if parsed.domain != settings.SIWE_DOMAIN:
-        raise DomainError(
-            f"The message is for domain {parsed.domain!r}, not this site.", code="domain_mismatch"
-        )
-    if parsed.chain_id != settings.CHAIN_ID:
-        raise DomainError(
-            f"The message is for chain {parsed.chain_id}, not {settings.CHAIN_ID}.", code="chain_mismatch"
-        )
-
     with transaction.atomic():
-        challenge = WalletChallenge.objects.select_for_update().filter(user=user, nonce=parsed.nonce).first()
-        if challenge is None or challenge.message != message:
-            raise DomainError(
-                "This message was not issued to you; request a new challenge.", code="unknown_challenge"
-            )
-        if challenge.used_at is not None:
-            raise StateConflict("This challenge was already used; request a new one.", code="challenge_used")
-        now = timezone.now()
-        if now >= challenge.expires_at:
-            raise DomainError("The challenge has expired; request a new one.", code="challenge_expired")
-        if parsed.not_before is not None and now < parsed.not_before:
-            raise DomainError("The challenge is not valid yet.", code="challenge_not_yet_valid")
-        if _recover_signer(message, signature) != challenge.address:
-            raise DomainError(
-                "The signature was not made by the wallet in the message.", code="signature_mismatch"
-            )
+        try:
+            challenge = use_challenge(user=user, message=message, signature=signature)
+        except ChallengeRefused as exc:
+            refusal = StateConflict if exc.conflict else DomainError
+            raise refusal(str(exc), code=exc.reason) from None
         if User.objects.filter(wallet_address=challenge.address).exclude(pk=user.pk).exists():
             raise StateConflict("This wallet is bound to another account.", code="wallet_taken")
-        challenge.used_at = now
-        challenge.save(update_fields=["used_at"])
         user.wallet_address = challenge.address
         user.wallet_verified = True
-        user.wallet_verified_at = now
+        user.wallet_verified_at = challenge.used_at
         try:
             with transaction.atomic():
                 user.save(update_fields=["wallet_address", "wallet_verified", "wallet_verified_at"])

@@ -54,8 +54,13 @@ class WalletChallengeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = WalletChallengeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # The message names the site the wallet is asked from (Django has checked the host).
+        host = request.get_host()
         challenge = services.issue_wallet_challenge(
-            user=request.user, address=serializer.validated_data["address"]
+            user=request.user,
+            address=serializer.validated_data["address"],
+            domain=host,
+            uri=f"{request.scheme}://{host}",
         )
         body = {"message": challenge.message, "nonce": challenge.nonce, "expires_at": challenge.expires_at}
         return Response(WalletChallengeResponseSerializer(body).data, status=status.HTTP_201_CREATED)

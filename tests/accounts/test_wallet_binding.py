@@ -10,7 +10,7 @@ from eth_account import Account
 
 from accounts.models import User, WalletChallenge
 from accounts.siwe import parse_siwe_message
-from tests.support.wallets import CHALLENGE, VERIFY, challenge_for, sign
+from tests.support.wallets import CHALLENGE, VERIFY, challenge_for, deploy_contract_wallet, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_challenge_message_is_eip4361_with_our_domain_chain_and_a_fresh_nonce(au
     client, wallet = auth_client("investor"), Account.create()
     first, second = challenge_for(client, wallet), challenge_for(client, wallet)
     parsed = parse_siwe_message(first)
-    assert parsed.domain == settings.SIWE_DOMAIN
+    assert parsed.domain == "testserver" and parsed.uri == "http://testserver"  # the host asked
     assert parsed.address == wallet.address  # checksummed even though we sent lowercase
     assert parsed.chain_id == settings.CHAIN_ID
     assert parsed.expiration_time - parsed.issued_at == timedelta(seconds=600)
@@ -48,7 +48,8 @@ def test_replayed_message_is_refused_with_409(auth_client):
     assert replay.status_code == 409 and replay.json()["code"] == "challenge_used"
 
 
-def test_signature_by_another_wallet_is_refused_and_binds_nothing(auth_client):
+@pytest.mark.chain
+def test_signature_by_another_wallet_is_refused_and_binds_nothing(auth_client, chain):
     client, wallet, intruder = auth_client("investor"), Account.create(), Account.create()
     message = challenge_for(client, wallet)
     response = client.post(VERIFY, {"message": message, "signature": sign(intruder, message)}, format="json")
@@ -141,11 +142,13 @@ def test_malformed_signature_is_400(auth_client, signature):
     assert response.status_code == 400 and "signature" in response.json()["errors"]
 
 
-def test_unrecoverable_signature_is_400(auth_client):
+@pytest.mark.chain
+def test_unrecoverable_signature_is_400(auth_client, chain):
+    """No key made it, and the wallet has no code to accept it (EIP-1271): it proves nothing."""
     client, wallet = auth_client("investor"), Account.create()
     message = challenge_for(client, wallet)
     response = client.post(VERIFY, {"message": message, "signature": "0x" + "00" * 65}, format="json")
-    assert response.status_code == 400 and response.json()["code"] == "invalid_signature"
+    assert response.status_code == 400 and response.json()["code"] == "signature_mismatch"
 
 
 @pytest.mark.parametrize(
@@ -166,3 +169,51 @@ def test_challenge_for_invalid_address_is_400(auth_client, address):
 def test_wallet_endpoints_require_authentication(api_client):
     assert api_client.post(CHALLENGE, {"address": Account.create().address}, format="json").status_code == 401
     assert api_client.post(VERIFY, {"message": "x", "signature": "0x"}, format="json").status_code == 401
+
+
+@pytest.mark.chain
+def test_a_contract_wallet_binds_through_eip1271(auth_client, chain):
+    """EIP-4361 verifies contract accounts with EIP-1271: the wallet's owner signs, the contract's
+    isValidSignature accepts, and the contract's address is bound (no key of its own exists)."""
+    client, owner = auth_client("investor"), Account.create()
+    contract_wallet = deploy_contract_wallet(owner)
+    message = challenge_for(client, type("Wallet", (), {"address": contract_wallet})())
+    stranger = client.post(
+        VERIFY, {"message": message, "signature": sign(Account.create(), message)}, format="json"
+    )
+    assert stranger.status_code == 400 and stranger.json()["code"] == "signature_mismatch"
+    response = client.post(VERIFY, {"message": message, "signature": sign(owner, message)}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"wallet_address": contract_wallet, "wallet_verified": True}
+
+
+def test_the_challenge_names_the_host_it_was_asked_from(auth_client):
+    client, wallet = auth_client("investor"), Account.create()
+    response = client.post(CHALLENGE, {"address": wallet.address}, format="json", HTTP_HOST="127.0.0.1:8000")
+    assert response.status_code == 201, response.content
+    message = response.json()["message"]
+    parsed = parse_siwe_message(message)
+    assert parsed.domain == "127.0.0.1:8000" and parsed.uri == "http://127.0.0.1:8000"
+    bound = client.post(VERIFY, {"message": message, "signature": sign(wallet, message)}, format="json")
+    assert bound.status_code == 200, bound.content
+
+
+def test_a_host_that_is_not_this_site_gets_no_challenge(auth_client):
+    client, wallet = auth_client("investor"), Account.create()
+    response = client.post(
+        CHALLENGE, {"address": wallet.address}, format="json", HTTP_HOST="wallet-drainer.example"
+    )
+    assert response.status_code == 400
+    assert not WalletChallenge.objects.filter(address=wallet.address).exists()
+
+
+def test_the_public_domain_is_accepted_beside_the_served_hosts(settings):
+    from accounts.wallet_proof import siwe_domain_allowed
+
+    settings.SIWE_DOMAIN = "app.ledgerbridge.example"
+    settings.ALLOWED_HOSTS = ["api.ledgerbridge.example", ".internal.example"]
+    assert siwe_domain_allowed("app.ledgerbridge.example")
+    assert siwe_domain_allowed("api.ledgerbridge.example:443")
+    assert siwe_domain_allowed("node1.internal.example")
+    assert not siwe_domain_allowed("ledgerbridge.example.evil.com")
+    assert not siwe_domain_allowed("")

@@ -16,22 +16,18 @@ from unittest import mock
 
 import pytest
 from eth_account import Account
-from web3 import Web3
 
 from accounts.models import WalletChallenge
-from blockchain.chain.abi import load_artifact
 from blockchain.chain.bindings import bound
 from blockchain.chain.client import get_web3
-from contracts.deployment import creation_data
 from credentials import services as credential_services
 from credentials.models import CredentialLink
 from devtools.processes import free_port
 from issuers.kyb import kyb_record_fingerprint
 from issuers.models import Company
-from tests.support.chain import BORROWER
 from tests.support.issuance import CID, company_body, proven_company_body, wallet_proof
 from tests.support.outbox import settle_outbox
-from tests.support.wallets import VERIFY
+from tests.support.wallets import VERIFY, deploy_contract_wallet
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -80,17 +76,6 @@ def nonce_of(proof: dict) -> str:
 
 def unused(proof: dict) -> bool:
     return WalletChallenge.objects.get(nonce=nonce_of(proof)).used_at is None
-
-
-def deploy_contract_wallet(owner) -> str:
-    """A real EIP-1271 contract wallet (test-only OwnedContractWallet) whose owner key signs for it."""
-    w3 = get_web3()
-    data = creation_data(load_artifact("OwnedContractWallet"), [owner.address])
-    receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction({"from": BORROWER, "data": "0x" + data.hex()}), timeout=30
-    )
-    assert receipt["status"] == 1
-    return Web3.to_checksum_address(receipt["contractAddress"])
 
 
 # --- the proof -----------------------------------------------------------------------------------
