@@ -375,6 +375,11 @@ SPECTACULAR_SETTINGS = {
 # Sign-In with Ethereum (EIP-4361) wallet binding.
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="localhost:8000")
 SIWE_URI = env.str("SIWE_URI", default=f"http://{SIWE_DOMAIN}")
+# ShareCertificate's tokenURI is this + token id + "/metadata.json" (set at deployment; the admin can
+# move it on chain with setMetadataBase). Public: wallets and marketplaces fetch it.
+CERTIFICATE_METADATA_BASE_URL = env.str(
+    "CERTIFICATE_METADATA_BASE_URL", default=f"{SIWE_URI.rstrip('/')}/api/certificates/"
+)
 SIWE_STATEMENT = "Bind this wallet to your LedgerBridge account."
 SIWE_TTL_SECONDS = env.int("SIWE_TTL_SECONDS", default=600)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
@@ -32,7 +33,10 @@ class SuiteEntry:
 SUITE: tuple[SuiteEntry, ...] = (
     SuiteEntry("IssuerRegistry", lambda admin, operator, done: [admin, operator]),
     SuiteEntry("CampaignFactory", lambda admin, operator, done: [admin, operator, done["IssuerRegistry"]]),
-    SuiteEntry("ShareCertificate", lambda admin, operator, done: [admin, operator]),
+    SuiteEntry(
+        "ShareCertificate",
+        lambda admin, operator, done: [admin, operator, settings.CERTIFICATE_METADATA_BASE_URL],
+    ),
     SuiteEntry("CredentialVault", lambda admin, operator, done: [admin, operator]),
     SuiteEntry("LoanRegistry", lambda admin, operator, done: [admin, operator]),
 )

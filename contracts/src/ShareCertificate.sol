@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {ERC721URIStorage} from "@openzeppelin/contracts/token/ERC721/extensions/ERC721URIStorage.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {OperatorRoles} from "./OperatorRoles.sol";
 import {ZeroAddress, EmptyBatch} from "./Errors.sol";
 
@@ -18,6 +19,9 @@ import {ZeroAddress, EmptyBatch} from "./Errors.sol";
 ///      without onERC721Received (a contract wallet, an EOA delegated by EIP-7702) would otherwise
 ///      revert the whole mintBatch and keep every other investor of it without a certificate.
 ///      Holders' own safeTransferFrom still checks the receiver.
+///      tokenURI is the URI given at mint when there is one, else `metadataBase` + tokenId +
+///      "/metadata.json" (the platform's ERC-721 metadata document), so wallets show every
+///      certificate without a per-token string in storage; the admin may move the base (ERC-4906).
 contract ShareCertificate is ERC721URIStorage, OperatorRoles {
     /// @dev campaign and shares share one slot.
     struct Certificate {
@@ -29,6 +33,7 @@ contract ShareCertificate is ERC721URIStorage, OperatorRoles {
     mapping(uint256 tokenId => Certificate) private _certificates;
     mapping(bytes32 certificateRef => uint256 tokenId) private _tokenIdOfRef;
     uint256 private _totalMinted;
+    string private _metadataBase;
 
     /// @notice `certificateRef` was already minted (refs are write-once).
     /// @param certificateRef The reference.
@@ -37,6 +42,10 @@ contract ShareCertificate is ERC721URIStorage, OperatorRoles {
     error ZeroShares();
     /// @notice The batch arrays differ in length.
     error LengthMismatch();
+
+    /// @notice Token URIs without one of their own now start with `base`.
+    /// @param base The new metadata base URI.
+    event MetadataBaseChanged(string base);
 
     /// @notice A certificate was minted.
     /// @param tokenId The new token id.
@@ -56,10 +65,38 @@ contract ShareCertificate is ERC721URIStorage, OperatorRoles {
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE.
     /// @param operator Receives OPERATOR_ROLE.
-    constructor(address admin, address operator)
+    /// @param metadataBase_ Where the metadata documents live, e.g. "https://host/api/certificates/".
+    constructor(address admin, address operator, string memory metadataBase_)
         ERC721("LedgerBridge Share Certificate", "LBSC")
         OperatorRoles(admin, operator)
-    {}
+    {
+        _metadataBase = metadataBase_;
+        emit MetadataBaseChanged(metadataBase_);
+    }
+
+    /// @notice Moves the metadata documents (a new public host): every token's URI follows.
+    /// @param base The new base URI ("" leaves tokens without a URI of their own with none).
+    function setMetadataBase(string calldata base) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _metadataBase = base;
+        emit MetadataBaseChanged(base);
+        if (_totalMinted > 0) emit BatchMetadataUpdate(1, _totalMinted);
+    }
+
+    /// @notice The current metadata base URI.
+    /// @return The base.
+    function metadataBase() external view returns (string memory) {
+        return _metadataBase;
+    }
+
+    /// @notice The metadata URI of `tokenId`: its own URI if minted with one, else the base's document.
+    /// @dev Reverts for a token that does not exist (ERC721NonexistentToken), as ERC-721 requires.
+    /// @param tokenId The token id.
+    /// @return The URI.
+    function tokenURI(uint256 tokenId) public view override returns (string memory) {
+        string memory own = super.tokenURI(tokenId);
+        if (bytes(own).length > 0 || bytes(_metadataBase).length == 0) return own;
+        return string.concat(_metadataBase, Strings.toString(tokenId), "/metadata.json");
+    }
 
     /// @notice Mints the certificate `certificateRef` of `shares` shares of `campaign` to `to`.
     /// @dev No receiver callback: `to` gets the token whatever code it has (see the contract's @dev).

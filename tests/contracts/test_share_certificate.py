@@ -322,3 +322,40 @@ def test_safe_transfer_to_a_rejecting_contract_reverts(c, certs, minted):
     # plain transferFrom does not ask the receiver
     c.send(certs, "transferFrom", owner, rejecting, minted, sender=owner)
     assert addr(certs.call("ownerOf", minted)) == rejecting
+
+
+# ------------------------------------------------------------------ metadata (wallets show the certificate)
+
+
+def test_token_uri_is_the_platforms_metadata_document_unless_minted_with_its_own(c, certs, campaign_address):
+    from django.conf import settings
+
+    base = certs.call("metadataBase")
+    assert base == settings.CERTIFICATE_METADATA_BASE_URL and base.endswith("/api/certificates/")
+    holder = c.account(1)
+    c.send(certs, "mint", h("plain"), holder, campaign_address, 5, "")
+    c.send(certs, "mint", h("own"), holder, campaign_address, 5, "ipfs://own")
+    plain, own = certs.call("tokenIdOfRef", h("plain")), certs.call("tokenIdOfRef", h("own"))
+    assert certs.call("tokenURI", plain) == f"{base}{plain}/metadata.json"
+    assert certs.call("tokenURI", own) == "ipfs://own"
+
+    receipt = c.send(certs, "setMetadataBase", "https://shares.example/api/certificates/")
+    total = certs.call("totalMinted")
+    assert c.events(receipt, certs) == [
+        ("MetadataBaseChanged", {"base": "https://shares.example/api/certificates/"}),
+        ("BatchMetadataUpdate", {"_fromTokenId": 1, "_toTokenId": total}),  # ERC-4906: wallets refetch
+    ]
+    assert certs.call("tokenURI", plain) == f"https://shares.example/api/certificates/{plain}/metadata.json"
+    assert certs.call("tokenURI", own) == "ipfs://own"
+
+    c.send(certs, "setMetadataBase", "")
+    assert certs.call("tokenURI", plain) == ""  # no base, no own URI: none, as ERC-721 allows
+
+
+def test_only_the_admin_moves_the_metadata_and_unknown_tokens_have_no_uri(c, certs):
+    outsider = c.account(2)
+    err = c.revert_of(certs, "setMetadataBase", "https://evil.example/", sender=outsider)
+    assert err.name == "AccessControlUnauthorizedAccount"
+    assert err.args == {"account": outsider, "neededRole": "0x" + "00" * 32}
+    err = c.revert_of(certs, "tokenURI", 10_000)
+    assert (err.name, err.args) == ("ERC721NonexistentToken", {"tokenId": 10_000})

@@ -13,7 +13,7 @@ import {ShareCertificate} from "../ShareCertificate.sol";
 contract SafeMintShareCertificate is ShareCertificate {
     /// @param admin Receives DEFAULT_ADMIN_ROLE.
     /// @param operator Receives OPERATOR_ROLE.
-    constructor(address admin, address operator) ShareCertificate(admin, operator) {}
+    constructor(address admin, address operator) ShareCertificate(admin, operator, "") {}
 
     /// @dev After a mint (from the zero address), ask `to` to accept the token, as `_safeMint` does.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
