@@ -22,6 +22,10 @@ from core.throttling import LoginThrottle
 
 
 class PlatformAdminSite(admin.AdminSite):
+    site_header = "LedgerBridge"
+    site_title = "LedgerBridge admin"
+    index_title = "LedgerBridge administration"
+
     # Read per request rather than fixed at start-up, so the setting is all that turns OTP on or off.
     @property
     def login_form(self):

@@ -29,3 +29,25 @@ def kyc_summary(user: User) -> KycSummary:
     if _kyc_provider is None:
         return {"status": "none", "credential_id": None, "expires_at": None}
     return _kyc_provider(user)
+
+
+class Membership(TypedDict):
+    id: int
+    address: str
+    name: str
+    role: str
+
+
+# Membership has one kind today: a member issues and revokes the institution's credentials.
+MEMBER_ROLE = "member"
+
+
+def institutions_of(user: User) -> list[Membership]:
+    """The institutions `user` is a member of (through the `institutions` relation the credentials
+    app declares on its Institution model), by name."""
+    if not user.is_authenticated:
+        return []
+    rows = user.institutions.order_by("name", "pk").values("pk", "address", "name")
+    return [
+        {"id": row["pk"], "address": row["address"], "name": row["name"], "role": MEMBER_ROLE} for row in rows
+    ]

@@ -5,13 +5,14 @@ from drf_spectacular.contrib.rest_framework_simplejwt import (
     TokenObtainPairSerializerExtension,
     TokenRefreshSerializerExtension,
 )
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import SELF_SERVICE_ROLES, User
-from accounts.selectors import kyc_summary
+from accounts.selectors import institutions_of, kyc_summary
 from accounts.tokens import RefreshToken, is_current
 from blockchain.chain.fields import EthereumAddressField
 
@@ -60,17 +61,40 @@ class KycSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class MembershipSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    address = serializers.CharField(help_text="the institution's address (GET /api/institutions/{address}/)")
+    name = serializers.CharField()
+    role = serializers.ChoiceField(
+        choices=["member"], help_text="member: issues and revokes the institution's credentials"
+    )
+
+
 class MeSerializer(serializers.ModelSerializer):
     email = serializers.CharField(read_only=True, help_text="empty when the account has none")
     kyc = serializers.SerializerMethodField()
+    institutions = serializers.SerializerMethodField(help_text="the institutions this user is a member of")
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "role", "wallet_address", "wallet_verified", "kyc"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "role",
+            "wallet_address",
+            "wallet_verified",
+            "kyc",
+            "institutions",
+        ]
         read_only_fields = fields
 
     def get_kyc(self, user: User) -> dict:
         return KycSerializer(kyc_summary(user)).data
+
+    @extend_schema_field(MembershipSerializer(many=True))
+    def get_institutions(self, user: User) -> list[dict]:
+        return MembershipSerializer(institutions_of(user), many=True).data
 
 
 class WalletChallengeRequestSerializer(serializers.Serializer):

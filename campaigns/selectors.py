@@ -4,18 +4,68 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Q, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from accounts.models import User
+from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
 from blockchain.selectors import chain_transactions_prefetch
-from campaigns.models import PUBLIC_STATUSES, Campaign, CampaignStatus, Investment, ShareCertificate
+from campaigns.models import (
+    PUBLIC_STATUSES,
+    Campaign,
+    CampaignStatus,
+    Investment,
+    InvestmentStatus,
+    ShareCertificate,
+)
+from campaigns.onchain.intents import CANCEL_KIND, CREATE_KIND, FINALIZE_KIND, RECORD_KIND
 from core.months import month_bounds
+
+S, I = CampaignStatus, InvestmentStatus  # noqa: E741
+
+# Statuses the API shows that are not stored: the stored one is already the outcome, but the
+# transaction that makes it so is still on its way (DESIGN: a status never runs ahead of its `chain`).
+CLOSING, CANCELLING = "closing", "cancelling"
+SHOWN_CAMPAIGN_STATUSES = [*S.values, CLOSING, CANCELLING]
+SHOWN_INVESTMENT_STATUSES = [*I.values, CANCELLING]
+
+
+def in_flight(model: type[models.Model], kind: str) -> Exists:
+    """Whether the outer row has an outbox row of `kind` still on its way (queued, sent, or mined
+    with fewer than CHAIN_CONFIRMATIONS blocks on top)."""
+    return Exists(
+        ChainTransaction.objects.filter(
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=OuterRef("pk"),
+            kind=kind,
+            status__in=IN_FLIGHT_STATUSES,
+        )
+    )
+
+
+def with_shown_status(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """Annotate `shown_status`, the campaign's status as the API shows and filters it: `deploying`
+    until createCampaign is confirmed (the indexer may see CampaignCreated first), `closing` while
+    finalize() is on its way, `cancelling` while the finalize() of a cancelled live campaign is."""
+    finalizing = in_flight(Campaign, FINALIZE_KIND)
+    return campaigns.annotate(
+        shown_status=Case(
+            When(in_flight(Campaign, CREATE_KIND), status=S.ACTIVE, then=Value(S.DEPLOYING.value)),
+            When(finalizing, status=S.CANCELLED, then=Value(CANCELLING)),
+            When(finalizing, status__in=[S.ACTIVE, S.SUCCESSFUL, S.FAILED], then=Value(CLOSING)),
+            default=F("status"),
+            output_field=models.CharField(),
+        )
+    )
 
 
 def campaigns_for(user: User) -> QuerySet[Campaign]:
     """Everyone sees active and successful campaigns; an issuer also every campaign of its own
     companies; compliance officers and operators see all."""
-    campaigns = Campaign.objects.select_related("issuer").prefetch_related(chain_transactions_prefetch())
+    campaigns = with_shown_status(
+        Campaign.objects.select_related("issuer").prefetch_related(chain_transactions_prefetch())
+    )
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return campaigns
     public = Q(status__in=PUBLIC_STATUSES)
@@ -34,10 +84,38 @@ def sees_aml(user: User) -> bool:
     return user.is_authenticated and user.has_role("compliance", "operator")
 
 
+def with_shown_investment_status(investments: QuerySet[Investment]) -> QuerySet[Investment]:
+    """Annotate `shown_status`, the investment's status as the API shows and filters it:
+    `cancelling` from the investor's cancel until cancelInvestment is confirmed, and `recording`
+    until recordInvestment is (the indexer may see InvestmentRecorded before the receipt is)."""
+    return investments.annotate(
+        shown_status=Case(
+            When(status=I.CONFIRMED, cancel_requested_at__isnull=False, then=Value(CANCELLING)),
+            When(in_flight(Investment, CANCEL_KIND), status=I.CANCELLED, then=Value(CANCELLING)),
+            When(in_flight(Investment, RECORD_KIND), status=I.CONFIRMED, then=Value(I.RECORDING.value)),
+            default=F("status"),
+            output_field=models.CharField(),
+        )
+    )
+
+
+def shown_status(row: Campaign | Investment) -> str:
+    """The status the API shows for `row`: its `shown_status` when it was read through a selector
+    above, else read again through one (a row a service returned)."""
+    annotated = getattr(row, "shown_status", None)
+    if annotated is not None:
+        return annotated
+    annotate = with_shown_status if isinstance(row, Campaign) else with_shown_investment_status
+    rows = type(row).objects.filter(pk=row.pk)
+    return annotate(rows).values_list("shown_status", flat=True).first() or row.status
+
+
 def investments_for(user: User) -> QuerySet[Investment]:
     """Compliance and operators see every investment; an investor their own."""
-    investments = Investment.objects.select_related("campaign", "investor").prefetch_related(
-        "alerts", chain_transactions_prefetch()
+    investments = with_shown_investment_status(
+        Investment.objects.select_related("campaign", "investor").prefetch_related(
+            "alerts", chain_transactions_prefetch()
+        )
     )
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return investments
@@ -106,3 +184,35 @@ def compliance_rows(*, month) -> Iterator[dict]:
                 "rejection_reason": investment.rejection_reason,
                 "rejection_notes": investment.rejection_notes,
             }
+
+
+def certificate_metadata(*, token_id: int) -> dict | None:
+    """The ERC-721 metadata document of a minted certificate (what `tokenURI` points at), or None.
+
+    Public, like the token itself: the issuer, the campaign and the shares, never the holder's
+    identity or any amount paid."""
+    from campaigns.models import CertificateStatus, ShareCertificate
+
+    certificate = (
+        ShareCertificate.objects.select_related("campaign__issuer")
+        .filter(token_id=token_id, status=CertificateStatus.MINTED)
+        .first()
+    )
+    if certificate is None:
+        return None
+    campaign = certificate.campaign
+    issuer = campaign.issuer.legal_name
+    return {
+        "name": f"{issuer}: {certificate.shares:,} shares (certificate #{token_id})",
+        "description": (
+            f"ERC-721 share certificate for {certificate.shares:,} shares of {issuer}, "
+            f"issued through the campaign “{campaign.title}” on LedgerBridge."
+        ),
+        "attributes": [
+            {"trait_type": "Issuer", "value": issuer},
+            {"trait_type": "Issuer country", "value": campaign.issuer.country},
+            {"trait_type": "Campaign", "value": campaign.title},
+            {"trait_type": "Campaign contract", "value": campaign.contract_address},
+            {"trait_type": "Shares", "value": certificate.shares, "display_type": "number"},
+        ],
+    }

@@ -8,13 +8,41 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import InvestorProfile
+from blockchain.models import ChainTransaction
+from blockchain.selectors import PREFETCHED_TRANSACTIONS, chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusField, ChainStatusSerializer
-from campaigns.models import Campaign, Investment, RejectionReason, ShareCertificate
-from campaigns.services import allowed_actions
+from campaigns.models import Campaign, CertificateStatus, Investment, RejectionReason, ShareCertificate
+from campaigns.onchain.intents import CREATE_KIND, FINALIZE_KIND, MINT_KIND
+from campaigns.selectors import SHOWN_CAMPAIGN_STATUSES, SHOWN_INVESTMENT_STATUSES, shown_status
+from campaigns.services import REVIEW_DECISIONS, allowed_actions
 from issuers.models import Company, ReviewDecision
-from issuers.serializers import CountryField, ReviewRequestSerializer
+from issuers.serializers import CountryField, DecisionField, ReviewRequestSerializer
 
 AMOUNT = {"max_digits": 30, "decimal_places": 6, "min_value": Decimal("0.000001"), "coerce_to_string": True}
+
+
+class ShownStatusField(serializers.Field):
+    """`status` as campaigns.selectors derives it: never ahead of the row's `chain` (a cancel reads
+    `cancelling` until the chain confirms it). The same values filter the lists."""
+
+    def __init__(self, *, choices: list[str], **kwargs) -> None:
+        self.choices = choices
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row) -> str:
+        return shown_status(row)
+
+
+@extend_schema_field(serializers.ChoiceField(choices=SHOWN_CAMPAIGN_STATUSES))
+class CampaignStatusField(ShownStatusField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=SHOWN_CAMPAIGN_STATUSES, **kwargs)
+
+
+@extend_schema_field(serializers.ChoiceField(choices=SHOWN_INVESTMENT_STATUSES))
+class InvestmentStatusField(ShownStatusField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=SHOWN_INVESTMENT_STATUSES, **kwargs)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -26,8 +54,13 @@ class CampaignSerializer(serializers.ModelSerializer):
     pending_amount = serializers.DecimalField(
         max_digits=30, decimal_places=6, read_only=True, coerce_to_string=True
     )
-    allowed_actions = serializers.SerializerMethodField()
-    chain = ChainStatusField()
+    status = CampaignStatusField()
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="what the caller may do now: the state allows it and their role and ownership do"
+    )
+    chain = serializers.SerializerMethodField(
+        help_text="the newest createCampaign or finalize transaction (certificates carry their mints)"
+    )
 
     class Meta:
         model = Campaign
@@ -80,7 +113,16 @@ class CampaignSerializer(serializers.ModelSerializer):
         return fields
 
     def get_allowed_actions(self, campaign: Campaign) -> list[str]:
-        return allowed_actions(campaign.status)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return [] if user is None else allowed_actions(campaign=campaign, user=user)
+
+    @extend_schema_field(ChainStatusSerializer)
+    def get_chain(self, campaign: Campaign) -> dict:
+        """The campaign's own life cycle, which its status follows; a mintBatch is its certificates'."""
+        rows = [latest_transaction(campaign, kind=kind) for kind in (CREATE_KIND, FINALIZE_KIND)]
+        rows = [row for row in rows if row is not None]
+        return dict(chain_summary(max(rows, key=lambda tx: tx.pk) if rows else None))
 
     def validate(self, attrs: dict) -> dict:
         current = (
@@ -113,9 +155,7 @@ class CampaignUpdateSerializer(CampaignSerializer):
 
 
 class CampaignReviewSerializer(ReviewRequestSerializer):
-    decision = serializers.ChoiceField(
-        choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES]
-    )
+    decision = DecisionField(choices=list(REVIEW_DECISIONS))
 
 
 class CampaignCancelSerializer(serializers.Serializer):
@@ -143,6 +183,7 @@ class InvestmentSerializer(serializers.ModelSerializer):
     rejection_message = serializers.SerializerMethodField(
         help_text="the sentence for `rejection_reason`, to show the investor"
     )
+    status = InvestmentStatusField()
     chain = ChainStatusField()
 
     class Meta:
@@ -194,7 +235,7 @@ class InvestmentReviewSerializer(ReviewRequestSerializer):
     """Release, or reject with `reason` (what the investor is told, from the fixed list) and `notes`
     (why, in the officer's words: staff-only)."""
 
-    decision = serializers.ChoiceField(choices=[ReviewDecision.RELEASE, ReviewDecision.REJECT])
+    decision = DecisionField(choices=[ReviewDecision.RELEASE, ReviewDecision.REJECT])
     reason = serializers.ChoiceField(
         choices=RejectionReason.choices,
         required=False,
@@ -248,6 +289,9 @@ class InvestorProfileSerializer(serializers.ModelSerializer):
 class ShareCertificateSerializer(serializers.ModelSerializer):
     campaign = serializers.PrimaryKeyRelatedField(read_only=True)
     contract_address = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(
+        help_text="minting|minted|failed: `minting` until its mintBatch is confirmed"
+    )
     chain = serializers.SerializerMethodField()
 
     class Meta:
@@ -276,12 +320,20 @@ class ShareCertificateSerializer(serializers.ModelSerializer):
                 self.context["certificate_contract"] = None
         return self.context["certificate_contract"]
 
+    @extend_schema_field(serializers.ChoiceField(choices=CertificateStatus.values))
+    def get_status(self, certificate: ShareCertificate) -> str:
+        """Minted once its mintBatch is confirmed: the indexer may see the Transfer first."""
+        mint = self._mint_transaction(certificate)
+        if certificate.status == CertificateStatus.MINTED and mint is not None and mint.in_flight:
+            return CertificateStatus.MINTING.value
+        return certificate.status
+
     @extend_schema_field(ChainStatusSerializer)
     def get_chain(self, certificate: ShareCertificate) -> dict:
         """The state of the mintBatch transaction that carries this certificate."""
-        from blockchain.selectors import PREFETCHED_TRANSACTIONS, chain_summary
-        from campaigns.onchain.intents import MINT_KIND
+        return dict(chain_summary(self._mint_transaction(certificate)))
 
+    def _mint_transaction(self, certificate: ShareCertificate) -> ChainTransaction | None:
         campaign = certificate.campaign
         transactions = getattr(campaign, PREFETCHED_TRANSACTIONS, None)
         if transactions is None:  # not listed through certificates_for
@@ -294,4 +346,4 @@ class ShareCertificateSerializer(serializers.ModelSerializer):
             and tx.idempotency_key.startswith(wanted)
             and tx.idempotency_key.endswith(f":{certificate.mint_batch}")
         ]
-        return dict(chain_summary(max(rows, key=lambda tx: tx.pk) if rows else None))
+        return max(rows, key=lambda tx: tx.pk) if rows else None

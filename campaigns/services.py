@@ -12,12 +12,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
 from eth_utils import keccak
 
 from accounts.models import InvestorProfile, User
@@ -30,7 +29,6 @@ from campaigns.models import (
     COUNTED_STATUSES,
     IN_FLIGHT_INVESTMENT,
     IN_PROGRESS,
-    MIN_CAMPAIGN_DURATION,
     ROLLING_WINDOW,
     SCREENING_REJECTION,
     AMLAlert,
@@ -51,9 +49,13 @@ from campaigns.onchain.intents import (
     RECORD_KIND,
     MintBatch,
 )
+from core import clock
 from core.api import DomainError, NotAllowed, StateConflict
 from issuers.models import Company, ReviewDecision
 from issuers.services import check_decision, record_review
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,29 @@ ISSUER_CANCELLABLE = (S.DRAFT, S.PENDING_REVIEW, S.APPROVED)
 TERMS = ("title", "description", "goal", "hard_cap", "min_investment", "share_price", "starts_at", "ends_at")
 
 
-def allowed_actions(status: str) -> list[str]:
+# Who may ask for each action. The API's permission classes are built from this map
+# (campaigns/views.py) and `allowed_actions` filters by it: a caller is offered what they may do.
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "edit": ("issuer",),
+    "submit": ("issuer",),
+    "approve": ("compliance",),
+    "reject": ("compliance",),
+    "request_changes": ("compliance",),
+    "deploy": ("compliance", "operator"),
+    "close": ("issuer", "compliance"),
+    "cancel": ("issuer", "compliance"),
+}
+# A campaign review's decisions (POST /api/campaigns/{id}/review/), each an action above.
+REVIEW_DECISIONS = (ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES)
+
+
+def roles_for(*actions: str) -> tuple[str, ...]:
+    """The roles that may ask for any of `actions` (ACTION_ROLES), in a stable order."""
+    return tuple(dict.fromkeys(role for action in actions for role in ACTION_ROLES[action]))
+
+
+def actions_from(status: str) -> list[str]:
+    """Every action a campaign in `status` allows, whoever asks."""
     return [name for name, t in TRANSITIONS.items() if status in t.sources and not _internal(name)]
 
 
@@ -94,11 +118,37 @@ def _internal(action: str) -> bool:
     return action in ("deployed", "deployment_failed", "finalized_successful", "finalized_failed", "edit")
 
 
-def _move(campaign: Campaign, action: str) -> str:
-    """Apply `action`'s transition in memory; returns the previous status."""
+def _acts_as_issuer(user: User) -> bool:
+    """An issuer acts on its own companies' campaigns only; staff roles and superusers on any."""
+    return user.role == "issuer" and not user.is_superuser
+
+
+def may_take(action: str, *, campaign: Campaign, user: User | AnonymousUser) -> bool:
+    """Whether `user` may ask for `action` on `campaign`, its state aside: the action's roles
+    (ACTION_ROLES, as the API's permissions), an issuer's ownership (`_owned`), and that an issuer
+    cancels only before the campaign is active (`cancel_campaign`)."""
+    if not (user.is_authenticated and user.has_role(*ACTION_ROLES[action])):
+        return False
+    if _acts_as_issuer(user):
+        return campaign.issuer.owner_id == user.pk and (
+            action != "cancel" or campaign.status in ISSUER_CANCELLABLE
+        )
+    return True
+
+
+def allowed_actions(*, campaign: Campaign, user: User | AnonymousUser) -> list[str]:
+    """The actions `user` may take on `campaign` now: its state allows them and `may_take` agrees."""
+    return [a for a in actions_from(campaign.status) if may_take(a, campaign=campaign, user=user)]
+
+
+def _move(campaign: Campaign, action: str, *, actor: User | None = None) -> str:
+    """Apply `action`'s transition in memory; returns the previous status. A refusal (409) names
+    the actions `actor` may take instead (all the state allows when the platform moves it)."""
     transition = TRANSITIONS[action]
     if campaign.status not in transition.sources:
-        allowed = allowed_actions(campaign.status)
+        allowed = (
+            actions_from(campaign.status) if actor is None else allowed_actions(campaign=campaign, user=actor)
+        )
         raise StateConflict(
             f"A {campaign.status} campaign cannot {action.replace('_', ' ')}; "
             f"allowed now: {', '.join(allowed) or 'nothing'}.",
@@ -115,6 +165,16 @@ def campaign_ref_for(campaign: Campaign) -> str:
     return "0x" + keccak(text=f"ledgerbridge.campaign.v1:{campaign.public_id}").hex()
 
 
+def min_campaign_run() -> timedelta:
+    """The shortest run of a campaign, which is also how long it stays open before it may close
+    early: CAMPAIGN_MIN_RUN_DAYS (Regulation Crowdfunding's 21 days; only development may shorten it)."""
+    return timedelta(days=settings.CAMPAIGN_MIN_RUN_DAYS)
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} day{'' if span.days == 1 else 's'}"
+
+
 def _check_terms(values: dict[str, Any]) -> None:
     errors: dict[str, str] = {}
     for name in ("goal", "hard_cap", "min_investment", "share_price"):
@@ -128,8 +188,9 @@ def _check_terms(values: dict[str, Any]) -> None:
             errors["goal"] = "The goal cannot be above the hard cap."
         if values["min_investment"] > values["hard_cap"]:
             errors["min_investment"] = "The minimum investment cannot be above the hard cap."
-    if values["ends_at"] - values["starts_at"] < MIN_CAMPAIGN_DURATION:  # no overflow near year 9999
-        errors["ends_at"] = f"A campaign runs at least {MIN_CAMPAIGN_DURATION.days} days."
+    min_run = min_campaign_run()
+    if values["ends_at"] - values["starts_at"] < min_run:  # no overflow near year 9999
+        errors["ends_at"] = f"A campaign runs at least {_days(min_run)}."
     if errors:
         raise DomainError(
             "Invalid campaign terms: " + "; ".join(errors.values()), code="invalid", errors=errors
@@ -183,7 +244,7 @@ def update_campaign(*, campaign: Campaign, actor: User, **changes: Any) -> Campa
     with transaction.atomic():
         locked = _locked(campaign)
         _owned(locked, actor)
-        _move(locked, "edit")
+        _move(locked, "edit", actor=actor)
         for name, value in changes.items():
             if name in TERMS:
                 setattr(locked, name, value)
@@ -204,7 +265,7 @@ def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
         Company.objects.select_for_update().filter(pk=campaign.issuer_id).get()
         locked = _locked(campaign)
         _owned(locked, actor)
-        previous = _move(locked, "submit")
+        previous = _move(locked, "submit", actor=actor)
         company = locked.issuer
         if not company.registered:
             raise StateConflict(
@@ -212,7 +273,7 @@ def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
                 code="issuer_not_registered",
                 registration_status=company.registration_status,
             )
-        if locked.ends_at <= timezone.now():
+        if locked.ends_at <= clock.now():
             raise StateConflict("The campaign's end date has passed; change it first.", code="campaign_ended")
         others = Campaign.objects.filter(issuer=company).exclude(pk=locked.pk)
         in_progress = others.filter(status__in=IN_PROGRESS).first()
@@ -243,7 +304,7 @@ def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
                 code="annual_cap_exceeded",
                 cap=str(cap),
             )
-        locked.submitted_at = timezone.now()
+        locked.submitted_at = clock.now()
         try:
             with transaction.atomic():
                 locked.save()
@@ -258,15 +319,11 @@ def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
 def review_campaign(*, campaign: Campaign, officer: User, decision: str, notes: str = "") -> Campaign:
     """Compliance decides on a pending campaign: approve (deploys its contract), reject (cancels it)
     or request changes (back to draft). Reject and request_changes need notes."""
-    check_decision(
-        decision=decision,
-        allowed=(ReviewDecision.APPROVE, ReviewDecision.REJECT, ReviewDecision.REQUEST_CHANGES),
-        notes=notes,
-    )
+    check_decision(decision=decision, allowed=REVIEW_DECISIONS, notes=notes)
     with transaction.atomic():
         locked = _locked(campaign)
-        previous = _move(locked, decision)
-        now = timezone.now()
+        previous = _move(locked, decision, actor=officer)
+        now = clock.now()
         if decision == ReviewDecision.APPROVE:
             if locked.ends_at <= now:
                 raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
@@ -289,12 +346,12 @@ def review_campaign(*, campaign: Campaign, officer: User, decision: str, notes: 
     return locked
 
 
-def request_deployment(*, campaign: Campaign) -> Campaign:
+def request_deployment(*, campaign: Campaign, actor: User | None = None) -> Campaign:
     """Approved (its deployment failed) → deploying again: a new createCampaign intent."""
     with transaction.atomic():
         locked = _locked(campaign)
-        _move(locked, "deploy")
-        if locked.ends_at <= timezone.now():
+        _move(locked, "deploy", actor=actor)
+        if locked.ends_at <= clock.now():
             raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
         locked.deploy_attempt += 1
         locked.last_chain_error = ""
@@ -304,23 +361,24 @@ def request_deployment(*, campaign: Campaign) -> Campaign:
 
 
 def close_campaign(*, campaign: Campaign, actor: User | None, automatic: bool = False) -> Campaign:
-    """Ask the chain to finalize an active campaign. Before `ends_at` only after 21 days open and with
-    the goal met; the CampaignFinalized event makes it successful or failed. Idempotent while a
-    close is in flight."""
+    """Ask the chain to finalize an active campaign. Before `ends_at` only after the minimum run
+    (`min_campaign_run`) open and with the goal met; the CampaignFinalized event makes it successful
+    or failed. Idempotent while a close is in flight."""
     with transaction.atomic():
         locked = _locked(campaign)
         if actor is not None and actor.has_role("issuer") and not actor.is_superuser:
             _owned(locked, actor)
         if locked.status == S.ACTIVE and locked.close_requested_at:
             return locked
-        _move(locked, "close")
-        now = timezone.now()
+        _move(locked, "close", actor=actor)
+        now = clock.now()
         if now < locked.ends_at and not automatic:
             opened = max(filter(None, [locked.activated_at, locked.starts_at]))
-            if now < opened + MIN_CAMPAIGN_DURATION:
+            floor = min_campaign_run()
+            if now < opened + floor:
                 raise StateConflict(
-                    f"A campaign can close early only after {MIN_CAMPAIGN_DURATION.days} days open "
-                    f"(from {opened + MIN_CAMPAIGN_DURATION:%Y-%m-%d %H:%M} UTC).",
+                    f"A campaign can close early only after {_days(floor)} open "
+                    f"(from {opened + floor:%Y-%m-%d %H:%M} UTC).",
                     code="too_early_to_close",
                 )
             if locked.raised < locked.goal:
@@ -350,10 +408,10 @@ def cancel_campaign(*, campaign: Campaign, actor: User, reason: str = "") -> Cam
                     "Only compliance can cancel an active campaign.",
                     code="invalid_transition",
                     status=locked.status,
-                    allowed_actions=[a for a in allowed_actions(locked.status) if a != "cancel"],
+                    allowed_actions=allowed_actions(campaign=locked, user=actor),
                 )
-        previous = _move(locked, "cancel")
-        now = timezone.now()
+        previous = _move(locked, "cancel", actor=actor)
+        now = clock.now()
         locked.cancelled_at = now
         locked.cancellation_reason = reason.strip()
         if previous == S.ACTIVE and not locked.close_requested_at:
@@ -375,7 +433,7 @@ def cancel_campaign(*, campaign: Campaign, actor: User, reason: str = "") -> Cam
 
 def close_ended_campaigns(*, now: datetime | None = None) -> int:
     """Beat: request finalize() for every active campaign past its end. Returns how many."""
-    now = now or timezone.now()
+    now = now or clock.now()
     due = Campaign.objects.filter(status=S.ACTIVE, ends_at__lte=now, close_requested_at__isnull=True)
     closed = 0
     for campaign in due.iterator():
@@ -425,7 +483,7 @@ def profile_of(user: User) -> InvestorProfile:
 def invested_12m(user: User, *, now: datetime | None = None) -> Decimal:
     """What counts against the investor's limit: every investment of the last 12 months that is
     not cancelled, rejected, refunded or failed."""
-    since = (now or timezone.now()) - ROLLING_WINDOW
+    since = (now or clock.now()) - ROLLING_WINDOW
     total = Investment.objects.filter(
         investor=user, status__in=COUNTED_STATUSES, created_at__gt=since
     ).aggregate(total=Sum("amount"))["total"]
@@ -483,7 +541,7 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
         raise DomainError(str(exc), code="invalid", errors={"amount": str(exc)}) from None
     with transaction.atomic():
         locked = _locked(campaign)
-        now = timezone.now()
+        now = clock.now()
         if (
             locked.status != S.ACTIVE
             or locked.close_requested_at
@@ -580,11 +638,7 @@ def review_investment(
         previous = locked.status
         if decision == ReviewDecision.RELEASE:
             campaign = _locked(locked.campaign)
-            if (
-                campaign.status != S.ACTIVE
-                or campaign.close_requested_at
-                or timezone.now() >= campaign.ends_at
-            ):
+            if campaign.status != S.ACTIVE or campaign.close_requested_at or clock.now() >= campaign.ends_at:
                 raise StateConflict(
                     "The campaign is no longer open; reject the investment.", code="campaign_not_open"
                 )
@@ -616,7 +670,7 @@ def cancel_investment(*, investment: Investment, investor: User) -> Investment:
         if locked.investor_id != investor.pk:
             raise NotAllowed("Only the investor may cancel an investment.")
         cutoff = locked.campaign.ends_at - timedelta(hours=settings.INVESTMENT_CANCEL_CUTOFF_HOURS)
-        if timezone.now() >= cutoff:
+        if clock.now() >= cutoff:
             raise StateConflict(
                 f"Investments can be cancelled until {cutoff:%Y-%m-%d %H:%M} UTC.", code="cancellation_closed"
             )
@@ -624,13 +678,13 @@ def cancel_investment(*, investment: Investment, investor: User) -> Investment:
             return locked
         if locked.status == InvestmentStatus.HELD_FOR_REVIEW:
             locked.status = InvestmentStatus.CANCELLED
-            locked.cancelled_at = timezone.now()
+            locked.cancelled_at = clock.now()
         elif locked.status == InvestmentStatus.CONFIRMED:
             if locked.campaign.status != S.ACTIVE or locked.campaign.close_requested_at:
                 raise StateConflict(
                     "The campaign is closing; the investment stands.", code="campaign_not_open"
                 )
-            locked.cancel_requested_at = timezone.now()
+            locked.cancel_requested_at = clock.now()
             locked.cancel_attempt += 1
             declare(locked, CANCEL_KIND)
         else:

@@ -25,6 +25,7 @@ from campaigns.serializers import (
     StaffInvestmentSerializer,
 )
 from core.api import role_required
+from core.query_params import KnownQueryParameters
 from issuers.serializers import ComplianceReviewSerializer
 from issuers.services import reviews_of
 
@@ -32,7 +33,10 @@ CONFLICT = OpenApiResponse(description="not allowed in the campaign's state, or 
 
 
 class CampaignFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=CampaignStatus.choices)
+    # The status the API shows (selectors.with_shown_status), so a filter and a row never disagree.
+    status = django_filters.ChoiceFilter(
+        field_name="shown_status", choices=[(s, s) for s in selectors.SHOWN_CAMPAIGN_STATUSES]
+    )
 
     class Meta:
         model = Campaign
@@ -50,16 +54,18 @@ class CampaignViewSet(
 
     filterset_class = CampaignFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # The life-cycle actions take their roles from services.ACTION_ROLES, which `allowed_actions`
+    # also filters by: what a campaign offers a caller is what this view lets them do.
     permissions_by_action = {
         "list": permissions.AllowAny,
         "retrieve": permissions.AllowAny,
         "create": role_required("issuer"),
-        "partial_update": role_required("issuer"),
-        "submit": role_required("issuer"),
-        "review": role_required("compliance"),
-        "deploy": role_required("compliance", "operator"),
-        "close": role_required("issuer", "compliance"),
-        "cancel": role_required("issuer", "compliance"),
+        "partial_update": role_required(*services.roles_for("edit")),
+        "submit": role_required(*services.roles_for("submit")),
+        "review": role_required(*services.roles_for(*services.REVIEW_DECISIONS)),
+        "deploy": role_required(*services.roles_for("deploy")),
+        "close": role_required(*services.roles_for("close")),
+        "cancel": role_required(*services.roles_for("cancel")),
         "reviews": role_required("issuer", "compliance", "operator"),
         "investments": role_required("investor"),
     }
@@ -119,7 +125,8 @@ class CampaignViewSet(
     def deploy(self, request: Request, pk: str | None = None) -> Response:
         """Deploy again after a failed deployment."""
         return self._respond(
-            services.request_deployment(campaign=self.get_object()), status.HTTP_202_ACCEPTED
+            services.request_deployment(campaign=self.get_object(), actor=request.user),
+            status.HTTP_202_ACCEPTED,
         )
 
     @extend_schema(request=None, responses={202: CampaignSerializer, 409: CONFLICT})
@@ -129,15 +136,20 @@ class CampaignViewSet(
         campaign = services.close_campaign(campaign=self.get_object(), actor=request.user)
         return self._respond(campaign, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=CampaignCancelSerializer, responses={200: CampaignSerializer, 409: CONFLICT})
+    @extend_schema(
+        request=CampaignCancelSerializer,
+        responses={200: CampaignSerializer, 202: CampaignSerializer, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel; a live campaign's contract is finalized on chain first (202, `cancelling`)."""
         body = CampaignCancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         campaign = services.cancel_campaign(
             campaign=self.get_object(), actor=request.user, **body.validated_data
         )
-        return self._respond(campaign)
+        waits = selectors.shown_status(campaign) == selectors.CANCELLING
+        return self._respond(campaign, status.HTTP_202_ACCEPTED if waits else status.HTTP_200_OK)
 
     @extend_schema(request=InvestRequestSerializer, responses={202: InvestmentSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
@@ -155,7 +167,7 @@ class CampaignViewSet(
         )
 
     @extend_schema(responses=ComplianceReviewSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[KnownQueryParameters])
     def reviews(self, request: Request, pk: str | None = None) -> Response:
         """Every compliance decision on the campaign, oldest first."""
         campaign = self.get_object()
@@ -165,7 +177,9 @@ class CampaignViewSet(
 
 
 class InvestmentFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=InvestmentStatus.choices)
+    status = django_filters.ChoiceFilter(
+        field_name="shown_status", choices=[(s, s) for s in selectors.SHOWN_INVESTMENT_STATUSES]
+    )
 
     class Meta:
         model = Investment
@@ -253,3 +267,20 @@ class ShareCertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
 
     def get_queryset(self):
         return selectors.certificates_for(self.request.user)
+
+
+class CertificateMetadataView(APIView):
+    """GET /api/certificates/{token_id}/metadata.json: the ERC-721 metadata document `tokenURI`
+    points at. Public (wallets and marketplaces fetch it without credentials) and cacheable."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: OpenApiResponse(description="ERC-721 metadata JSON"), 404: None})
+    def get(self, request: Request, token_id: int) -> Response:
+        document = selectors.certificate_metadata(token_id=token_id)
+        if document is None:
+            return Response({"code": "not_found", "message": "No such certificate."}, status=404)
+        response = Response(document)
+        response["Cache-Control"] = "public, max-age=300"
+        return response

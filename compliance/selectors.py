@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 
-from blockchain.admin import address_link, tx_link
+from blockchain.admin import address_link, subject_admin_url, tx_link
 from blockchain.models import (
     ChainSyncState,
     ChainTransaction,
@@ -32,9 +32,11 @@ from blockchain.models import (
     WatchedContract,
 )
 from blockchain.selectors import OutboxHealth, latest_reconcile_report, outbox_health, sync_status
+from campaigns.admin import CURRENCY
 from campaigns.models import AMLAlert, AMLRule, Campaign, CampaignStatus, Investment, InvestmentStatus
+from core.admin_tools import money
 from issuers.models import Company, KybStatus
-from loans.models import LoanVerificationReport
+from loans.models import Loan, LoanVerificationReport
 
 PREVIEW_ROWS = 5  # rows shown per queue, failures and drift lists; the changelist has the rest
 ERROR_PREVIEW_CHARS = 200
@@ -88,6 +90,8 @@ class Failure:
     tx: str  # rendered explorer link, or the plain hash, or "" when never broadcast
     failed_at: datetime | None
     url: str | None
+    subject: str = ""  # the domain row the transaction was for, e.g. "campaign #12"
+    subject_url: str | None = None  # its admin page, where the viewer may see it
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,12 @@ class _Links:
         return f"{url}?{urlencode(filters)}" if filters else url
 
     def change(self, obj: models.Model) -> str | None:
-        if not self._allowed(type(obj)):
+        return self.change_by_pk(type(obj), obj.pk)
+
+    def change_by_pk(self, model: type[models.Model], pk: Any) -> str | None:
+        if pk is None or not self._allowed(model):
             return None
-        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
 
 
 def _queue(
@@ -144,8 +151,8 @@ def _queue(
 
 
 def _amount(value: Decimal) -> str:
-    """Amounts are stored with 6 decimals; people read 20000, not 20000.000000."""
-    return f"{value.normalize():f}"
+    """Amounts are stored with 6 decimals; people read 20,000.00 USD, not 20000.000000."""
+    return money(value, CURRENCY)
 
 
 def _describe_campaign(campaign: Campaign) -> tuple[str, str]:
@@ -154,7 +161,10 @@ def _describe_campaign(campaign: Campaign) -> tuple[str, str]:
 
 
 def _describe_investment(investment: Investment) -> tuple[str, str]:
-    rules = ", ".join(sorted({a.rule for a in investment.alerts.all()})) or "—"  # prefetched
+    labels = dict(AMLRule.choices)
+    rules = (
+        ", ".join(sorted({labels.get(a.rule, a.rule) for a in investment.alerts.all()})) or "—"
+    )  # prefetched
     return (
         f"{_amount(investment.amount)} in {investment.campaign.title}",
         f"by {investment.investor.username}; AML: {rules}",
@@ -297,6 +307,7 @@ def outbox(*, chain_id: int, links: _Links, health: OutboxHealth) -> dict[str, A
     failed = (
         ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.FAILED)
         .defer("raw_tx", "calldata")
+        .select_related("content_type")
         .order_by(F("failed_at").desc(nulls_last=True), "-id")[:PREVIEW_ROWS]
     )
     return {
@@ -317,6 +328,8 @@ def outbox(*, chain_id: int, links: _Links, health: OutboxHealth) -> dict[str, A
                 tx=tx_link(tx.tx_hash) if tx.tx_hash else "",
                 failed_at=tx.failed_at,
                 url=links.change(tx),
+                subject=f"{tx.content_type.name} #{tx.object_id}" if tx.content_type_id else "",
+                subject_url=subject_admin_url(links.user, tx.content_type, tx.object_id),
             )
             for tx in failed
         ],
@@ -329,6 +342,15 @@ def drift(*, chain_id: int, links: _Links, report) -> dict[str, Any]:
     verification = (
         LoanVerificationReport.objects.filter(chain_id=chain_id).order_by("-finished_at", "-id").first()
     )
+    shown = [
+        m for m in (verification.mismatches[:PREVIEW_ROWS] if verification else []) if isinstance(m, dict)
+    ]
+    # One query for the loans named by the preview, so each mismatch links to its loan.
+    loan_pks = dict(
+        Loan.objects.filter(loan_id__in=[str(m.get("loan_id", "")) for m in shown]).values_list(
+            "loan_id", "pk"
+        )
+    )
     return {
         "reconcile": report,
         "reconcile_drift": [
@@ -340,9 +362,12 @@ def drift(*, chain_id: int, links: _Links, report) -> dict[str, Any]:
         "reconciles_url": links.changelist(ReconcileReport),
         "verification": verification,
         "verification_mismatches": [
-            {"loan_id": m.get("loan_id", ""), "problems": ", ".join(map(str, m.get("problems", [])))}
-            for m in (verification.mismatches[:PREVIEW_ROWS] if verification else [])
-            if isinstance(m, dict)
+            {
+                "loan_id": m.get("loan_id", ""),
+                "problems": ", ".join(map(str, m.get("problems", []))),
+                "url": links.change_by_pk(Loan, loan_pks.get(str(m.get("loan_id", "")))),
+            }
+            for m in shown
         ],
         "verification_url": links.change(verification) if verification else None,
         "verifications_url": links.changelist(LoanVerificationReport),

@@ -1,7 +1,7 @@
 """The compliance dashboard in the admin (/admin/dashboard/) and the index link to it.
 
 Both views are wrapped with `admin.site.admin_view` in config/urls.py, so the admin's login,
-staff check, CSRF and never-cache handling apply; the reads are in config/dashboard_selectors.py.
+staff check, CSRF and never-cache handling apply; the reads are in compliance/selectors.py.
 """
 
 from __future__ import annotations

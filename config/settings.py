@@ -55,6 +55,8 @@ EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")  # e.g. https://polygon
 EXPLORER_ADDRESS_URL = env.str(
     "EXPLORER_ADDRESS_URL", default=""
 )  # e.g. https://polygonscan.com/address/{address}
+# The KYB document bundle's CID opens through this IPFS gateway in the admin.
+IPFS_GATEWAY_URL = env.str("IPFS_GATEWAY_URL", default="https://ipfs.io/ipfs/{cid}")
 CHAIN_CONFIRM_SECONDS = env.float("CHAIN_CONFIRM_SECONDS", default=2.0)  # confirmer beat interval
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_GAS_MULTIPLIER = env.float("OUTBOX_GAS_MULTIPLIER", default=1.2)
@@ -261,6 +263,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 # Issuance rules: the total of a company's campaign goals within 12 months.
 ISSUER_ANNUAL_CAP = Decimal(env.str("ISSUER_ANNUAL_CAP", default="5000000"))
+# The minimum campaign run and early-close floor, in days (Regulation Crowdfunding: 21). Development may
+# shorten it for a demo (or move the clock: `manage.py advance_time`); production refuses less than 21.
+CAMPAIGN_MIN_RUN_DAYS = env.int("CAMPAIGN_MIN_RUN_DAYS", default=21)
+from core.env_checks import campaign_rule_problems  # noqa: E402  (kept with the setting it checks)
+
+if _run_problems := campaign_rule_problems(django_env=DJANGO_ENV, min_run_days=CAMPAIGN_MIN_RUN_DAYS):
+    raise ImproperlyConfigured("Refusing to start: " + "; ".join(_run_problems))
 # Credential types institutions may issue (extend by listing more).
 CREDENTIAL_TYPES = env.list("CREDENTIAL_TYPES", default=["kyc", "kyb", "accreditation", "diploma"])
 # How long a verification answered by the chain is cached (seconds).
@@ -311,7 +320,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Unknown query parameters are a 400 naming the accepted ones (core/query_params.py), then filters.
+    "DEFAULT_FILTER_BACKENDS": [
+        "core.query_params.KnownQueryParameters",
+        "django_filters.rest_framework.DjangoFilterBackend",
+    ],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.throttling.UserWriteThrottle"],
@@ -367,7 +380,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.Role",
         "SelfServiceRoleEnum": ["investor", "issuer"],
-        "InvestmentStatusEnum": "campaigns.models.InvestmentStatus",
+        "InvestmentStatusEnum": "campaigns.selectors.SHOWN_INVESTMENT_STATUSES",  # stored + `cancelling`
         "RejectionReasonEnum": "campaigns.models.RejectionReason",
     },
 }

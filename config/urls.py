@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from blockchain.health import healthz
 from campaigns.views import InvestorProfileView
 from compliance.views import admin_index, dashboard_view
+from core.api_index import ApiIndexView
 from core.metrics import metrics
 from core.ops_access import docs_access, metrics_access
 from credentials.views import verifier_page
@@ -13,6 +14,7 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.admin_view(admin_index), name="admin-index"),  # index + dashboard link
     path("admin/", admin.site.urls),
+    path("api/", ApiIndexView.as_view(), name="api-index"),
     path("api/auth/me/profile/", InvestorProfileView.as_view(), name="investor-profile"),
     path("api/auth/", include("accounts.urls")),
     path("api/", include("credentials.urls")),  # before blockchain/: /api/blockchain/verify/ and status/

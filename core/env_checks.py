@@ -10,6 +10,10 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789-abcdefghijklmnopq
 
 ENVIRONMENTS = ("development", "test", "production")
 
+# Regulation Crowdfunding keeps an offering open at least 21 days (17 CFR 227.304(a)); production never
+# runs with less, development may shorten it for a demo (CAMPAIGN_MIN_RUN_DAYS).
+REG_CF_MIN_RUN_DAYS = 21
+
 
 @dataclass(frozen=True)
 class EnvironmentFacts:
@@ -52,3 +56,17 @@ def environment_problems(facts: EnvironmentFacts) -> list[str]:
             "SIGNER_PASSWORD_FILE (or set SIGNER_ALLOW_RAW_KEY=true to accept the risk explicitly)"
         )
     return problems
+
+
+def campaign_rule_problems(*, django_env: str, min_run_days: int) -> list[str]:
+    """What is wrong with CAMPAIGN_MIN_RUN_DAYS, the minimum campaign run and early-close floor
+    (empty list = fine): at least one day anywhere (the database refuses shorter runs), at least
+    Regulation Crowdfunding's 21 days in production."""
+    if min_run_days < 1:
+        return [f"CAMPAIGN_MIN_RUN_DAYS must be at least 1, not {min_run_days}"]
+    if django_env == "production" and min_run_days < REG_CF_MIN_RUN_DAYS:
+        return [
+            f"CAMPAIGN_MIN_RUN_DAYS must be at least {REG_CF_MIN_RUN_DAYS} in production "
+            f"(Regulation Crowdfunding's minimum offering period), not {min_run_days}"
+        ]
+    return []

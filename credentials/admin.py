@@ -3,6 +3,7 @@ from django.contrib import admin
 from blockchain.admin import ReadOnlyAdmin, address_link, tx_link
 from credentials import services
 from credentials.models import Credential, CredentialBatch, CredentialLink, Institution
+from credentials.selectors import eligible_members
 from issuers.admin_actions import compliance_decision
 
 
@@ -37,6 +38,12 @@ class InstitutionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "address") if obj else self.readonly_fields
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "members":
+            # Only accounts that may be members are offered (never an investor).
+            kwargs["queryset"] = eligible_members()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -33,6 +33,11 @@ class SyncStatus(models.TextChoices):
     FAILED = "failed"
 
 
+# Members issue and revoke an institution's credentials: never an investor (a subject of
+# credentials). Enforced by the member services and by a database trigger (migration 0005).
+INELIGIBLE_MEMBER_ROLES = frozenset({"investor"})
+
+
 class Institution(models.Model):
     """An institution that issues credentials. The row is the cache of `InstitutionUpserted`."""
 

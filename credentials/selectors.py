@@ -2,21 +2,81 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.expressions import Case
 
 from accounts.models import User
 from accounts.selectors import KycSummary
+from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
 from blockchain.selectors import chain_transactions_prefetch
 from core.api import StateConflict
-from credentials.models import Credential, CredentialLink, CredentialStatus, Institution, LinkPurpose
+from credentials.models import (
+    INELIGIBLE_MEMBER_ROLES,
+    Credential,
+    CredentialBatch,
+    CredentialLink,
+    CredentialStatus,
+    Institution,
+    LinkPurpose,
+    SyncStatus,
+)
+from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND
 from issuers.kyb import KybCredential
+
+
+def _anchoring_in_flight() -> Exists:
+    """Whether the outer credential's anchoring is still on its way: its issueCredential, or for a
+    batched one its batch's anchorBatch (queued, sent, or mined with fewer than CHAIN_CONFIRMATIONS
+    blocks on top)."""
+    in_flight = ChainTransaction.objects.filter(status__in=IN_FLIGHT_STATUSES)
+    own = in_flight.filter(
+        content_type=ContentType.objects.get_for_model(Credential), object_id=OuterRef("pk"), kind=ISSUE_KIND
+    )
+    batch = in_flight.filter(
+        content_type=ContentType.objects.get_for_model(CredentialBatch),
+        object_id=OuterRef("batch_id"),
+        kind=BATCH_KIND,
+    )
+    return Exists(own) | Exists(batch)
+
+
+def with_shown_status(credentials: QuerySet[Credential]) -> QuerySet[Credential]:
+    """Annotate `shown_status`, the status the API shows and filters: `pending` while the anchoring
+    transaction is on its way, even when the indexer has already seen its event and stored `issued`,
+    so a credential (of a batch, too) never reads ahead of its `chain`."""
+    return credentials.annotate(
+        shown_status=Case(
+            When(
+                _anchoring_in_flight(),
+                status=CredentialStatus.ISSUED,
+                then=Value(CredentialStatus.PENDING.value),
+            ),
+            default=F("status"),
+            output_field=CharField(),
+        )
+    )
+
+
+def shown_status(credential: Credential) -> str:
+    """`shown_status` of a credential read through `credentials_for`, else read again (a row a
+    service returned)."""
+    annotated = getattr(credential, "shown_status", None)
+    if annotated is not None:
+        return annotated
+    rows = with_shown_status(Credential.objects.filter(pk=credential.pk))
+    return rows.values_list("shown_status", flat=True).first() or credential.status
 
 
 def credentials_for(user: User) -> QuerySet[Credential]:
     """Compliance and operators see all; an institution's members its credentials; a user the
     credentials naming their verified wallet."""
-    credentials = Credential.objects.select_related("institution", "batch").prefetch_related(
-        chain_transactions_prefetch()
+    credentials = with_shown_status(
+        Credential.objects.select_related("institution", "batch").prefetch_related(
+            chain_transactions_prefetch(),
+            # a batched credential's `chain` is its batch's anchoring (serializers.CredentialChainField)
+            chain_transactions_prefetch("batch__chain_transactions"),
+        )
     )
     if not user.is_authenticated:
         return credentials.none()
@@ -30,6 +90,83 @@ def credentials_for(user: User) -> QuerySet[Credential]:
 
 def institutions() -> QuerySet[Institution]:
     return Institution.objects.prefetch_related(chain_transactions_prefetch())
+
+
+def batch_credential_ids(batch: CredentialBatch) -> list[int]:
+    """The ids of a batch's credentials, in the order they were given (bulk-inserted in that order)."""
+    return list(batch.credentials.order_by("pk").values_list("pk", flat=True))
+
+
+# --- institution members --------------------------------------------------------------------------
+
+
+def member_ineligibility(user: User) -> str | None:
+    """Why `user` cannot be an institution's member, or None. Members issue and revoke the
+    institution's credentials, so never an investor (a credential's subject must not be able to
+    issue to themselves; the database refuses it too), and only an active account."""
+    if user.role in INELIGIBLE_MEMBER_ROLES:
+        return "An investor cannot be a member of an institution."
+    if not user.is_active:
+        return "An inactive account cannot be a member of an institution."
+    return None
+
+
+def eligible_members() -> QuerySet[User]:
+    """The accounts that may be made members of an institution (what a member picker offers)."""
+    return User.objects.filter(is_active=True).exclude(role__in=INELIGIBLE_MEMBER_ROLES).order_by("username")
+
+
+def institution_members(institution: Institution) -> QuerySet[User]:
+    return institution.members.order_by("username", "pk")
+
+
+# --- KYC guidance ---------------------------------------------------------------------------------
+
+KYC_PROVIDERS_SHOWN = 20
+
+
+def kyc_providers() -> QuerySet[Institution]:
+    """Institutions whose kyc credentials qualify investors: active, marked kyc_provider, and synced
+    (the chain agrees), by name."""
+    return Institution.objects.filter(active=True, kyc_provider=True, sync_status=SyncStatus.SYNCED).order_by(
+        "name", "pk"
+    )
+
+
+def kyc_next_step(user: User) -> dict:
+    """What an investor without a usable KYC credential does next: ask a KYC provider (listed by
+    public name and id only) to issue a `kyc` credential to their bound wallet, then watch
+    `GET /api/auth/me/`. Institutions issue credentials themselves (API.md: POST
+    /api/credentials/issue/ is theirs), so the investor's step is a request to one of them."""
+    providers = list(kyc_providers().values("pk", "address", "name")[:KYC_PROVIDERS_SHOWN])
+    wallet = user.wallet_address if user.wallet_verified else None
+    your_wallet = (
+        f"your bound wallet {wallet}"
+        if wallet
+        else "your wallet, once bound (POST /api/auth/wallet/challenge/, then /api/auth/wallet/verify/)"
+    )
+    if providers:
+        detail = (
+            "Ask one of the KYC providers listed here to verify your identity and issue a kyc "
+            f"credential to {your_wallet}. It counts once it is confirmed on chain; "
+            "GET /api/auth/me/ shows your KYC status."
+        )
+    else:
+        detail = (
+            "No KYC provider is registered on the platform yet, so no KYC credential can be issued "
+            "now; GET /api/institutions/ lists the institutions as they are added."
+        )
+    return {
+        "action": "request_kyc_credential",
+        "detail": detail,
+        "credential_type": "kyc",
+        "wallet_address": wallet,
+        "kyc_providers": [
+            {"id": row["pk"], "address": row["address"], "name": row["name"]} for row in providers
+        ],
+        "kyc_providers_endpoint": "GET /api/institutions/",
+        "kyc_status_endpoint": "GET /api/auth/me/",
+    }
 
 
 def _qualifying_links(**holder) -> QuerySet[CredentialLink]:
@@ -70,6 +207,10 @@ def kyc_summary_for(user: User) -> KycSummary:
     }
 
 
+# KYC states that only a new credential from a provider cures (pending: wait; revoked: not ours to advise).
+NEEDS_NEW_KYC = frozenset({"none", "expired", "issuer_inactive"})
+
+
 def require_valid_kyc(user: User) -> Credential:
     """The investment gate: the user's valid KYC credential, or a 409 saying why not."""
     summary = kyc_summary_for(user)
@@ -81,8 +222,12 @@ def require_valid_kyc(user: User) -> Credential:
             "issuer_inactive": "The institution that issued your KYC credential is no longer active.",
             "pending": "Your KYC credential is not confirmed on chain yet.",
         }
+        guidance = {"next_step": kyc_next_step(user)} if summary["status"] in NEEDS_NEW_KYC else {}
         raise StateConflict(
-            reasons[summary["status"]], code=f"kyc_{summary['status']}", kyc_status=summary["status"]
+            reasons[summary["status"]],
+            code=f"kyc_{summary['status']}",
+            kyc_status=summary["status"],
+            **guidance,
         )
     return Credential.objects.get(pk=summary["credential_id"])
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import User
 from blockchain.chain.fields import EthereumAddressField
+from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusField
-from credentials.models import SHARE_ID_PATTERN, Credential, CredentialBatch, Institution
+from credentials.models import SHARE_ID_PATTERN, Credential, CredentialBatch, CredentialStatus, Institution
+from credentials.selectors import batch_credential_ids, shown_status
 
 UINT256_MAX = 2**256 - 1  # the vault's credential ids are uint256
 
@@ -39,15 +43,32 @@ class InstitutionSerializer(serializers.ModelSerializer):
         }
 
 
+class CredentialChainField(ChainStatusField):
+    """A credential's `chain`: its newest own transaction (issueCredential, a revocation), and for a
+    credential of a Merkle batch, which has no issuing transaction of its own, the batch's
+    anchorBatch, so it never reads another status than its batch's; a revocation asked for later is
+    newer and shows, as for a single credential."""
+
+    def to_representation(self, instance: Credential) -> dict:
+        candidates = [latest_transaction(instance)]
+        if instance.batch_id:
+            candidates.append(latest_transaction(instance.batch))
+        newest = max((tx for tx in candidates if tx is not None), key=lambda tx: tx.pk, default=None)
+        return dict(chain_summary(newest))
+
+
 class CredentialSerializer(serializers.ModelSerializer):
     institution = serializers.SlugRelatedField(slug_field="address", read_only=True)
     batch_id = serializers.SerializerMethodField()
     merkle_root = serializers.CharField(
         source="batch.merkle_root", read_only=True, default=None, allow_null=True
     )
-    valid = serializers.BooleanField(read_only=True)
+    status = serializers.SerializerMethodField(
+        help_text="pending until its anchoring transaction (a batched one's: the batch's) is confirmed"
+    )
+    valid = serializers.SerializerMethodField()
     expired = serializers.BooleanField(read_only=True)
-    chain = ChainStatusField()
+    chain = CredentialChainField()
 
     class Meta:
         model = Credential
@@ -77,6 +98,14 @@ class CredentialSerializer(serializers.ModelSerializer):
             "chain",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=CredentialStatus.choices))
+    def get_status(self, credential: Credential) -> str:
+        return shown_status(credential)
+
+    def get_valid(self, credential: Credential) -> bool:
+        """Valid only once the status shown is `issued` (never while its anchoring is on its way)."""
+        return credential.valid and shown_status(credential) == CredentialStatus.ISSUED
 
     def get_batch_id(self, credential: Credential) -> str | None:
         return str(credential.batch.public_id) if credential.batch_id else None
@@ -122,6 +151,9 @@ class BatchIssueSerializer(InstitutionByAddressMixin, serializers.Serializer):
 class CredentialBatchSerializer(serializers.ModelSerializer):
     batch_id = serializers.UUIDField(source="public_id", read_only=True)
     institution = serializers.SlugRelatedField(slug_field="address", read_only=True)
+    credential_ids = serializers.SerializerMethodField(
+        help_text="the batch's credentials (GET /api/credentials/{id}/), in the order given"
+    )
     chain = ChainStatusField()
 
     class Meta:
@@ -135,9 +167,41 @@ class CredentialBatchSerializer(serializers.ModelSerializer):
             "onchain_batch_id",
             "anchored_at",
             "last_chain_error",
+            "credential_ids",
             "chain",
         ]
         read_only_fields = fields
+
+    def get_credential_ids(self, batch: CredentialBatch) -> list[int]:
+        return batch_credential_ids(batch)
+
+
+class InstitutionMemberSerializer(serializers.ModelSerializer):
+    """A member of an institution, as operators manage them."""
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "role"]
+        read_only_fields = fields
+
+
+class AddInstitutionMemberSerializer(serializers.Serializer):
+    """Who to add: `user_id` or `username` (one of them)."""
+
+    user_id = serializers.IntegerField(required=False, min_value=1)
+    username = serializers.CharField(required=False, max_length=150)
+
+    def validate(self, attrs: dict) -> dict:
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Give one of user_id and username.", code="invalid")
+        found = User.objects.filter(
+            **({"pk": attrs["user_id"]} if "user_id" in attrs else {"username": attrs["username"]})
+        ).first()
+        if found is None:
+            field = next(iter(attrs))
+            raise serializers.ValidationError({field: "No such user."}, code="unknown_user")
+        attrs["user"] = found
+        return attrs
 
 
 class RevokeSerializer(serializers.Serializer):

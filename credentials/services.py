@@ -16,7 +16,7 @@ from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.merkle import MerkleTree
 from blockchain.outbox.declared import declare
-from core.api import DomainError, NotAllowed, StateConflict
+from core.api import DomainError, NotAllowed, NotFound, StateConflict
 from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of
 from credentials.models import (
     BatchStatus,
@@ -28,7 +28,14 @@ from credentials.models import (
     LinkPurpose,
     SyncStatus,
 )
-from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, REVOKE_LEAF_KIND, UPSERT_KIND
+from credentials.onchain.intents import (
+    BATCH_KIND,
+    ISSUE_KIND,
+    REVOKE_KIND,
+    REVOKE_LEAF_KIND,
+    UPSERT_FIELDS,
+    UPSERT_KIND,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +53,9 @@ def upsert_institution(
     *, address: str, name: str, metadata_uri: str = "", kyc_provider: bool = False, active: bool = True
 ) -> Institution:
     """Create or change an institution; upsertInstitution goes on chain, and the row becomes what the
-    InstitutionUpserted event says."""
+    InstitutionUpserted event says. Asking for what the row already holds, synced or on its way,
+    sends nothing (saving an institution's members or re-posting it must not repeat an identical
+    transaction); after a failed upsert, asking again is the retry."""
     address = _address(address, "address")
     if not name.strip():
         raise DomainError("An institution needs a name.", code="invalid", errors={"name": "required"})
@@ -54,16 +63,53 @@ def upsert_institution(
         institution = Institution.objects.select_for_update().filter(address=address).first() or Institution(
             address=address
         )
-        institution.name = name.strip()
-        institution.metadata_uri = metadata_uri
-        institution.kyc_provider = kyc_provider
-        institution.active = active
+        wanted = {
+            "name": name.strip(),
+            "metadata_uri": metadata_uri,
+            "kyc_provider": kyc_provider,
+            "active": active,
+        }
+        unchanged = all(getattr(institution, field) == wanted[field] for field in UPSERT_FIELDS)
+        on_its_way = institution.sync_status == SyncStatus.SYNCED or (
+            institution.sync_status == SyncStatus.PENDING and institution.upsert_attempt > 0
+        )
+        if institution.pk is not None and unchanged and on_its_way:
+            return institution
+        for field, value in wanted.items():
+            setattr(institution, field, value)
         institution.sync_status = SyncStatus.PENDING
         institution.upsert_attempt += 1
         institution.last_chain_error = ""
         declare(institution, UPSERT_KIND)
         institution.save()  # post_save enqueues the declared upsertInstitution
     return institution
+
+
+def add_institution_member(*, institution: Institution, user: User) -> bool:
+    """Make `user` a member of `institution` (members issue and revoke its credentials). Nothing
+    goes on chain: membership is the platform's. Returns False when they already were one.
+    An investor or an inactive account: 400 member_not_eligible."""
+    from credentials.selectors import member_ineligibility
+
+    reason = member_ineligibility(user)
+    if reason is not None:
+        raise DomainError(reason, code="member_not_eligible", errors={"user": reason}, role=user.role)
+    with transaction.atomic():
+        locked = Institution.objects.select_for_update().get(pk=institution.pk)  # one add at a time
+        if locked.members.filter(pk=user.pk).exists():
+            return False
+        locked.members.add(user)
+    return True
+
+
+def remove_institution_member(*, institution: Institution, user: User) -> None:
+    """End `user`'s membership (they can no longer issue or revoke for `institution`); 404
+    not_a_member when they are not one."""
+    with transaction.atomic():
+        locked = Institution.objects.select_for_update().get(pk=institution.pk)
+        if not locked.members.filter(pk=user.pk).exists():
+            raise NotFound(f"{user.username} is not a member of {locked.name}.", code="not_a_member")
+        locked.members.remove(user)
 
 
 def _check_issuer(actor: User | None, institution: Institution) -> None:

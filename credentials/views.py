@@ -24,11 +24,13 @@ from credentials import selectors, services
 from credentials.disclosure import SHARE_ID, status_for, verify_for
 from credentials.models import Credential, CredentialStatus
 from credentials.serializers import (
+    AddInstitutionMemberSerializer,
     BatchIssueSerializer,
     CredentialBatchSerializer,
     CredentialSerializer,
     CredentialStatusRequestSerializer,
     CredentialStatusSerializer,
+    InstitutionMemberSerializer,
     InstitutionSerializer,
     IssueCredentialSerializer,
     RevokeSerializer,
@@ -52,8 +54,12 @@ class InstitutionViewSet(
     def get_queryset(self):
         return selectors.institutions()
 
+    OPERATOR_ACTIONS = frozenset({"create", "members", "add_member", "remove_member"})
+
     def get_permissions(self):
-        return [role_required("operator")() if self.action == "create" else permissions.AllowAny()]
+        return [
+            role_required("operator")() if self.action in self.OPERATOR_ACTIONS else permissions.AllowAny()
+        ]
 
     def get_object(self):
         try:
@@ -82,16 +88,65 @@ class InstitutionViewSet(
             status=status.HTTP_202_ACCEPTED,
         )
 
+    @extend_schema(responses=InstitutionMemberSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def members(self, request: Request, address: str | None = None) -> Response:
+        """The institution's members (who may issue and revoke its credentials). Operators only."""
+        page = self.paginate_queryset(selectors.institution_members(self.get_object()))
+        return self.get_paginated_response(InstitutionMemberSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=AddInstitutionMemberSerializer,
+        responses={
+            201: InstitutionMemberSerializer,
+            200: OpenApiResponse(InstitutionMemberSerializer, description="already a member"),
+            400: OpenApiResponse(description="unknown_user, or member_not_eligible (investor, inactive)"),
+        },
+    )
+    @members.mapping.post
+    def add_member(self, request: Request, address: str | None = None) -> Response:
+        """Add a member by `user_id` or `username`; never an investor. Nothing goes on chain."""
+        institution = self.get_object()
+        body = AddInstitutionMemberSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = body.validated_data["user"]
+        added = services.add_institution_member(institution=institution, user=user)
+        return Response(
+            InstitutionMemberSerializer(user).data,
+            status=status.HTTP_201_CREATED if added else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("user_id", int, OpenApiParameter.PATH, description="the member's user id")
+        ],
+        responses={204: None, 404: OpenApiResponse(description="not_a_member")},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<user_id>[0-9]+)")
+    def remove_member(
+        self, request: Request, address: str | None = None, user_id: str | None = None
+    ) -> Response:
+        """End a membership (the user stays; they can no longer issue or revoke for the institution)."""
+        institution = self.get_object()
+        user = selectors.institution_members(institution).filter(pk=int(user_id)).first()
+        if user is None:
+            raise NotFound("No such member of this institution.", code="not_a_member")
+        services.remove_institution_member(institution=institution, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class CredentialFilter(django_filters.FilterSet):
     institution = django_filters.CharFilter(field_name="institution__address", lookup_expr="iexact")
     subject_wallet = django_filters.CharFilter(lookup_expr="iexact")
-    status = django_filters.ChoiceFilter(choices=CredentialStatus.choices)
+    status = django_filters.ChoiceFilter(choices=CredentialStatus.choices, field_name="shown_status")
     credential_type = django_filters.CharFilter()
+    batch = django_filters.UUIDFilter(
+        field_name="batch__public_id", help_text="a batch's `batch_id` (as the batch response gives it)"
+    )
 
     class Meta:
         model = Credential
-        fields = ["institution", "subject_wallet", "status", "credential_type"]
+        fields = ["institution", "subject_wallet", "status", "credential_type", "batch"]
 
 
 class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

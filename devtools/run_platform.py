@@ -344,6 +344,7 @@ def main() -> int:
             f"  API        {base}/api/\n  Docs       {base}/api/docs/\n  Admin      {base}/admin/\n"
             f"  Dashboard  {base}/admin/dashboard/\n  Verify     {base}/verify/\n"
             f"  Health     {base}/healthz ({health})\n"
+            + "\n  Demo clock: `python manage.py advance_time --days 22` (chain and platform together)\n"
             + (f"\n  ! {chain_warning.splitlines()[-1]}\n" if chain_warning else "")
             + "\nCtrl-C stops everything.\n",
             flush=True,

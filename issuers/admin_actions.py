@@ -20,9 +20,11 @@ def compliance_decision(
     notes_required: bool,
     permission: str = "compliance",
     reasons: list[tuple[str, str]] | None = None,
+    done: str = "done.",
 ) -> Callable:
     """An admin action `name` calling `decide(obj, officer, notes)` for every selected object; with
-    `reasons` (choices), the page also asks for one and calls `decide(obj, officer, notes, reason)`."""
+    `reasons` (choices), the page also asks for one and calls `decide(obj, officer, notes, reason)`.
+    The success message is the count and `done` ("2 campaign(s) approved; …")."""
 
     @admin.action(description=f"{verb} the selected", permissions=[permission])
     def action(modeladmin, request, queryset):
@@ -34,6 +36,7 @@ def compliance_decision(
                     **modeladmin.admin_site.each_context(request),
                     "opts": modeladmin.model._meta,
                     "queryset": queryset,
+                    "title": f"{verb} the selected {modeladmin.model._meta.verbose_name_plural}",
                     "action": name,
                     "verb": verb,
                     "notes_required": notes_required,
@@ -46,7 +49,7 @@ def compliance_decision(
             return None
         if reasons is None:
             apply_to_each(
-                modeladmin, request, queryset, lambda obj: decide(obj, request.user, notes), done="done."
+                modeladmin, request, queryset, lambda obj: decide(obj, request.user, notes), done=done
             )
             return None
         reason = request.POST.get("reason", "")
@@ -58,7 +61,7 @@ def compliance_decision(
             request,
             queryset,
             lambda obj: decide(obj, request.user, notes, reason),
-            done="done.",
+            done=done,
         )
         return None
 

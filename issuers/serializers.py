@@ -11,7 +11,16 @@ from accounts.wallet_proof import WalletNotProven, WalletProof
 from blockchain.chain.fields import EthereumAddressField
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusSerializer
-from issuers.models import CID_PATTERN, DECISIONS_WITHOUT_REASON, Company, ComplianceReview, ReviewDecision
+from issuers.models import (
+    CID_PATTERN,
+    DECISIONS_WITHOUT_REASON,
+    Company,
+    ComplianceReview,
+    RegistrationStatus,
+    ReviewDecision,
+)
+from issuers.onchain.intents import REGISTER_KIND
+from issuers.services import require_known_decision
 
 
 class CountryField(serializers.CharField):
@@ -119,20 +128,38 @@ class CompanySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OnchainRegistrationSerializer)
     def get_onchain(self, company: Company) -> dict:
+        """Registered only once registerIssuer is confirmed: the indexer may apply IssuerRegistered
+        while the transaction still reads `sent` in `chain`, and the two must not disagree."""
+        newest = latest_transaction(company)
+        settling = (
+            company.registration_status == RegistrationStatus.REGISTERED
+            and newest is not None
+            and newest.kind == REGISTER_KIND
+            and newest.in_flight
+        )
         return {
-            "registered": company.registered,
-            "status": company.registration_status,
+            "registered": company.registered and not settling,
+            "status": RegistrationStatus.REGISTERING.value if settling else company.registration_status,
             "tx_hash": company.registered_tx_hash,
             "block_number": company.registered_block,
             "error": company.last_chain_error,
-            "chain": chain_summary(latest_transaction(company)),
+            "chain": chain_summary(newest),
         }
+
+
+class DecisionField(serializers.ChoiceField):
+    """A review's decision: a word of `ReviewDecision` that the subject takes (`choices`). Anything
+    else is 400 `invalid_decision` with the valid words, as the services answer (one check)."""
+
+    def to_internal_value(self, data):
+        require_known_decision(decision=data, allowed=tuple(self.choices))
+        return super().to_internal_value(data)
 
 
 class ReviewRequestSerializer(serializers.Serializer):
     """A compliance decision: any but approve/release needs a reason (the service checks again)."""
 
-    decision = serializers.ChoiceField(choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT])
+    decision = DecisionField(choices=[ReviewDecision.APPROVE, ReviewDecision.REJECT])
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict) -> dict:

@@ -53,14 +53,26 @@ def record_review(
     )
 
 
+class InvalidDecision(DomainError):
+    default_code = "invalid_decision"
+
+
+def require_known_decision(*, decision: object, allowed: tuple[str, ...]) -> None:
+    """Every review (company, campaign, investment) takes its decision from one vocabulary,
+    `ReviewDecision`; `allowed` are the words this subject takes. Anything else is 400
+    `invalid_decision` listing them (the input is not echoed: it may be anything)."""
+    if not (isinstance(decision, str) and decision in allowed):
+        valid = [str(word) for word in allowed]
+        raise InvalidDecision(
+            f"The decision must be one of: {', '.join(valid)}.",
+            valid=valid,
+            errors={"decision": [f"Use one of: {', '.join(valid)}."]},
+        )
+
+
 def check_decision(*, decision: str, allowed: tuple[str, ...], notes: str) -> None:
     """A compliance decision is one of `allowed`; any but approve/release needs a reason."""
-    if decision not in allowed:
-        raise DomainError(
-            f"decision must be one of: {', '.join(allowed)}",
-            code="invalid",
-            errors={"decision": "|".join(allowed)},
-        )
+    require_known_decision(decision=decision, allowed=allowed)
     if decision not in DECISIONS_WITHOUT_REASON and not notes.strip():
         raise DomainError("This decision needs a reason.", code="invalid", errors={"notes": "required"})
 

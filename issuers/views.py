@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import role_required
+from core.query_params import KnownQueryParameters
 from issuers import selectors, services
 from issuers.models import Company, KybStatus, RegistrationStatus
 from issuers.serializers import CompanyReviewSerializer, CompanySerializer, ComplianceReviewSerializer
@@ -97,7 +98,7 @@ class CompanyViewSet(
         return self._respond(company, status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK)
 
     @extend_schema(responses=ComplianceReviewSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[KnownQueryParameters])
     def reviews(self, request: Request, pk: str | None = None) -> Response:
         """Every compliance decision on the company, oldest first."""
         return Response(ComplianceReviewSerializer(services.reviews_of(self.get_object()), many=True).data)

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from blockchain.admin import ReadOnlyAdmin, tx_link
-from core.admin_tools import RoleActionsMixin, apply_to_each
+from core.admin_tools import RoleActionsMixin, apply_to_each, money_display
 from core.api import DomainError
 from loans import services
 from loans.models import HASHED_FIELDS, Loan, LoanHistoryEntry, LoanStatus, LoanVerificationReport
@@ -54,8 +54,7 @@ class LoanAdmin(RoleActionsMixin, admin.ModelAdmin):
     list_display = (
         "loan_id",
         "status",
-        "principal",
-        "currency",
+        "principal_money",
         "borrower_wallet",
         "lender_wallet",
         "anchored_tx",
@@ -87,14 +86,31 @@ class LoanAdmin(RoleActionsMixin, admin.ModelAdmin):
         "defaulted_at",
     )
 
+    principal_money = money_display("principal", currency=lambda loan: loan.currency)
+
+    def _frozen(self, request, obj) -> bool:
+        """Terms are read-only once approved, and for anyone who may not change loans."""
+        return obj is not None and (
+            obj.status != LoanStatus.DRAFT or not self.has_change_permission(request, obj)
+        )
+
     def get_fields(self, request, obj=None):
-        return [*HASHED_FIELDS, "start_date", "notes", *(self.chain_fields if obj else ())]
+        terms = list(HASHED_FIELDS)
+        if self._frozen(request, obj):
+            # Read-only terms show the amount with its currency.
+            terms = [name for name in terms if name != "currency"]
+            terms[terms.index("principal")] = "principal_money"
+        return [*terms, "start_date", "notes", *(self.chain_fields if obj else ())]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        frozen = HASHED_FIELDS if obj.status != LoanStatus.DRAFT else ()
-        return (*frozen, *self.chain_fields)
+        frozen = [
+            name
+            for name in self.get_fields(request, obj)
+            if name in HASHED_FIELDS or name == "principal_money"
+        ]
+        return (*(frozen if self._frozen(request, obj) else ()), *self.chain_fields)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the history is append-only; a loan is never deleted

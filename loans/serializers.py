@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blockchain.chain.fields import EthereumAddressField
@@ -18,6 +19,7 @@ from loans.models import (
     Loan,
     LoanHistoryEntry,
 )
+from loans.selectors import SHOWN_LOAN_STATUSES, shown_status
 
 
 class CurrencyField(serializers.CharField):
@@ -37,6 +39,18 @@ class CurrencyField(serializers.CharField):
             self.fail("unknown_currency", message=str(exc))
 
 
+@extend_schema_field(serializers.ChoiceField(choices=SHOWN_LOAN_STATUSES))
+class LoanStatusField(serializers.Field):
+    """`status` as loans.selectors derives it: never ahead of the loan's `chain` (a repayment reads
+    `repaying` until markRepaid is confirmed). The same values filter the list."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, loan: Loan) -> str:
+        return shown_status(loan)
+
+
 class LoanSerializer(serializers.ModelSerializer):
     loan_id = serializers.RegexField(
         LOAN_ID_PATTERN,
@@ -53,6 +67,7 @@ class LoanSerializer(serializers.ModelSerializer):
     term_months = serializers.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    status = LoanStatusField()
     chain = ChainStatusField()
 
     class Meta:

@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from blockchain.selectors import chain_summary, latest_transaction
 from core.api import role_required
+from core.query_params import KnownQueryParameters
 from loans import selectors, services
-from loans.models import Loan, LoanStatus
+from loans.models import ANCHORED_STATUSES, Loan, LoanStatus
 from loans.serializers import (
     LoanChainStatusSerializer,
     LoanHistoryEntrySerializer,
@@ -52,7 +53,10 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class LoanFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=LoanStatus.choices)
+    # The status the API shows (selectors.with_shown_status), so a filter and a row never disagree.
+    status = django_filters.ChoiceFilter(
+        field_name="shown_status", choices=[(s, s) for s in selectors.SHOWN_LOAN_STATUSES]
+    )
     currency = django_filters.CharFilter(method="filter_currency")
     borrower_wallet = django_filters.CharFilter(lookup_expr="iexact")
     lender_wallet = django_filters.CharFilter(lookup_expr="iexact")
@@ -133,13 +137,15 @@ class LoanViewSet(
     @extend_schema(responses=LoanChainStatusSerializer)
     @action(detail=True, methods=["get"], url_path="blockchain/status")
     def chain_status(self, request: Request, loan_id: str | None = None) -> Response:
-        """What the platform knows from the chain's events (no chain call)."""
+        """What the platform knows from the chain's events (no chain call), as far as the outbox
+        has confirmed it: the same facts `status` shows."""
         loan = self.get_object()
+        shown = selectors.shown_status(loan)
         return Response(
             LoanChainStatusSerializer(
                 {
-                    "anchored": loan.anchored,
-                    "repaid": loan.repaid,
+                    "anchored": shown in ANCHORED_STATUSES or shown == selectors.REPAYING,
+                    "repaid": shown == LoanStatus.REPAID,
                     "loan_hash": loan.loan_hash,
                     "repaid_hash": loan.repaid_hash,
                     "chain": chain_summary(latest_transaction(loan)),
@@ -179,7 +185,7 @@ class LoanViewSet(
         return self._loan_response(loan)
 
     @extend_schema(responses=LoanHistoryEntrySerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[KnownQueryParameters])
     def history(self, request: Request, loan_id: str | None = None) -> Response:
         """The loan's audit trail, oldest first."""
         entries = self.get_object().history.select_related("actor").order_by("at", "id")

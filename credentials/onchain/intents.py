@@ -40,16 +40,17 @@ def revoke_failed(tx: ChainTransaction) -> None:
     services.revocation_failed(credential_id=tx.object_id, error_code=tx.error_code or "failed")
 
 
+# The institution's columns upsertInstitution carries after its address (the key): a save that
+# changes none of them has nothing to tell the chain.
+UPSERT_FIELDS = ("name", "metadata_uri", "kyc_provider", "active")
+
 UPSERT_INSTITUTION = ChainIntent(
     kind=UPSERT_KIND,
     contract=ARTIFACT,
     function="upsertInstitution",
     args=lambda institution: [
         institution.address,
-        institution.name,
-        institution.metadata_uri,
-        institution.kyc_provider,
-        institution.active,
+        *(getattr(institution, field) for field in UPSERT_FIELDS),
     ],
     attempt=lambda institution: institution.upsert_attempt,
     on_failure=upsert_failed,

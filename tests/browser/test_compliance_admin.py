@@ -83,7 +83,7 @@ def test_a_compliance_officer_approves_a_campaign_from_the_dashboard(
         browser.find_element(By.CSS_SELECTOR, 'input[type=submit][value="Approve"]'),
         ".messagelist .success",
     )
-    assert success.text == "1 done."
+    assert success.text == "1 campaign(s) approved; deployment requested."
 
     # The decision is recorded: the change page's review history shows it.
     browser.get(f"{live_server.url}/admin/campaigns/campaign/{pending_campaign.pk}/change/")

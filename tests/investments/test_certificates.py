@@ -90,3 +90,35 @@ def test_certificates_are_batched_by_the_block_gas_limit(open_campaign, make_inv
     assert ShareCertificate.objects.filter(campaign=campaign, status="minted").count() == 5
     assert bound("ShareCertificate").call("totalMinted") == 5
     assert client_of(officer).get("/api/certificates/").json()["count"] == 5
+
+
+def test_a_wallet_reads_the_certificate_through_token_uri(open_campaign, make_investor, api_client, settings):
+    """What a wallet does: tokenURI on chain, then an anonymous GET of that document."""
+    from urllib.parse import urlparse
+
+    campaign = open_campaign(goal="300", hard_cap="1000")
+    _alice, alice_client, alice_wallet = make_investor()
+    response = alice_client.post(
+        f"/api/campaigns/{campaign.pk}/investments/", {"amount": "300"}, format="json"
+    )
+    assert response.status_code == 202
+    settle_outbox()
+    end_campaign(campaign)
+    certificate = ShareCertificate.objects.get(campaign=campaign)
+    uri = bound("ShareCertificate").call("tokenURI", certificate.token_id)
+    assert uri == f"{settings.CERTIFICATE_METADATA_BASE_URL}{certificate.token_id}/metadata.json"
+
+    document = api_client.get(urlparse(uri).path)
+    assert document.status_code == 200 and "public" in document["Cache-Control"]
+    body = document.json()
+    issuer = campaign.issuer.legal_name
+    assert body["name"].startswith(f"{issuer}: 300 shares")
+    assert {a["trait_type"]: a["value"] for a in body["attributes"]} == {
+        "Issuer": issuer,
+        "Issuer country": campaign.issuer.country,
+        "Campaign": campaign.title,
+        "Campaign contract": campaign.contract_address,
+        "Shares": 300,
+    }
+    assert alice_wallet.address.lower()[2:] not in document.content.decode().lower()  # no holder identity
+    assert api_client.get(f"/api/certificates/{certificate.token_id + 100}/metadata.json").status_code == 404

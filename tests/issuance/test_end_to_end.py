@@ -141,7 +141,7 @@ def test_close_early_needs_21_days_open_and_the_goal_met(contracts, issuer, offi
     campaign.refresh_from_db()
     assert str(campaign.raised) == "100000.000000"
     closing = issuer.post(f"/api/campaigns/{campaign.pk}/close/")
-    assert closing.status_code == 202 and closing.json()["status"] == "active"
+    assert closing.status_code == 202 and closing.json()["status"] == "closing"  # until finalize confirms
     assert closing.json()["close_requested_at"]
     settle_outbox()
     campaign.refresh_from_db()
@@ -174,8 +174,9 @@ def test_compliance_cancels_an_active_campaign_and_its_contract_is_finalized(con
     cancelled = officer.post(
         f"/api/campaigns/{campaign.pk}/cancel/", {"reason": "fraud alert"}, format="json"
     )
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelling"  # finalize() first
     settle_outbox()
+    assert officer.get(f"/api/campaigns/{campaign.pk}/").json()["status"] == "cancelled"
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.CANCELLED and campaign.finalized_tx_hash
     assert bound("Campaign", address=campaign.contract_address).call("finalized") is True

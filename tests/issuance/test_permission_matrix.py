@@ -36,6 +36,7 @@ SIGNED_IN = ANYONE - {"anonymous"}
 
 # (method, path, body, roles that get through)
 ENDPOINTS = [
+    ("get", "/api/", None, ANYONE),  # the API index: public
     ("get", "/api/issuers/", None, ISSUER | COMPLIANCE | OPERATOR),
     ("post", "/api/issuers/", "company", ISSUER),
     ("get", "/api/issuers/{company}/", None, ISSUER | COMPLIANCE | OPERATOR),
@@ -94,11 +95,16 @@ ENDPOINTS = [
     ("post", "/api/auth/wallet/challenge/", {}, SIGNED_IN),
     ("post", "/api/auth/wallet/verify/", {}, SIGNED_IN),
     ("get", "/api/institutions/{institution}/", None, ANYONE),
+    # Members: an empty body is a 400 and an unknown member a 404 for the operator who gets through.
+    ("get", "/api/institutions/{institution}/members/", None, OPERATOR),
+    ("post", "/api/institutions/{institution}/members/", {}, OPERATOR),
+    ("delete", "/api/institutions/{institution}/members/999999/", None, OPERATOR),
     # Visibility (institution's own, the subject, compliance and operators all) is the queryset's: 404.
     ("get", "/api/credentials/{credential}/", None, SIGNED_IN),
     # The matrix's institution user is a member of the credential's institution ("own"); pending: 409.
     ("post", "/api/credentials/{credential}/revoke/", {"reason": "r"}, INSTITUTION | OPERATOR),
     ("get", "/api/certificates/1/", None, INVESTOR | COMPLIANCE | OPERATOR),
+    ("get", "/api/certificates/1/metadata.json", None, ANYONE),  # ERC-721 tokenURI target: public
     # Each role's user has a bound wallet; this is its own (the anonymous client gets a stranger's).
     ("get", "/api/wallets/{my_wallet}/balances/", None, SIGNED_IN),
 ]

@@ -79,7 +79,7 @@ def test_full_life_cycle(contracts, operator):
 
     repaid = operator.post(url(loan_id, "blockchain/mark-repaid/"), {}, format="json")
     assert repaid.status_code == 202
-    assert repaid.json()["status"] == "anchored" and repaid.json()["repaid_hash"].startswith("0x")
+    assert repaid.json()["status"] == "repaying" and repaid.json()["repaid_hash"].startswith("0x")
     assert repaid.json()["chain"]["status"] == "queued"
     settle_outbox()
     final = operator.get(url(loan_id)).json()

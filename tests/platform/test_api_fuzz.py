@@ -396,7 +396,9 @@ def callers(operation) -> list[str]:
     label = operation.label
     if label not in _callers_by_operation:
         values = WORLD.values_for(operation.path)
-        path = re.sub(r"\{[^}]+\}", lambda _: str(values[0] if values else 1), operation.path)
+        # The first path parameter names a world row; any later one (a member's id) any integer.
+        fillers = iter([values[0] if values else 1])
+        path = re.sub(r"\{[^}]+\}", lambda _: str(next(fillers, 1)), operation.path)
         match = resolve(path)
         admitted = []
         for role in ["anonymous", *WORLD.users]:

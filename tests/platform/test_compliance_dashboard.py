@@ -213,7 +213,8 @@ def test_review_queues_count_and_list_the_oldest_first_with_working_links(
     assert queues["companies"].rows[0].label == "Oldest Robotics GmbH"  # oldest first
     assert queues["companies"].oldest_at < timezone.now() - timedelta(days=2)
     assert queues["campaigns"].rows[0].label == "Series A for solar"
-    assert "large_amount, structuring" in queues["investments"].rows[0].detail
+    assert "AML: Large Amount, Structuring" in queues["investments"].rows[0].detail  # rule labels
+    assert queues["investments"].rows[0].label.startswith("20,000.00 USD in ")
     page = response.content.decode()
     assert 'data-count="2"' in page and "Approved Already SE" not in page
     assert "Live campaign" not in [row.label for row in queues["campaigns"].rows]
@@ -323,12 +324,15 @@ def test_outbox_health_counts_and_recent_failures_link_to_the_explorer(
     assert "not broadcast" in page
 
 
-def test_without_an_explorer_tx_hashes_are_plain_text(staff_client, no_cached_chain, settings):
+def test_without_an_explorer_tx_hashes_link_to_the_admin_transaction_page(
+    staff_client, no_cached_chain, settings
+):
     settings.EXPLORER_TX_URL = ""
     tx_hash = "0x" + "cd" * 32
     make_tx(status=TxStatus.FAILED, tx_hash=tx_hash, error_code="CapExceeded", failed_at=timezone.now())
     page = staff_client().get(URL).content.decode()
-    assert tx_hash in page and f'href="{tx_hash}' not in page and "/tx/" not in page
+    assert f'href="/admin/blockchain/chaintransaction/tx/{tx_hash}/"' in page
+    assert "explorer" not in page.split('id="outbox-failures"')[1]
 
 
 def test_last_reconcile_and_loan_verification_with_their_drift(staff_client, no_cached_chain):

@@ -18,6 +18,7 @@ NOT_PLATFORM_FACTS = {
     "ApprovalForAll",
     "MetadataUpdate",
     "BatchMetadataUpdate",
+    "MetadataBaseChanged",  # where token URIs point: the contract answers tokenURI itself
 }
 
 
