@@ -20,7 +20,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
 from accounts.models import User, WalletChallenge
-from accounts.siwe import SiweMessageError, parse_siwe_message
+from accounts.siwe import SiweMessage, SiweMessageError, parse_siwe_message
 from blockchain.chain.client import TRANSIENT_ERRORS
 from blockchain.chain.signatures import signed_by
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError
@@ -95,34 +95,47 @@ def use_challenge(
             f"The message is for chain {parsed.chain_id}, not {settings.CHAIN_ID}.", reason="chain_mismatch"
         )
     signature_bytes = _signature_bytes(signature)
+    now = now or timezone.now()
+    # The signature check may be an eth_call (EIP-1271): made before the challenge row is locked, so
+    # no lock is held across a call to the node; the lock then only guards the single use.
+    challenge = _usable_challenge(
+        WalletChallenge.objects.all(), user=user, message=message, parsed=parsed, now=now
+    )
+    try:
+        signed = signed_by(address=challenge.address, message=message, signature=signature_bytes)
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("EIP-1271 check of %s failed: %s", challenge.address, describe_error(exc))
+        raise ChainUnavailable(PUBLIC_CHAIN_UNAVAILABLE) from exc
+    if not signed:
+        raise ChallengeRefused(
+            "The signature was not made by the wallet in the message.", reason="signature_mismatch"
+        )
     with transaction.atomic():
-        challenge = WalletChallenge.objects.select_for_update().filter(user=user, nonce=parsed.nonce).first()
-        if challenge is None or challenge.message != message or challenge.address != parsed.address:
-            raise ChallengeRefused(
-                "This message was not issued to you; request a new challenge.", reason="unknown_challenge"
-            )
-        if challenge.used_at is not None:
-            raise ChallengeRefused(
-                "This challenge was already used; request a new one.", reason="challenge_used", conflict=True
-            )
-        now = now or timezone.now()
-        if now >= challenge.expires_at:
-            raise ChallengeRefused(
-                "The challenge has expired; request a new one.", reason="challenge_expired"
-            )
-        if parsed.not_before is not None and now < parsed.not_before:
-            raise ChallengeRefused("The challenge is not valid yet.", reason="challenge_not_yet_valid")
-        try:
-            signed = signed_by(address=challenge.address, message=message, signature=signature_bytes)
-        except TRANSIENT_ERRORS as exc:
-            logger.warning("EIP-1271 check of %s failed: %s", challenge.address, describe_error(exc))
-            raise ChainUnavailable(PUBLIC_CHAIN_UNAVAILABLE) from exc
-        if not signed:
-            raise ChallengeRefused(
-                "The signature was not made by the wallet in the message.", reason="signature_mismatch"
-            )
+        challenge = _usable_challenge(
+            WalletChallenge.objects.select_for_update(), user=user, message=message, parsed=parsed, now=now
+        )
         challenge.used_at = now
         challenge.save(update_fields=["used_at"])
+    return challenge
+
+
+def _usable_challenge(
+    rows, *, user: User, message: str, parsed: SiweMessage, now: datetime
+) -> WalletChallenge:
+    """The user's unused, current challenge with exactly this text, or ChallengeRefused saying why."""
+    challenge = rows.filter(user=user, nonce=parsed.nonce).first()
+    if challenge is None or challenge.message != message or challenge.address != parsed.address:
+        raise ChallengeRefused(
+            "This message was not issued to you; request a new challenge.", reason="unknown_challenge"
+        )
+    if challenge.used_at is not None:
+        raise ChallengeRefused(
+            "This challenge was already used; request a new one.", reason="challenge_used", conflict=True
+        )
+    if now >= challenge.expires_at:
+        raise ChallengeRefused("The challenge has expired; request a new one.", reason="challenge_expired")
+    if parsed.not_before is not None and now < parsed.not_before:
+        raise ChallengeRefused("The challenge is not valid yet.", reason="challenge_not_yet_valid")
     return challenge
 
 

@@ -9,6 +9,7 @@ from blockchain.admin import ReadOnlyAdmin, address_link, tx_link
 from blockchain.chain.addresses import normalize_address
 from campaigns import services
 from campaigns.models import (
+    CAMPAIGN_CURRENCY,
     AMLAlert,
     AMLRule,
     Campaign,
@@ -25,9 +26,7 @@ from issuers.admin import ReviewedAdmin
 from issuers.admin_actions import compliance_decision
 from issuers.models import ReviewDecision
 
-# Campaign amounts, investor limits and the AML thresholds are US dollars (Regulation Crowdfunding;
-# accounts.models.InvestorProfile).
-CURRENCY = "USD"
+CURRENCY = CAMPAIGN_CURRENCY
 
 
 def usd(value: Decimal | str | None) -> str:

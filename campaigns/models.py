@@ -18,6 +18,10 @@ SHORTEST_CAMPAIGN_RUN = timedelta(days=1)
 ROLLING_WINDOW = timedelta(days=365)
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 
+# Campaign amounts, investor limits and the AML thresholds are US dollars (Regulation Crowdfunding;
+# accounts.models.InvestorProfile).
+CAMPAIGN_CURRENCY = "USD"
+
 
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft"

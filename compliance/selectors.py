@@ -32,7 +32,7 @@ from blockchain.models import (
     WatchedContract,
 )
 from blockchain.selectors import OutboxHealth, latest_reconcile_report, outbox_health, sync_status
-from campaigns.admin import CURRENCY
+from campaigns.models import CAMPAIGN_CURRENCY as CURRENCY
 from campaigns.models import AMLAlert, AMLRule, Campaign, CampaignStatus, Investment, InvestmentStatus
 from core.admin_tools import money
 from issuers.models import Company, KybStatus

@@ -39,6 +39,7 @@ def _click_and_wait(browser, element, css_on_next_page: str):
     marker = browser.find_element(By.TAG_NAME, "html")
     element.click()
     WebDriverWait(browser, 20).until(expected_conditions.staleness_of(marker))
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.readyState") == "complete")
     return _wait_for(browser, css_on_next_page)
 
 
@@ -47,6 +48,9 @@ def _sign_in(browser, live_server, username: str, *, next_url: str) -> None:
     browser.find_element(By.ID, "id_username").send_keys(username)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
     _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"), "#content")
+    # The login answers with a redirect: wait for the page it leads to, not the one on the way.
+    WebDriverWait(browser, 20).until(lambda b: "/admin/login/" not in b.current_url)
+    _wait_for(browser, "#content")
 
 
 def _no_save_button(browser) -> bool:

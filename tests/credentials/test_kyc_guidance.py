@@ -3,20 +3,18 @@ only) and how to get a credential from one; following it opens the gate."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from django.utils import timezone
 from eth_account import Account
 
 from accounts.models import User
 from campaigns import services as campaign_services
-from campaigns.models import CampaignStatus
 from core.api import StateConflict
 from credentials import services
 from credentials.models import Credential, Institution, SyncStatus
 from credentials.selectors import require_valid_kyc
-from tests.support.issuance import approved_company
+from tests.support.issuance import open_campaign as open_campaign_of
 from tests.support.outbox import settle_outbox
 from tests.support.wallets import bind_wallet
 
@@ -29,25 +27,7 @@ PROVIDER_KEYS = {"id", "address", "name"}
 def open_campaign(contracts, make_user):
     officer, _ = make_user("compliance")
     owner, _ = make_user("issuer")
-    company = approved_company(owner=owner, officer=officer)
-    start = timezone.now() - timedelta(seconds=1)
-    campaign = campaign_services.create_campaign(
-        actor=owner,
-        issuer=company,
-        title="Open",
-        goal="1000",
-        hard_cap="10000",
-        min_investment="10",
-        share_price="1",
-        starts_at=start,
-        ends_at=start + timedelta(days=30),
-    )
-    campaign_services.submit_campaign(campaign=campaign, actor=owner)
-    campaign_services.review_campaign(campaign=campaign, officer=officer, decision="approve")
-    settle_outbox()
-    campaign.refresh_from_db()
-    assert campaign.status == CampaignStatus.ACTIVE
-    return campaign
+    return open_campaign_of(owner=owner, officer=officer)
 
 
 def other_institutions() -> dict[str, Institution]:

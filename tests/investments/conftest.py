@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 from eth_account import Account
@@ -12,9 +10,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
 from campaigns import services as campaign_services
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign
 from credentials import services as credential_services
-from tests.support.issuance import approved_company
+from tests.support.issuance import open_campaign as open_campaign_of
 from tests.support.outbox import settle_outbox
 from tests.support.wallets import VERIFY, challenge_for, sign
 
@@ -84,26 +82,15 @@ def make_investor(kyc_institution):
 def open_campaign(contracts, officer, make_user):
     """An active campaign (its contract deployed on anvil) open for investments now."""
 
-    def make(*, goal="1000", hard_cap="10000", min_investment="10", days=30) -> Campaign:
+    def make(*, goal="1000", hard_cap="10000", min_investment="10", **kwargs) -> Campaign:
         owner, _ = make_user("issuer")
-        company = approved_company(owner=owner, officer=officer)
-        start = timezone.now() - timedelta(seconds=1)
-        campaign = campaign_services.create_campaign(
-            actor=owner,
-            issuer=company,
-            title="Open",
+        return open_campaign_of(
+            owner=owner,
+            officer=officer,
             goal=goal,
             hard_cap=hard_cap,
             min_investment=min_investment,
-            share_price="1",
-            starts_at=start,
-            ends_at=start + timedelta(days=days),
+            **kwargs,
         )
-        campaign_services.submit_campaign(campaign=campaign, actor=owner)
-        campaign_services.review_campaign(campaign=campaign, officer=officer, decision="approve")
-        settle_outbox()
-        campaign.refresh_from_db()
-        assert campaign.status == CampaignStatus.ACTIVE
-        return campaign
 
     return make

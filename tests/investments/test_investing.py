@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -156,7 +156,11 @@ def test_a_failed_campaign_refunds_its_investments(open_campaign, make_investor)
 def test_recording_that_fails_on_chain_fails_the_investment_and_frees_the_cap(
     open_campaign, make_investor, chain
 ):
-    campaign = open_campaign(goal="500", hard_cap="500")
+    # A deadline 30 days after the chain's own time (not the wall clock's), passed below.
+    chain_now = datetime.fromtimestamp(
+        int(chain.rpc("eth_getBlockByNumber", "latest", False)["timestamp"], 16), tz=UTC
+    )
+    campaign = open_campaign(goal="500", hard_cap="500", ends_at=chain_now + timedelta(days=30))
     _user, client, _ = make_investor()
     investment = invest(client, campaign, 500).json()
     chain.rpc("evm_increaseTime", 31 * 24 * 3600)  # past the contract's deadline: recordInvestment reverts

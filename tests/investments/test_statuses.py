@@ -7,10 +7,7 @@ confirmed yet (here: sent, indexed, not confirmed). The lists filter by the stat
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from eth_account import Account
 
 from blockchain.indexing.indexer import Indexer
@@ -21,7 +18,8 @@ from campaigns.models import Campaign, CampaignStatus, Investment, InvestmentSta
 from issuers import services as issuer_services
 from issuers.models import Company, RegistrationStatus
 from tests.investments.conftest import client_of
-from tests.support.issuance import CID, RUN_ENDED_AT, approved_company, move_run_into_the_past
+from tests.support.issuance import CID, RUN_ENDED_AT, move_run_into_the_past
+from tests.support.issuance import open_campaign as open_campaign_of
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -127,21 +125,7 @@ def test_a_campaign_reads_closing_while_finalize_is_on_its_way(open_campaign, ma
 
 def test_a_campaign_reads_deploying_until_create_campaign_is_confirmed(contracts, officer, make_user):
     owner, _ = make_user("issuer")
-    company = approved_company(owner=owner, officer=officer)
-    start = timezone.now()
-    campaign = campaign_services.create_campaign(
-        actor=owner,
-        issuer=company,
-        title="Deploying",
-        goal="1000",
-        hard_cap="2000",
-        min_investment="1",
-        share_price="1",
-        starts_at=start,
-        ends_at=start + timedelta(days=60),  # longer than any minimum run
-    )
-    campaign_services.submit_campaign(campaign=campaign, actor=owner)
-    campaign_services.review_campaign(campaign=campaign, officer=officer, decision="approve")
+    campaign = open_campaign_of(owner=owner, officer=officer, title="Deploying", settle=False)
     compliance = client_of(officer)
     url = f"/api/campaigns/{campaign.pk}/"
     sent_and_indexed()

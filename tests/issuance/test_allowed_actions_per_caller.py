@@ -14,14 +14,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from eth_account import Account
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from campaigns.services import actions_from
 from issuers.models import Company, KybStatus, RegistrationStatus
-from tests.support.issuance import CID
+from tests.support.issuance import CID, NOT_STARTED
 from tests.support.users import create_user, jwt_client
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -91,7 +90,7 @@ def campaign_in(state: str, *, owner) -> Campaign:
         kyb_status=KybStatus.APPROVED,
         registration_status=RegistrationStatus.REGISTERED,
     )
-    starts = timezone.now() + timedelta(hours=1)
+    starts = NOT_STARTED  # a run that has not begun, whatever day the suite runs
     live = state in ("active", "successful", "failed")
     campaign = Campaign(
         issuer=company,

@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from eth_account import Account
 
 from campaigns import services as campaign_services
@@ -17,7 +16,7 @@ from campaigns.models import Campaign, Investment, InvestmentStatus
 from issuers import services as issuer_services
 from issuers.models import Company, ComplianceReview, KybStatus, RegistrationStatus, ReviewDecision
 from issuers.services import InvalidDecision
-from tests.support.issuance import CID
+from tests.support.issuance import CID, NOT_STARTED
 from tests.support.users import create_user
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +48,7 @@ def subjects(db):
         kyb_status=KybStatus.APPROVED,
         registration_status=RegistrationStatus.REGISTERED,
     )
-    starts = timezone.now() + timedelta(hours=1)
+    starts = NOT_STARTED  # a run that has not begun, whatever day the suite runs
     Campaign.objects.bulk_create(  # no post_save: a row to review, no chain intent
         [
             Campaign(

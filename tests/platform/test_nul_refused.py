@@ -50,7 +50,8 @@ def test_a_nul_in_a_json_key_is_refused(operator):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/loans/?borrower_wallet=%00", "/api/loans/?lender_wallet=a%00b", "/api/credentials/?status=%00"]
+    "path",
+    ["/api/loans/?borrower_wallet=%00", "/api/loans/?lender_wallet=a%00b", "/api/credentials/?status=%00"],
 )
 def test_a_nul_in_a_query_parameter_is_a_400_naming_it(operator, path):
     response = operator.get(path)

@@ -108,6 +108,51 @@ def draft_campaign(issuer_client, company_id: int, **kwargs) -> dict:
     return response.json()
 
 
+# Campaign runs between fixed instants around any day the suite runs, so no test races the wall
+# clock: an open campaign started before it and ends long after; a campaign not started yet starts
+# after any such day.
+OPEN_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+OPEN_UNTIL = datetime(2099, 1, 1, tzinfo=UTC)
+NOT_STARTED = datetime(2098, 1, 1, tzinfo=UTC)
+
+
+def open_campaign(
+    *,
+    owner,
+    officer,
+    title: str = "Open",
+    goal="1000",
+    hard_cap="10000",
+    min_investment="10",
+    ends_at: datetime = OPEN_UNTIL,
+    settle=True,
+):
+    """An approved campaign of a new approved company of `owner`, open from OPEN_FROM to `ends_at`
+    (its contract's deadline); with `settle`, its contract is deployed on anvil and it is active."""
+    from campaigns import services as campaign_services
+    from campaigns.models import CampaignStatus
+
+    company = approved_company(owner=owner, officer=officer)
+    campaign = campaign_services.create_campaign(
+        actor=owner,
+        issuer=company,
+        title=title,
+        goal=goal,
+        hard_cap=hard_cap,
+        min_investment=min_investment,
+        share_price="1",
+        starts_at=OPEN_FROM,
+        ends_at=ends_at,
+    )
+    campaign_services.submit_campaign(campaign=campaign, actor=owner)
+    campaign_services.review_campaign(campaign=campaign, officer=officer, decision="approve")
+    if settle:
+        settle_outbox()
+        campaign.refresh_from_db()
+        assert campaign.status == CampaignStatus.ACTIVE
+    return campaign
+
+
 # A fixed instant in the past: a campaign's run is moved to end here, so closing it never races the
 # wall clock (its dates, and the `now` the beat sweep is given, are all this instant).
 RUN_ENDED_AT = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
