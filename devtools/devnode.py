@@ -33,6 +33,7 @@ class AnvilNode:
         block_time: float | None = None,
         log_path: str | Path | None = None,
         extra_args: tuple[str, ...] = (),
+        historical_states: int | None = None,
     ) -> None:
         self.port = port
         self.chain_id = chain_id
@@ -45,10 +46,17 @@ class AnvilNode:
             str(port),
             "--chain-id",
             str(chain_id),
+        ]
+        if historical_states:
+            # Memory only and first-in-first-out: anvil keeps the state of the last N blocks it
+            # inserted, reverted ones included. A test session snapshots and reverts one base block
+            # for thousands of tests, so with anvil's default window (500) the base block's state
+            # was evicted late in a full run and a reorg down to it failed (BlockOutOfRangeError).
+            argv += ["--prune-history", str(historical_states)]
+        else:
             # anvil writes every historical state past its in-memory window to ~/.foundry/anvil/tmp
             # and never deletes it: a long test or bench run filled a 250 GB disk. Keep none on disk.
-            *ANVIL_DISK_ARGS,
-        ]
+            argv += list(ANVIL_DISK_ARGS)
         if state_path:
             argv += ["--state", str(state_path)]
         if block_time:

@@ -71,11 +71,21 @@ def _clean_redis():
     yield
 
 
+SESSION_HISTORICAL_STATES = 200_000
+
+
 @pytest.fixture(scope="session")
 def anvil_node():
     """One anvil node for the session, on the port CHAIN_RPC_URL names."""
     port = urlparse(settings.CHAIN_RPC_URL).port
-    node = AnvilNode(port=port, chain_id=settings.CHAIN_ID, log_path=LOG_DIR / "anvil.log")
+    node = AnvilNode(
+        port=port,
+        chain_id=settings.CHAIN_ID,
+        log_path=LOG_DIR / "anvil.log",
+        # Every block the session ever mines keeps its state, so a reorg or historical read down to
+        # the snapshot base works however late a test runs (a full run mines some thousands).
+        historical_states=SESSION_HISTORICAL_STATES,
+    )
     node.start()
     yield node
     node.stop()

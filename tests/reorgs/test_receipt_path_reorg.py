@@ -71,3 +71,23 @@ def test_an_event_re_mined_at_the_same_height_survives_the_rewind_that_follows(c
     assert loan.status == LoanStatus.ANCHORED and loan.anchored_tx_hash == row.tx_hash
     assert ReorgRecord.objects.count() == 1
     assert run_reconcile().drift_count == 0
+
+
+def test_the_snapshot_base_state_outlives_the_blocks_earlier_tests_mined(chain):
+    """anvil stores a block's state each time a block is mined on top of it and evicts first in,
+    first out (500 by default), by hash: evicting an old copy of the base block's state, stored by
+    an earlier test, dropped the copy the running test had just stored, and a reorg down to the base
+    failed (BlockOutOfRangeError), in some full runs. The session node keeps every state."""
+    base = int(chain.rpc("eth_blockNumber"), 16)
+    stranger = {"from": BORROWER, "to": BORROWER, "value": hex(1)}
+    for _ in range(600):  # 600 earlier tests, each mining one block on the base
+        snapshot = chain.snapshot()
+        chain.rpc("eth_sendTransaction", stranger)
+        assert chain.revert(snapshot)
+    chain.rpc("eth_sendTransaction", stranger)
+    chain.mine(2)  # each stored state evicts the oldest copy of the base's
+    head = int(chain.rpc("eth_blockNumber"), 16)
+    assert int(chain.rpc("eth_getTransactionCount", BORROWER, hex(base)), 16) >= 0  # raised
+    chain.rpc("anvil_reorg", head - base, [[stranger, 0]])  # down to the base itself
+    assert int(chain.rpc("eth_blockNumber"), 16) == head
+    assert chain.rpc("eth_getBlockByNumber", hex(base + 1), False)["transactions"]
