@@ -4,8 +4,10 @@ Sequential ids (the platform's and the vault's) answer only for callers who may 
 compliance and operators (any id), the issuing institution's members and the subject (their own).
 Anyone else gets the same 404 whether the id exists or not, so counting up ids reveals nothing, not
 even which ids exist. Anyone may verify by fingerprint, document or share id, each of which names one
-credential unguessably. An answer by share id carries nothing that identifies the subject: no wallet,
-no credential type, no ids, no transaction hash (the transaction's input names the subject).
+credential unguessably. A verification by share id carries nothing that identifies the subject: no
+wallet, no credential type, no ids, no transaction hash (the transaction's input names the subject).
+But a share id also opens the credential's proof bundle, document included (shared/API.md): the
+holder passes the link on to who should read the credential.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 
 from accounts.models import User
 from core.api import DomainError, NotFound
+from credentials.bundles import build_bundle, verify_bundle
 from credentials.models import SHARE_ID_PATTERN, Credential
 from credentials.selectors import credentials_for
 from credentials.verification import Verification, verify_credential
@@ -77,11 +80,15 @@ def verify_for(
     share_id: str | None = None,
     fingerprint: str | None = None,
     document: dict | None = None,
+    bundle: dict | None = None,
 ) -> Verification:
-    """`POST /api/blockchain/verify/` for `user` (anonymous or signed in). An id the caller may not
+    """`POST /api/blockchain/verify/` for `user` (anonymous or signed in). A proof bundle is checked
+    against the chain alone, whoever asks (it carries everything it claims). An id the caller may not
     use counts only together with the credential's fingerprint or document: they are verified, and
     the answer is `not_found` unless they name that very id (so a wrong fingerprint cannot tell an
     existing id from a missing one). Without either it is the 404 of a missing credential."""
+    if bundle is not None:
+        return verify_bundle(bundle)
     proof = {"fingerprint": fingerprint, "document": document}
     if share_id is not None:
         pk = _shared(share_id)
@@ -102,6 +109,21 @@ def verify_for(
         else result.onchain_id == onchain_id
     )
     return result if result.exists and named else _not_found(result.fingerprint, result.source)
+
+
+def bundle_for(user: User, *, key: str) -> dict:
+    """`GET /api/credentials/{key}/proof/`: by share id for anyone holding the link, by the platform's
+    numeric id for who may see the credential (404 for anyone else, as for a missing one)."""
+    credentials = Credential.objects.select_related("institution", "batch")
+    if NUMERIC.fullmatch(key):
+        if not may_use_ids(user, credential_id=int(key)):
+            raise NotFound(HIDDEN)
+        credential = credentials.filter(pk=int(key)).first()
+    else:
+        credential = credentials.filter(share_id=key).first() if SHARE_ID.fullmatch(key) else None
+    if credential is None:
+        raise NotFound(HIDDEN)
+    return build_bundle(credential)
 
 
 def status_for(user: User, *, key: str, onchain: bool) -> Verification:

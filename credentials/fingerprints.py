@@ -68,8 +68,20 @@ def expiry_seconds(expires_at: datetime | None) -> int:
     return int(expires_at.timestamp()) if expires_at else 0
 
 
-def batch_leaf(*, fingerprint: str, subject: str, credential_type: str, expires_at: datetime | None) -> bytes:
+LEAF_ENCODING = ("bytes32", "address", "bytes32", "uint64")
+
+
+def leaf_of(*, fingerprint: str, subject: str, credential_type_hash: bytes, expires_seconds: int) -> bytes:
+    """The batch leaf of the values the vault commits to (the type already hashed)."""
     return standard_leaf(
-        ["bytes32", "address", "bytes32", "uint64"],
-        [bytes32_from_hex(fingerprint), subject, type_hash(credential_type), expiry_seconds(expires_at)],
+        LEAF_ENCODING, [bytes32_from_hex(fingerprint), subject, credential_type_hash, expires_seconds]
+    )
+
+
+def batch_leaf(*, fingerprint: str, subject: str, credential_type: str, expires_at: datetime | None) -> bytes:
+    return leaf_of(
+        fingerprint=fingerprint,
+        subject=subject,
+        credential_type_hash=type_hash(credential_type),
+        expires_seconds=expiry_seconds(expires_at),
     )

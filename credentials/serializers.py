@@ -12,8 +12,11 @@ from accounts.models import User
 from blockchain.chain.fields import EthereumAddressField
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusField
+from credentials.bundles import BUNDLE_FORMAT
+from credentials.fingerprints import CREDENTIAL_SCHEME, LEAF_ENCODING
 from credentials.models import SHARE_ID_PATTERN, Credential, CredentialBatch, CredentialStatus, Institution
 from credentials.selectors import batch_credential_ids, shown_status
+from credentials.verification import checks_of
 
 UINT256_MAX = 2**256 - 1  # the vault's credential ids are uint256
 
@@ -208,6 +211,57 @@ class RevokeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+HASH32 = r"^0x[0-9a-fA-F]{64}$"
+
+
+class BundleCredentialSerializer(serializers.Serializer):
+    scheme = serializers.ChoiceField(choices=[CREDENTIAL_SCHEME])
+    document = serializers.JSONField(help_text="the credential document (a non-empty JSON object)")
+    fingerprint = serializers.RegexField(HASH32)
+    type = serializers.CharField(allow_null=True, max_length=200, help_text="the type's name, or null")
+    type_hash = serializers.RegexField(HASH32, help_text="keccak256 of the type's name")
+    subject = EthereumAddressField()
+    issuer = EthereumAddressField()
+    expires_at = serializers.IntegerField(
+        min_value=0, max_value=2**64 - 1, help_text="unix seconds, 0: never"
+    )
+
+    def validate_document(self, value: object) -> dict:
+        if not isinstance(value, dict) or not value:
+            raise serializers.ValidationError("A credential document is a non-empty JSON object.")
+        return value
+
+
+class BundleAnchorSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["single", "batch"])
+    chain_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    contract = EthereumAddressField()
+    tx_hash = serializers.RegexField(HASH32)
+    block_number = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+    credential_id = serializers.IntegerField(required=False, min_value=1, max_value=UINT256_MAX)
+    root = serializers.RegexField(HASH32, required=False)
+    leaf = serializers.RegexField(HASH32, required=False)
+    proof = serializers.ListField(child=serializers.RegexField(HASH32), required=False, max_length=64)
+    leaf_encoding = serializers.ListField(child=serializers.CharField(), required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        needed = ("credential_id",) if attrs["kind"] == "single" else ("root", "leaf", "proof")
+        missing = {name: f"Required for a {attrs['kind']} anchor." for name in needed if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        if "leaf_encoding" in attrs and tuple(attrs["leaf_encoding"]) != LEAF_ENCODING:
+            raise serializers.ValidationError({"leaf_encoding": f"Only {list(LEAF_ENCODING)} is supported."})
+        return attrs
+
+
+class ProofBundleSerializer(serializers.Serializer):
+    """A proof bundle (docs/proof-bundles.md)."""
+
+    format = serializers.ChoiceField(choices=[BUNDLE_FORMAT])
+    credential = BundleCredentialSerializer()
+    anchor = BundleAnchorSerializer()
+
+
 class VerifyRequestSerializer(serializers.Serializer):
     """Anyone: `share_id`, `fingerprint` or `document`; `credential_id` or `onchain_id` together with
     the fingerprint or document. An id alone only for who may see the credential."""
@@ -219,8 +273,13 @@ class VerifyRequestSerializer(serializers.Serializer):
     )
     fingerprint = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", required=False)
     document = serializers.JSONField(required=False)
+    bundle = ProofBundleSerializer(
+        required=False, help_text="a proof bundle, checked against the chain alone"
+    )
 
     def validate(self, attrs):
+        if "bundle" in attrs and len(attrs) > 1:
+            raise serializers.ValidationError("A bundle carries everything: give it alone.")
         if not attrs:
             raise serializers.ValidationError(
                 "Give share_id, fingerprint or document (or, with them, credential_id or onchain_id)."
@@ -230,6 +289,22 @@ class VerifyRequestSerializer(serializers.Serializer):
         if sum(name in attrs for name in ("credential_id", "onchain_id", "share_id")) > 1:
             raise serializers.ValidationError("Give one of credential_id, onchain_id and share_id.")
         return attrs
+
+
+class VerificationCheckSerializer(serializers.Serializer):
+    step = serializers.ChoiceField(
+        choices=[
+            "fingerprint",
+            "contract",
+            "anchored",
+            "transaction",
+            "not_revoked",
+            "not_expired",
+            "issuer_active",
+        ]
+    )
+    ok = serializers.BooleanField(allow_null=True, help_text="null: not reached (an earlier step failed)")
+    detail = serializers.CharField()
 
 
 class VerificationSerializer(serializers.Serializer):
@@ -252,7 +327,13 @@ class VerificationSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     tx_hash = serializers.CharField(allow_null=True)
+    block_number = serializers.IntegerField(allow_null=True)
     source = serializers.ChoiceField(choices=["cache", "chain"])
+    checks = serializers.SerializerMethodField()
+
+    @extend_schema_field(VerificationCheckSerializer(many=True))
+    def get_checks(self, result) -> list[dict]:
+        return checks_of(result)
 
 
 class CredentialStatusRequestSerializer(serializers.Serializer):

@@ -1,7 +1,13 @@
 from django.urls import path, register_converter
 from rest_framework.routers import SimpleRouter
 
-from credentials.views import CredentialStatusView, CredentialViewSet, InstitutionViewSet, VerifyView
+from credentials.views import (
+    CredentialProofView,
+    CredentialStatusView,
+    CredentialViewSet,
+    InstitutionViewSet,
+    VerifyView,
+)
 
 
 class CredentialKeyConverter:
@@ -28,6 +34,11 @@ urlpatterns = [
         "blockchain/status/<credential_key:credential_id>/",
         CredentialStatusView.as_view(),
         name="credential-status",
+    ),
+    path(
+        "credentials/<credential_key:credential_id>/proof/",
+        CredentialProofView.as_view(),
+        name="credential-proof",
     ),
     *router.urls,
 ]

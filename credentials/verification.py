@@ -2,13 +2,15 @@
 otherwise from the chain (and that answer is cached for CREDENTIAL_CHAIN_CACHE_SECONDS).
 
 Outcomes: `valid`, `not_found`, `revoked`, `expired`, `issuer_inactive`, `fingerprint_mismatch`.
+Every answer also lists its steps (`checks_of`): the document's fingerprint, the anchoring, no
+revocation, no expiry, an active issuer, each passed, failed or not reached, in plain words.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -50,6 +52,76 @@ class Verification:
     expires_at: datetime | None
     tx_hash: str | None
     source: str
+    block_number: int | None = None
+    # The steps as checked (proof bundles); None: derived from the fields above by `checks_of`.
+    checks: list[dict] | None = None
+
+
+def check(step: str, ok: bool | None, detail: str) -> dict:
+    """One verification step: `ok` is None when an earlier failure left nothing to check."""
+    return {"step": step, "ok": ok, "detail": detail}
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def issuer_detail(*, name: str | None, address: str | None, active: bool) -> str:
+    who = f"{name} ({address})" if name else str(address)
+    return (
+        f"Issued by {who}, an active institution." if active else f"{who} is no longer an active institution."
+    )
+
+
+def checks_of(result: Verification) -> list[dict]:
+    """The steps behind a verification, for the API's `checks` and the verifier page."""
+    if result.checks is not None:
+        return result.checks
+    fingerprint = (
+        check("fingerprint", False, "The document does not match the credential: it was altered.")
+        if result.outcome == "fingerprint_mismatch"
+        else check("fingerprint", True, f"The document's fingerprint is {result.fingerprint}.")
+        if result.fingerprint
+        else check("fingerprint", None, "No document or fingerprint was given.")
+    )
+    if not result.exists:
+        moot = "Not checked: nothing is anchored."
+        return [
+            fingerprint,
+            check("anchored", False, "Nothing with this fingerprint is anchored: altered or never issued."),
+            check("not_revoked", None, moot),
+            check("not_expired", None, moot),
+            check("issuer_active", None, moot),
+        ]
+    where = f" in transaction {result.tx_hash}" if result.tx_hash else ""
+    where += f", block {result.block_number}" if result.block_number is not None else ""
+    revoked = (
+        f"Revoked by the issuer on {when(result.revoked_at)}."
+        if result.revoked_at
+        else "Revoked by the issuer."
+    )
+    expiry = (
+        "Does not expire."
+        if result.expires_at is None
+        else f"Expired on {when(result.expires_at)}."
+        if result.expired
+        else f"Valid until {when(result.expires_at)}."
+    )
+    return [
+        fingerprint,
+        check("anchored", True, f"Anchored on chain{where}."),
+        check("not_revoked", not result.revoked, revoked if result.revoked else "Not revoked."),
+        check("not_expired", not result.expired, expiry),
+        check(
+            "issuer_active",
+            result.institution_active,
+            issuer_detail(
+                name=result.institution_name,
+                address=result.institution,
+                active=bool(result.institution_active),
+            ),
+        ),
+    ]
 
 
 def _outcome(*, exists: bool, mismatch: bool, revoked: bool, expired: bool, active: bool) -> str:

@@ -21,7 +21,7 @@ from blockchain.chain.client import explorer_tx_url
 from core.api import DomainError, NotFound, bearer_authentication_classes, role_required
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
-from credentials.disclosure import SHARE_ID, status_for, verify_for
+from credentials.disclosure import SHARE_ID, bundle_for, status_for, verify_for
 from credentials.models import Credential, CredentialStatus
 from credentials.serializers import (
     AddInstitutionMemberSerializer,
@@ -33,6 +33,7 @@ from credentials.serializers import (
     InstitutionMemberSerializer,
     InstitutionSerializer,
     IssueCredentialSerializer,
+    ProofBundleSerializer,
     RevokeSerializer,
     VerificationSerializer,
     VerifyRequestSerializer,
@@ -258,6 +259,39 @@ class CredentialStatusView(APIView):
             request.user, key=body.validated_data["credential_id"], onchain=body.validated_data["onchain"]
         )
         return Response(CredentialStatusSerializer(result).data)
+
+
+class CredentialProofView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = PUBLIC_AUTHENTICATION
+    throttle_classes = [AnonymousVerifyThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "credential_id",
+                str,
+                OpenApiParameter.PATH,
+                pattern=r"^(?:[0-9]+|[A-Za-z0-9_-]{22})$",
+                description="share id (anyone holding it) or numeric id (who may see it)",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                ProofBundleSerializer, description="the proof bundle (docs/proof-bundles.md)"
+            ),
+            404: OpenApiResponse(description="no such credential, or not yours"),
+            409: OpenApiResponse(description="not_anchored, or document_unknown (seen only on chain)"),
+        },
+    )
+    def get(self, request: Request, credential_id: str) -> Response:
+        """A self-contained proof bundle: the document, its fingerprint and where it is anchored, for
+        anyone to check against the chain (POST /api/blockchain/verify/, the /verify/ page, or
+        scripts/verify_bundle.py)."""
+        response = Response(bundle_for(request.user, key=credential_id))
+        response["Content-Disposition"] = f'inline; filename="credential-proof-{credential_id}.json"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -207,3 +207,119 @@ def reconcile_credentials(w3: Web3) -> ReconcileResult:
                 )
             )
     return result
+
+
+@dataclass(frozen=True)
+class AnchorFacts:
+    """What the chain says about one anchoring claim (a proof bundle), every read at `block`."""
+
+    block: int
+    block_time: datetime
+    chain_id: int
+    credential: tuple | None  # credentialStatus(id), single credentials
+    batch: tuple | None  # batchOf(root), batch members
+    leaf_revoked: bool | None  # isLeafRevoked(root, leaf), batch members
+    institution: tuple | None  # institutionOf(the anchor's institution)
+    receipt: dict | None  # the claimed transaction's receipt (raw JSON-RPC), None if unknown
+    canonical_block_hash: str | None  # the hash of the claimed block on the chain read at `block`
+    vault_logs: tuple[tuple[str, dict], ...]  # (event name, args) of the receipt's vault logs
+
+
+def _eth_call(vault: str, function: str, args: list, block: int) -> tuple[str, list]:
+    from blockchain.chain.abi import interface
+
+    data = "0x" + interface(ARTIFACT).encode_call(function, args).hex()
+    return "eth_call", [{"to": vault, "data": data}, hex(block)]
+
+
+def _decoded(function: str, raw: str) -> tuple | bool:
+    from blockchain.chain.abi import interface
+
+    values = interface(ARTIFACT).decode_output(function, bytes.fromhex(raw.removeprefix("0x")))
+    return values[0] if len(values) == 1 else values
+
+
+def read_anchor(
+    *,
+    vault: str,
+    credential_id: int | None,
+    root: str | None,
+    leaf: str | None,
+    tx_hash: str,
+    block_number: int,
+    w3: Web3 | None = None,
+) -> AnchorFacts:
+    """The vault's view of a single credential (`credential_id`) or a batch leaf (`root`, `leaf`),
+    the institution behind it, and the claimed anchoring transaction: one JSON-RPC batch at the head."""
+    from blockchain.chain.abi import interface
+    from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
+
+    w3 = w3 or get_web3()
+    block = int(rpc_call(w3, "eth_blockNumber", []), 16)
+    single = credential_id is not None
+    calls = [
+        ("eth_chainId", []),
+        ("eth_getBlockByNumber", [hex(block), False]),
+        ("eth_getTransactionReceipt", [tx_hash]),
+        ("eth_getBlockByNumber", [hex(block_number), False]),
+        _eth_call(vault, "credentialStatus", [credential_id], block)
+        if single
+        else _eth_call(vault, "batchOf", [bytes32_from_hex(root)], block),
+    ]
+    if not single:
+        calls.append(
+            _eth_call(vault, "isLeafRevoked", [bytes32_from_hex(root), bytes32_from_hex(leaf)], block)
+        )
+    chain_id, head, receipt, claimed_block, record, *rest = rpc_batch(w3, calls)
+    for value in (chain_id, head, record, *rest):
+        if isinstance(value, RpcError):
+            raise value
+    record = _decoded("credentialStatus" if single else "batchOf", record)
+    institution_address = record[7] if single else record[2]
+    institution = None
+    if int(institution_address, 16):
+        (institution,), _ = call_many(
+            [(ARTIFACT, vault, "institutionOf", [institution_address])], w3=w3, block=block
+        )
+    receipt = receipt if isinstance(receipt, dict) else None
+    logs = []
+    for log in (receipt or {}).get("logs", []):
+        if Web3.to_checksum_address(log["address"]) != Web3.to_checksum_address(vault):
+            continue
+        topics = [bytes.fromhex(t.removeprefix("0x")) for t in log["topics"]]
+        spec = interface(ARTIFACT).events_by_topic.get(topics[0]) if topics else None
+        if spec is not None:
+            logs.append((spec.name, spec.decode(topics, bytes.fromhex(log["data"].removeprefix("0x")))))
+    claimed = claimed_block if isinstance(claimed_block, dict) and block_number <= block else None
+    return AnchorFacts(
+        block=block,
+        block_time=datetime.fromtimestamp(int(head["timestamp"], 16), tz=UTC),
+        chain_id=int(chain_id, 16),
+        credential=record if single else None,
+        batch=None if single else record,
+        leaf_revoked=None if single else bool(_decoded("isLeafRevoked", rest[0])),
+        institution=institution,
+        receipt=receipt,
+        canonical_block_hash=claimed["hash"] if claimed else None,
+        vault_logs=tuple(logs),
+    )
+
+
+def anchoring_block(tx_hash: str, *, w3: Web3 | None = None) -> int:
+    """The block of an anchoring transaction: from its stored (surviving) vault event, else its receipt."""
+    from blockchain.chain.client import get_web3, rpc_call
+    from blockchain.models import ChainEvent
+
+    stored = (
+        ChainEvent.objects.filter(
+            tx_hash=tx_hash, removed=False, event_name__in=["CredentialIssued", "BatchAnchored"]
+        )
+        .values_list("block_number", flat=True)
+        .first()
+    )
+    if stored is not None:
+        return stored
+    receipt = rpc_call(w3 or get_web3(), "eth_getTransactionReceipt", [tx_hash])
+    if not receipt:
+        raise LookupError(f"no receipt for the anchoring transaction {tx_hash}")
+    return int(receipt["blockNumber"], 16)
