@@ -22,8 +22,7 @@ from tests.support.foreign_batch import (
     anchor_foreign_batch,
     issue_foreign_credential,
     register_foreign_institution,
-    revoke_foreign_credential,
-    revoke_foreign_leaf,
+    revoke_foreign,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -182,7 +181,7 @@ def test_a_single_credential_is_valid_until_its_institution_revokes_it(chain, co
     status, answer = verdict(chain, bundle)
     assert status == 0 and all(check["ok"] is True for check in answer["checks"]), answer
 
-    revoke_foreign_credential(bundle, institution_address=FOREIGN_INSTITUTION)
+    revoke_foreign(bundle, institution_address=FOREIGN_INSTITUTION)
     status, answer = verdict(chain, bundle)
     assert status == 1 and answer["outcome"] == "revoked"
     assert by_step(answer)["not_revoked"]["ok"] is False
@@ -218,7 +217,7 @@ def test_a_single_bundle_claiming_other_fields_is_not_found(chain, contracts):
 
 
 def test_a_leaf_the_institution_revoked_is_revoked(chain, foreign_bundles):
-    revoke_foreign_leaf(foreign_bundles[1], institution_address=FOREIGN_INSTITUTION)
+    revoke_foreign(foreign_bundles[1], institution_address=FOREIGN_INSTITUTION)
     status, answer = verdict(chain, foreign_bundles[1])
     assert status == 1 and answer["outcome"] == "revoked"
     assert by_step(answer)["not_revoked"]["ok"] is False

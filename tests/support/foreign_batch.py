@@ -150,28 +150,22 @@ def issue_foreign_credential(
     }
 
 
-def revoke_foreign_credential(bundle: dict, *, institution_address: str) -> str:
-    """The institution revokes the bundle's single credential itself; the tx hash."""
+def revoke_foreign(bundle: dict, *, institution_address: str) -> str:
+    """The institution revokes the bundle's credential itself (`revokeCredential` for a single one,
+    `revokeBatchLeaf` for a batch leaf); the tx hash."""
     anchor = bundle["anchor"]
+    if anchor["kind"] == "single":
+        function, target = "revokeCredential", [anchor["credential_id"]]
+    else:
+        function, target = (
+            "revokeBatchLeaf",
+            [bytes.fromhex(anchor["root"][2:]), bytes.fromhex(anchor["leaf"][2:])],
+        )
     return send(
         anchor["contract"],
         "CredentialVault",
-        "revokeCredential",
-        anchor["credential_id"],
-        keccak(text="reason"),
-        sender=to_checksum_address(institution_address),
-    )
-
-
-def revoke_foreign_leaf(bundle: dict, *, institution_address: str) -> str:
-    """The institution revokes the bundle's leaf of its batch itself; the tx hash."""
-    anchor = bundle["anchor"]
-    return send(
-        anchor["contract"],
-        "CredentialVault",
-        "revokeBatchLeaf",
-        bytes.fromhex(anchor["root"][2:]),
-        bytes.fromhex(anchor["leaf"][2:]),
+        function,
+        *target,
         keccak(text="reason"),
         sender=to_checksum_address(institution_address),
     )
