@@ -167,6 +167,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "audit.services.AuditMiddleware",
+    # After authentication (it scopes keys per user); the view and its stored response share one
+    # transaction inside it (core/idempotency.py).
+    "core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -309,7 +312,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(minute=15, hour=4),
     },
+    "purge-idempotency-records": {
+        "task": "core.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=45),
+    },
 }
+# How long an Idempotency-Key's stored response is replayed (core/idempotency.py).
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 
 # --- API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -8,7 +8,7 @@ from compliance.views import admin_index, dashboard_view
 from core.api_index import ApiIndexView
 from core.metrics import metrics
 from core.ops_access import docs_access, metrics_access
-from credentials.views import verifier_page
+from credentials.verifier_page import verifier_page
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),

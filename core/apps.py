@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Process-wide instrumentation (no models): every DB connection is counted and timed."""
+    """Process-wide instrumentation (every DB connection is counted and timed) and the platform's own
+    rows (core.models: Idempotency-Key records)."""
 
     name = "core"
     verbose_name = "Platform core"

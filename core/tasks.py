@@ -21,3 +21,11 @@ def worker_heartbeat() -> dict:
     beat = {"host": socket.gethostname(), "at": now, "database": connection.vendor}
     cache.set(WORKER_HEARTBEAT_KEY, beat, timeout=None)
     return beat
+
+
+@shared_task(name="core.tasks.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    """Delete Idempotency-Key records past their TTL (they are no longer replayed anyway)."""
+    from core.idempotency import purge_expired
+
+    return purge_expired()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import Case
@@ -255,3 +257,30 @@ def is_accredited(user: User) -> bool:
         user=user, purpose=LinkPurpose.ACCREDITATION, credential__subject_wallet=user.wallet_address
     )
     return any(_state(link.credential) == "valid" for link in links)
+
+
+# --- the public verifier page ---------------------------------------------------------------------
+
+
+class HeldCredential(NamedTuple):
+    """What the verifier page shows of a credential the platform holds: its share id and the
+    transaction that anchored it (its own issueCredential, or its batch's anchorBatch)."""
+
+    share_id: str
+    anchoring_tx_hash: str | None
+
+
+def held_credential_by_fingerprint(fingerprint: str | None) -> HeldCredential | None:
+    """The platform's credential with this fingerprint (share id, anchoring transaction), or None
+    when the platform never held it (e.g. a batch an institution anchored itself)."""
+    if not fingerprint:
+        return None
+    row = (
+        Credential.objects.filter(fingerprint=fingerprint.lower())
+        .values_list("share_id", "issued_tx_hash", "batch__anchored_tx_hash")
+        .first()
+    )
+    if row is None:
+        return None
+    share_id, issued_tx_hash, batch_tx_hash = row
+    return HeldCredential(share_id=share_id, anchoring_tx_hash=batch_tx_hash or issued_tx_hash or None)

@@ -1,14 +1,8 @@
-"""Institutions, credentials, and verification (the API and the public verifier page)."""
+"""Institutions, credentials, verification and proof bundles (the API; the page is verifier_page.py)."""
 
 from __future__ import annotations
 
-import json
-
 import django_filters
-from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
-from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -17,11 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from blockchain.chain.addresses import InvalidAddress, normalize_address
-from blockchain.chain.client import explorer_tx_url
-from core.api import DomainError, NotFound, bearer_authentication_classes, role_required
+from core.api import NotFound, bearer_authentication_classes, role_required
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
-from credentials.disclosure import SHARE_ID, bundle_for, status_for, verify_for
+from credentials.disclosure import bundle_for, status_for, verify_for
 from credentials.models import Credential, CredentialStatus
 from credentials.serializers import (
     AddInstitutionMemberSerializer,
@@ -38,7 +31,6 @@ from credentials.serializers import (
     VerificationSerializer,
     VerifyRequestSerializer,
 )
-from credentials.verification import verify_credential
 
 ISSUERS = role_required("institution", "operator")
 
@@ -292,48 +284,3 @@ class CredentialProofView(APIView):
         response["Content-Disposition"] = f'inline; filename="credential-proof-{credential_id}.json"'
         response["Cache-Control"] = "private, no-store"
         return response
-
-
-@require_http_methods(["GET", "POST"])
-def verifier_page(request):
-    """The public verifier: paste or upload a credential document, see whether it is valid. A share
-    link (`/verify/?share=<share id>`) shows that credential's status, nothing about its subject."""
-    context: dict = {"document_text": ""}
-    throttle = AnonymousVerifyThrottle()
-    share_id = request.GET.get("share") if request.method == "GET" else None
-    if (request.method == "POST" or share_id is not None) and not throttle.allow_request(request, None):
-        wait = int(throttle.wait() or 1)
-        context["error"] = f"Too many verifications from your address; try again in {wait} s."
-        response = render(request, "credentials/verify.html", context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
-    if share_id is not None:
-        if not SHARE_ID.fullmatch(share_id):
-            context["error"] = "That share link is incomplete: copy the whole link."
-        else:
-            context["shared"] = True
-            try:
-                context["result"] = verify_for(AnonymousUser(), share_id=share_id)
-            except DomainError as exc:
-                context["error"] = exc.message
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        limit = settings.VERIFY_MAX_DOCUMENT_BYTES
-        size = upload.size if upload else len(request.POST.get("document", "").encode())
-        if size > limit:
-            context["error"] = f"The document is larger than {limit // 1024} KiB; a credential is not."
-            return render(request, "credentials/verify.html", context, status=413)
-        text = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("document", "")
-        context["document_text"] = text
-        try:
-            document = json.loads(text)
-            result = verify_credential(document=document)
-            context["result"] = result
-            context["tx_url"] = explorer_tx_url(result.tx_hash)
-        except json.JSONDecodeError as exc:
-            context["error"] = f"That is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-        except RecursionError:
-            context["error"] = "That JSON is nested too deeply."
-        except DomainError as exc:
-            context["error"] = exc.message
-    return render(request, "credentials/verify.html", context)

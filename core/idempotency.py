@@ -1,0 +1,228 @@
+"""`Idempotency-Key` on unsafe methods (API.md, "Frontend integration"), Stripe's semantics.
+
+An authenticated POST, PUT, PATCH or DELETE carrying `Idempotency-Key: <1..255 printable ASCII>`:
+
+- the same key from the same user with the same request (SHA-256 of method, path, query string and
+  body bytes) within IDEMPOTENCY_TTL_HOURS answers the first response again (status, body,
+  Content-Type, Location) with `Idempotent-Replayed: true`, and nothing runs a second time;
+- the same key with another request → 422 `idempotency_key_reused`;
+- while the first request with the key still runs → 409 `idempotency_in_progress`, `Retry-After: 1`;
+- a malformed key → 400 `invalid_idempotency_key`.
+
+Crash safety: the record is claimed (`INSERT … ON CONFLICT DO NOTHING`, committed), then one
+transaction locks its row (NOWAIT: a lock held by another request is the 409), runs the view and
+stores the response in the row before it commits. The effect and its stored response commit
+together or not at all; a `running` row whose lock is free belongs to a request that died and rolled
+back, so the next request with the key runs. `transaction.on_commit` hooks (the outbox kick) run after
+this outer commit, as they would after the service's own.
+
+Not stored, so a retry runs again: 5xx answers and 429 (throttled); their transaction is rolled
+back, so they leave no effect behind either. Anonymous requests (sign-up, token, the public
+verifier) are not deduplicated: their answers carry secrets or change nothing. Records older than
+the TTL count as absent; `purge_expired` (a beat task) deletes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from prometheus_client import Counter
+
+from core.api import bearer_authentication_classes
+from core.models import IdempotencyRecord, IdempotencyState
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEADER = "Idempotency-Key"
+_META_KEY = "HTTP_IDEMPOTENCY_KEY"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+# Headers of the first response that a replay repeats (the body's type and a created resource's URL).
+STORED_HEADERS = ("Content-Type", "Location")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+IDEMPOTENCY_REQUESTS = Counter(
+    "idempotency_requests_total",
+    "Requests carrying an Idempotency-Key, by outcome",
+    ["outcome"],  # executed, replayed, key_reused, in_progress, invalid_key, not_stored, anonymous
+)
+
+
+def ttl() -> timedelta:
+    return timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+
+
+def valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and all(" " <= ch <= "~" for ch in key)
+
+
+def request_hash(request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.META.get("QUERY_STRING", "")):
+        encoded = part.encode("utf-8", "surrogateescape")
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    digest.update(request.body)  # bounded by RequestBodyLimitMiddleware; parsers re-read it from memory
+    return digest.hexdigest()
+
+
+def stored(response) -> bool:
+    """Whether a response is kept for replay: not a server error, not throttled (both are answers
+    a client retries, and get rolled back)."""
+    return response.status_code < 500 and response.status_code != 429
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=status)
+
+
+def _authenticated_user(request):
+    """The user the view will act for: the bearer token's (DRF authenticates only in the view, so
+    it is done here too, with the same classes and in the same order: tokens before sessions), else
+    the session's (the admin). None for anonymous or bad credentials: the view then answers as usual
+    (e.g. 401) and nothing is deduplicated."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        from rest_framework.exceptions import APIException
+        from rest_framework.request import Request
+
+        drf_request = Request(request)
+        for authentication_class in bearer_authentication_classes():
+            try:
+                result = authentication_class().authenticate(drf_request)
+            except APIException:
+                return None
+            if result is not None:
+                return result[0]
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+class _Locked(Exception):
+    """Another request holds the record's row lock: it is still running."""
+
+
+class _Vanished(Exception):
+    """The claimed row was purged between the claim and the lock (it had expired)."""
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(bytes(record.body), status=record.status_code)
+    if "Content-Type" not in record.headers:
+        del response["Content-Type"]
+    for name, value in record.headers.items():
+        response[name] = value
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+class IdempotencyMiddleware:
+    """See the module docstring. Placed after authentication (sessions) in MIDDLEWARE."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in UNSAFE_METHODS or _META_KEY not in request.META:
+            return self.get_response(request)
+        key = request.META[_META_KEY]
+        if not valid_key(key):
+            IDEMPOTENCY_REQUESTS.labels("invalid_key").inc()
+            return _error(
+                400,
+                "invalid_idempotency_key",
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+            )
+        user = _authenticated_user(request)
+        if user is None:
+            IDEMPOTENCY_REQUESTS.labels("anonymous").inc()
+            return self.get_response(request)
+        digest = request_hash(request)
+        for _attempt in range(3):
+            try:
+                return self._handle(request, user, key, digest)
+            except _Vanished:
+                continue
+            except _Locked:
+                break
+        IDEMPOTENCY_REQUESTS.labels("in_progress").inc()
+        response = _error(
+            409,
+            "idempotency_in_progress",
+            f"A request with this {HEADER} is still being processed; retry shortly.",
+        )
+        response["Retry-After"] = "1"
+        return response
+
+    def _handle(self, request, user, key: str, digest: str):
+        now = timezone.now()
+        IdempotencyRecord.objects.bulk_create(
+            [
+                IdempotencyRecord(
+                    user=user,
+                    key=key,
+                    request_hash=digest,
+                    method=request.method,
+                    path=request.path[:500],
+                    created_at=now,
+                )
+            ],
+            ignore_conflicts=True,  # INSERT … ON CONFLICT DO NOTHING, in its own (auto)commit
+        )
+        with transaction.atomic():
+            try:
+                record = IdempotencyRecord.objects.select_for_update(nowait=True).get(user=user, key=key)
+            except IdempotencyRecord.DoesNotExist:
+                raise _Vanished from None
+            except OperationalError as exc:
+                code = getattr(exc.__cause__, "sqlstate", None)
+                if code in (None, _LOCK_NOT_AVAILABLE):
+                    raise _Locked from exc
+                raise
+            if record.created_at <= timezone.now() - ttl():
+                record.state = IdempotencyState.RUNNING  # expired: counts as absent, claimed afresh
+                record.created_at = timezone.now()
+            elif record.state == IdempotencyState.COMPLETED:
+                if record.request_hash == digest:
+                    IDEMPOTENCY_REQUESTS.labels("replayed").inc()
+                    return _replay(record)
+                IDEMPOTENCY_REQUESTS.labels("key_reused").inc()
+                return _error(
+                    422,
+                    "idempotency_key_reused",
+                    f"This {HEADER} was already used with a different request; use a new key.",
+                )
+            # Running with its lock free: the request that claimed it died and rolled back; run now.
+            record.request_hash = digest
+            record.method = request.method
+            record.path = request.path[:500]
+
+            response = self.get_response(request)
+
+            if not stored(response):
+                # A retry must run again, so nothing of this attempt may stay behind.
+                transaction.set_rollback(True)
+                IDEMPOTENCY_REQUESTS.labels("not_stored").inc()
+                return response
+            if response.streaming:
+                # Nothing to store (no unsafe API operation streams); the effect commits, the claim
+                # stays `running` with its lock free, so a retry runs again.
+                IDEMPOTENCY_REQUESTS.labels("not_stored").inc()
+                return response
+            record.state = IdempotencyState.COMPLETED
+            record.status_code = response.status_code
+            record.body = response.content
+            record.headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
+            record.completed_at = timezone.now()
+            record.save()
+            IDEMPOTENCY_REQUESTS.labels("executed").inc()
+            return response
+
+
+def purge_expired(*, now=None) -> int:
+    """Delete the records older than the TTL (they count as absent already); returns how many."""
+    cutoff = (now or timezone.now()) - ttl()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
+    return deleted
