@@ -204,14 +204,26 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 # an admin session.
 PUBLIC_AUTHENTICATION = bearer_authentication_classes()
 
+CREDENTIAL_KEY = OpenApiParameter(
+    "credential_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=r"^(?:[0-9]+|[A-Za-z0-9_-]{22})$",
+    description="the credential's share id (anyone holding it), or its numeric id (who may see it)",
+)
 
-class VerifyView(APIView):
-    """Anyone may verify by share id, fingerprint or document: from the cache when the platform knows
-    the credential, else the chain. The sequential ids answer only for who may see the credential."""
+
+class PublicCredentialView(APIView):
+    """Open to anyone, throttled per caller; a bearer token only widens which ids answer."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = PUBLIC_AUTHENTICATION
     throttle_classes = [AnonymousVerifyThrottle]
+
+
+class VerifyView(PublicCredentialView):
+    """Anyone may verify by share id, fingerprint, document or proof bundle: from the cache when the
+    platform knows the credential, else the chain. The sequential ids answer only for who may see it."""
 
     @extend_schema(request=VerifyRequestSerializer, responses=VerificationSerializer)
     def post(self, request: Request) -> Response:
@@ -221,20 +233,10 @@ class VerifyView(APIView):
         return Response(VerificationSerializer(result).data)
 
 
-class CredentialStatusView(APIView):
-    permission_classes = [permissions.AllowAny]
-    authentication_classes = PUBLIC_AUTHENTICATION
-    throttle_classes = [AnonymousVerifyThrottle]
-
+class CredentialStatusView(PublicCredentialView):
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "credential_id",
-                str,
-                OpenApiParameter.PATH,
-                pattern=r"^(?:[0-9]+|[A-Za-z0-9_-]{22})$",
-                description="the credential's share id (anyone), or its numeric id (who may see it)",
-            ),
+            CREDENTIAL_KEY,
             OpenApiParameter("onchain", bool, description="read a numeric `credential_id` as the vault's id"),
         ],
         responses=CredentialStatusSerializer,
@@ -253,21 +255,9 @@ class CredentialStatusView(APIView):
         return Response(CredentialStatusSerializer(result).data)
 
 
-class CredentialProofView(APIView):
-    permission_classes = [permissions.AllowAny]
-    authentication_classes = PUBLIC_AUTHENTICATION
-    throttle_classes = [AnonymousVerifyThrottle]
-
+class CredentialProofView(PublicCredentialView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "credential_id",
-                str,
-                OpenApiParameter.PATH,
-                pattern=r"^(?:[0-9]+|[A-Za-z0-9_-]{22})$",
-                description="share id (anyone holding it) or numeric id (who may see it)",
-            )
-        ],
+        parameters=[CREDENTIAL_KEY],
         responses={
             200: OpenApiResponse(
                 ProofBundleSerializer, description="the proof bundle (docs/proof-bundles.md)"
