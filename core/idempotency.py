@@ -25,7 +25,7 @@ the TTL count as absent; `purge_expired` (a beat task) deletes them.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -50,6 +50,11 @@ IDEMPOTENCY_REQUESTS = Counter(
     "Requests carrying an Idempotency-Key, by outcome",
     ["outcome"],  # executed, replayed, key_reused, in_progress, invalid_key, not_stored, anonymous
 )
+
+
+def current_time() -> datetime:
+    """The one clock records are stamped and expired by (tests set it instead of waiting a day)."""
+    return timezone.now()
 
 
 def ttl() -> timedelta:
@@ -157,7 +162,7 @@ class IdempotencyMiddleware:
         return response
 
     def _handle(self, request, user, key: str, digest: str):
-        now = timezone.now()
+        now = current_time()
         IdempotencyRecord.objects.bulk_create(
             [
                 IdempotencyRecord(
@@ -181,9 +186,9 @@ class IdempotencyMiddleware:
                 if code in (None, _LOCK_NOT_AVAILABLE):
                     raise _Locked from exc
                 raise
-            if record.created_at <= timezone.now() - ttl():
+            if record.created_at <= now - ttl():
                 record.state = IdempotencyState.RUNNING  # expired: counts as absent, claimed afresh
-                record.created_at = timezone.now()
+                record.created_at = now
             elif record.state == IdempotencyState.COMPLETED:
                 if record.request_hash == digest:
                     IDEMPOTENCY_REQUESTS.labels("replayed").inc()
@@ -215,14 +220,14 @@ class IdempotencyMiddleware:
             record.status_code = response.status_code
             record.body = response.content
             record.headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
-            record.completed_at = timezone.now()
+            record.completed_at = current_time()
             record.save()
             IDEMPOTENCY_REQUESTS.labels("executed").inc()
             return response
 
 
-def purge_expired(*, now=None) -> int:
+def purge_expired() -> int:
     """Delete the records older than the TTL (they count as absent already); returns how many."""
-    cutoff = (now or timezone.now()) - ttl()
+    cutoff = current_time() - ttl()
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
     return deleted

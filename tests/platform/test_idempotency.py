@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,10 +13,10 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from campaigns.models import Investment
+from core import idempotency
 from core.api import ChainUnavailable
 from core.idempotency import purge_expired
 from core.models import IdempotencyRecord, IdempotencyState
@@ -173,24 +173,35 @@ def test_safe_methods_and_anonymous_requests_are_not_deduplicated(auth_client, a
     assert not IdempotencyRecord.objects.exists()
 
 
+# The records' clock is set by the tests (core.idempotency.current_time), never read from the wall.
+FIRST_ATTEMPT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def set_records_clock(monkeypatch, moment: datetime) -> None:
+    monkeypatch.setattr(idempotency, "current_time", lambda: moment)
+
+
 @pytest.mark.django_db
-def test_an_expired_record_does_not_replay(auth_client):
+def test_an_expired_record_does_not_replay(auth_client, monkeypatch):
     client = auth_client("operator")
     body = {"loan_id": new_loan_id()}
-    # The first attempt: its loan is made, but the record is 25 h old, so the key counts as new.
+    # The first attempt: its loan is made; 25 h later its record has expired, so the key counts as new.
+    set_records_clock(monkeypatch, FIRST_ATTEMPT)
     assert post_loan(client, "old-key", **body).status_code == 201
-    IdempotencyRecord.objects.filter(key="old-key").update(created_at=timezone.now() - timedelta(hours=25))
+    later = FIRST_ATTEMPT + timedelta(hours=25)
+    set_records_clock(monkeypatch, later)
     again = post_loan(client, "old-key", **body)
     assert again.status_code == 400 and again.json()["code"] == "duplicate_loan_id"  # it ran again
     assert not again.has_header(REPLAYED)
     record = IdempotencyRecord.objects.get(key="old-key")
-    assert record.status_code == 400 and record.created_at > timezone.now() - timedelta(minutes=5)
+    assert record.status_code == 400 and record.created_at == later
 
 
 @pytest.mark.django_db
-def test_the_purge_removes_records_older_than_a_day(make_user):
+def test_the_purge_removes_records_older_than_a_day(make_user, monkeypatch):
     user, _ = make_user("operator")
-    now = timezone.now()
+    now = FIRST_ATTEMPT
+    set_records_clock(monkeypatch, now)
 
     def record(key: str, age: timedelta) -> None:
         IdempotencyRecord.objects.create(
@@ -243,15 +254,16 @@ def test_a_replayed_investment_post_invests_once(open_campaign, make_investor): 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_request_while_another_holds_the_key_is_409_in_progress(auth_client):
+def test_a_request_while_another_holds_the_key_is_409_in_progress(auth_client, monkeypatch):
     client = auth_client("operator")
+    set_records_clock(monkeypatch, FIRST_ATTEMPT)
     IdempotencyRecord.objects.create(
         user=client.user,
         key="busy",
         request_hash="0" * 64,
         method="POST",
         path="/api/loans/",
-        created_at=timezone.now(),
+        created_at=FIRST_ATTEMPT,
     )
     locked, release = threading.Event(), threading.Event()
 
