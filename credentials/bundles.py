@@ -86,18 +86,15 @@ def build_bundle(credential: Credential) -> dict:
 
 
 def _block_of(tx_hash: str) -> int:
-    from credentials.onchain.reads import anchoring_block
+    from credentials.selectors import anchoring_block
 
-    try:
-        return anchoring_block(tx_hash)
-    except LookupError:  # its block left the chain: the confirmer is anchoring it again
+    block = anchoring_block(tx_hash)
+    if block is None:  # its block left the chain: the confirmer is anchoring it again
         raise StateConflict(
             "The credential's anchoring is being confirmed again after a chain reorganisation.",
             code="not_anchored",
-        ) from None
-    except Exception as exc:
-        logger.warning("anchoring block read failed: %s", describe_error(exc))
-        raise ChainUnavailable(PUBLIC_CHAIN_UNAVAILABLE) from exc
+        )
+    return block
 
 
 def _same(a: str | None, b: str | None) -> bool:

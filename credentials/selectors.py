@@ -10,7 +10,7 @@ from django.db.models.expressions import Case
 
 from accounts.models import User
 from accounts.selectors import KycSummary
-from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
+from blockchain.models import IN_FLIGHT_STATUSES, ChainEvent, ChainTransaction, TxStatus
 from blockchain.selectors import chain_transactions_prefetch
 from core.api import StateConflict
 from credentials.models import (
@@ -284,3 +284,26 @@ def held_credential_by_fingerprint(fingerprint: str | None) -> HeldCredential | 
         return None
     share_id, issued_tx_hash, batch_tx_hash = row
     return HeldCredential(share_id=share_id, anchoring_tx_hash=batch_tx_hash or issued_tx_hash or None)
+
+
+def anchoring_block(tx_hash: str) -> int | None:
+    """The block of an anchoring transaction as the ledger knows it, or None while it is not mined.
+
+    A database read, never a chain call: the surviving vault event the indexer stored, else the
+    confirmed transaction's receipt block. None means a reorg removed it and the confirmer is
+    anchoring it again (or it was never mined).
+    """
+    stored = (
+        ChainEvent.objects.filter(
+            tx_hash=tx_hash, removed=False, event_name__in=["CredentialIssued", "BatchAnchored"]
+        )
+        .values_list("block_number", flat=True)
+        .first()
+    )
+    if stored is not None:
+        return stored
+    return (
+        ChainTransaction.objects.filter(tx_hash=tx_hash, status=TxStatus.CONFIRMED)
+        .values_list("block_number", flat=True)
+        .first()
+    )

@@ -23,7 +23,6 @@ from django.views.decorators.http import require_http_methods
 
 from blockchain.chain.client import explorer_tx_url
 from core.api import DomainError, NotConfigured
-from core.log_format import describe_error
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors
 from credentials.bundles import looks_like_bundle, verify_bundle
@@ -118,16 +117,10 @@ def _steps(result: Verification, *, tx_url: str | None) -> list[dict]:
 
 
 def _block_of(tx_hash: str) -> int | None:
-    """The block of an anchoring transaction, or None when it cannot be told right now."""
-    from credentials.onchain.reads import anchoring_block
+    """The block of an anchoring transaction, or None while a reorg has it re-anchoring."""
+    from credentials.selectors import anchoring_block
 
-    try:
-        return anchoring_block(tx_hash)
-    except LookupError:  # its block left the chain: the confirmer is anchoring it again
-        return None
-    except Exception as exc:
-        logger.warning("verifier page: anchoring block read failed: %s", describe_error(exc))
-        return None
+    return anchoring_block(tx_hash)
 
 
 def _first_error(errors: object, path: tuple[str, ...] = ()) -> tuple[str, str]:

@@ -303,23 +303,3 @@ def read_anchor(
         canonical_block_hash=claimed["hash"] if claimed else None,
         vault_logs=tuple(logs),
     )
-
-
-def anchoring_block(tx_hash: str, *, w3: Web3 | None = None) -> int:
-    """The block of an anchoring transaction: from its stored (surviving) vault event, else its receipt."""
-    from blockchain.chain.client import get_web3, rpc_call
-    from blockchain.models import ChainEvent
-
-    stored = (
-        ChainEvent.objects.filter(
-            tx_hash=tx_hash, removed=False, event_name__in=["CredentialIssued", "BatchAnchored"]
-        )
-        .values_list("block_number", flat=True)
-        .first()
-    )
-    if stored is not None:
-        return stored
-    receipt = rpc_call(w3 or get_web3(), "eth_getTransactionReceipt", [tx_hash])
-    if not receipt:
-        raise LookupError(f"no receipt for the anchoring transaction {tx_hash}")
-    return int(receipt["blockNumber"], 16)

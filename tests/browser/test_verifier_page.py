@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from credentials import services
 from credentials.models import Credential
-from credentials.onchain.reads import anchoring_block
+from credentials.selectors import anchoring_block
 from tests.support.foreign_batch import (
     FOREIGN_INSTITUTION,
     anchor_foreign_batch,
