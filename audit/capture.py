@@ -23,7 +23,9 @@ from django.db.models.signals import post_delete, post_save, pre_save
 AUDITED_APPS = frozenset({"accounts", "issuers", "campaigns", "credentials", "loans"})
 OUTBOX_MODEL = "blockchain.chaintransaction"
 # Also audited from infrastructure apps: what an operator edits by hand in the admin.
-AUDITED_MODELS = frozenset({"blockchain.watchedcontract", "blockchain.contractdeployment", "auth.group"})
+AUDITED_MODELS = frozenset(
+    {"blockchain.watchedcontract", "blockchain.contractdeployment", "auth.group", "webhooks.webhookendpoint"}
+)
 # Values of these fields never enter the audit log; a change is recorded as "[redacted]".
 _SENSITIVE = ("password", "secret", "private_key", "token")
 _MAX_VALUE_CHARS = 500

@@ -10,6 +10,7 @@ class AuditSource(models.TextChoices):
     API = "api", "API"
     ADMIN = "admin", "Admin"
     COMMAND = "command", "Management command"
+    SYSTEM = "system", "Platform (automatic)"  # a decision the platform took itself, e.g. disabling a webhook
 
 
 class AuditEvent(models.Model):

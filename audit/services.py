@@ -188,3 +188,37 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers with arbitrary uids)
         return "unknown"
+
+
+def record_system_event(
+    *, action: str, subject: Any, changes: list[dict] | None = None, outcome: str = ""
+) -> AuditEvent:
+    """An audit event for a decision the platform took by itself (no request, no command), in the
+    caller's transaction."""
+    return AuditEvent.objects.create(
+        source=AuditSource.SYSTEM,
+        actor_label="platform",
+        action=action[:200],
+        subject_type=subject._meta.label_lower,
+        subject_id=str(subject.pk),
+        request_id=(current_request_id() or "")[:64],
+        changes=changes or [],
+        outcome=outcome[:200],
+    )
+
+
+def record_endpoint_disabled(sender: Any, *, endpoint: Any, reason: str, **_kwargs: Any) -> None:
+    """The audit trail of a webhook endpoint the platform switched off for failing."""
+    record_system_event(
+        action="webhooks.endpoint_disabled",
+        subject=endpoint,
+        changes=[
+            {
+                "model": endpoint._meta.label_lower,
+                "pk": str(endpoint.pk),
+                "op": "update",
+                "fields": {"active": [True, False]},
+            }
+        ],
+        outcome=reason,
+    )

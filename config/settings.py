@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "audit",
     "wallets",
     "compliance",
+    "webhooks",
 ]
 if DJANGO_ENV != "production":
     # Development and test tooling (the fault tests' crash points); production never loads it.
@@ -225,6 +226,30 @@ else:
         }
     }
 LOCK_DIR = VAR_DIR / "locks"  # used for task locks only when Redis is not configured
+
+# --- webhooks (webhooks/) ---------------------------------------------------------------------
+# Development and tests deliver to http and private addresses (a local receiver); production only to
+# https on public addresses, checked again at every delivery (webhooks/targets.py).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DJANGO_ENV != "production")
+# An event announced outside a DB transaction is an error outside production (a warning in it).
+WEBHOOK_REQUIRE_TRANSACTION = env.bool("WEBHOOK_REQUIRE_TRANSACTION", default=DJANGO_ENV != "production")
+# Endpoint secrets are encrypted at rest under a key derived from this (default: SECRET_KEY).
+WEBHOOK_SECRETS_KEY = env.str("WEBHOOK_SECRETS_KEY", default="")
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=5.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3 * 3600.0)
+# A claimed delivery's lease: after it, a worker that died mid-attempt is replaced by the sweep.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=300)
+WEBHOOK_CLAIM_BATCH = env.int("WEBHOOK_CLAIM_BATCH", default=200)
+WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=16)
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)
+WEBHOOK_SWEEP_ROUNDS = env.int("WEBHOOK_SWEEP_ROUNDS", default=10)
+# An endpoint failing this many attempts in a row, for at least this long, is disabled (and alerted).
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
+# How long a process may use its list of listening endpoints before reading it again.
+WEBHOOK_ENDPOINT_CACHE_SECONDS = env.float("WEBHOOK_ENDPOINT_CACHE_SECONDS", default=2.0)
 
 # --- Celery ----------------------------------------------------------------------------------------
 if USES_REDIS:
@@ -316,6 +341,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "core.tasks.purge_idempotency_records",
         "schedule": crontab(minute=45),
     },
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": WEBHOOK_SWEEP_SECONDS},
 }
 # How long an Idempotency-Key's stored response is replayed (core/idempotency.py).
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)

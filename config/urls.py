@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/", include("issuers.urls")),
     path("api/", include("campaigns.urls")),
     path("api/", include("loans.urls")),
+    path("api/webhooks/", include("webhooks.urls")),
     path("api/schema/", docs_access(SpectacularAPIView.as_view(), page=False), name="schema"),
     path(
         "api/docs/",

@@ -6,4 +6,7 @@ class IssuersConfig(AppConfig):
 
     def ready(self) -> None:
         from issuers import signals  # noqa: F401 - declared intents to the outbox
+        from issuers.announcements import COMPANIES
         from issuers.onchain import handlers, intents  # noqa: F401 - projection, reconciler, failure hook
+
+        COMPANIES.connect()  # after the intent signals: webhooks see the declared outbox rows

@@ -25,6 +25,7 @@ from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.bindings import NotDeployed
 from blockchain.outbox.declared import declare
 from core.api import ChainUnavailable, DomainError, StateConflict
+from loans.announcements import announce_verification_failed
 from loans.currencies import UnknownCurrency, minor_units, normalize_currency
 from loans.hashing import loan_hash, repayment_hash
 from loans.metrics import LOAN_VERIFICATIONS
@@ -496,13 +497,16 @@ def verify_loans(
     counts = {"matched": 0, "mismatched": 0, "not_anchored": 0}
     mismatches: list[dict] = []
     not_anchored: list[str] = []
+    failed: list[tuple[Loan, LoanVerification]] = []
     for start in range(0, len(ids), VERIFY_CHUNK):
         chunk = list(Loan.objects.filter(pk__in=ids[start : start + VERIFY_CHUNK]).order_by("pk"))
         results = _verify_chunk(chunk, w3=w3, block=block)
         block = results[0].block_number if results else block
-        for result in results:
+        for loan, result in zip(chunk, results, strict=True):
             counts[result.outcome] += 1
             LOAN_VERIFICATIONS.labels(result.outcome).inc()
+            if result.outcome == "mismatched":
+                failed.append((loan, result))
             if result.outcome == "mismatched" and len(mismatches) < MAX_REPORT_IDS:
                 mismatches.append(
                     {
@@ -516,21 +520,34 @@ def verify_loans(
                 not_anchored.append(result.loan_id)
         if progress is not None:
             progress(len(chunk))
-    return LoanVerificationReport.objects.create(
-        scope=scope,
-        requested=requested,
-        triggered_by=triggered_by[:100],
-        chain_id=settings.CHAIN_ID,
-        block_number=block,
-        started_at=started,
-        finished_at=timezone.now(),
-        checked=len(ids),
-        matched=counts["matched"],
-        mismatched=counts["mismatched"],
-        not_anchored=counts["not_anchored"],
-        mismatches=mismatches,
-        not_anchored_ids=not_anchored,
-    )
+    with transaction.atomic():
+        report = LoanVerificationReport.objects.create(
+            scope=scope,
+            requested=requested,
+            triggered_by=triggered_by[:100],
+            chain_id=settings.CHAIN_ID,
+            block_number=block,
+            started_at=started,
+            finished_at=timezone.now(),
+            checked=len(ids),
+            matched=counts["matched"],
+            mismatched=counts["mismatched"],
+            not_anchored=counts["not_anchored"],
+            mismatches=mismatches,
+            not_anchored_ids=not_anchored,
+        )
+        for loan, result in failed:  # webhooks: loan.verification_failed, with the stored report
+            announce_verification_failed(
+                loan=loan,
+                result={
+                    "report_id": report.pk,
+                    "block_number": result.block_number,
+                    "problems": result.problems,
+                    "db_hash": result.db_hash,
+                    "chain_hash": result.chain_hash,
+                },
+            )
+    return report
 
 
 def sample_for_verification(size: int) -> QuerySet[Loan]:

@@ -14,6 +14,8 @@ os.environ.setdefault("CHAIN_RPC_URL", "http://127.0.0.1:18545")
 os.environ.setdefault("CHAIN_ID", "31337")
 os.environ.setdefault("CHAIN_CONFIRMATIONS", "0")
 os.environ.setdefault("CACHE_KEY_PREFIX", "lbtest")
+# Each test's endpoints roll back with it: no process may remember another test's listeners.
+os.environ.setdefault("WEBHOOK_ENDPOINT_CACHE_SECONDS", "0")
 # Rate limits stay on (the code path is exercised) but far above what one test makes; the throttle
 # tests lower them with override_settings.
 os.environ.setdefault(

@@ -28,6 +28,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from web3 import Web3
 
+from blockchain.announcements import reorg_detected
 from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
 from blockchain.indexing.events import (
     WatchedAddresses,
@@ -278,8 +279,10 @@ class Indexer:
             )
             indexed = self.state.indexed_block or fork
             depth = max(1, indexed - fork + 1)
-            ReorgRecord.objects.create(
-                chain_id=self.chain_id, fork_block=fork, depth=depth, events_removed=len(removed)
+            reorg_detected(
+                ReorgRecord.objects.create(
+                    chain_id=self.chain_id, fork_block=fork, depth=depth, events_removed=len(removed)
+                )
             )
             self.state.reorgs_detected += 1
             self.state.indexed_block = fork - 1 if fork > 0 else None

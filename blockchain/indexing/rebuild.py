@@ -14,6 +14,8 @@ from blockchain.indexing.indexer import INDEXER_LOCK, Indexer, IndexReport
 from blockchain.indexing.registry import rebuild_hooks
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, WatchedContract
 from core.locks import held_lock
+from webhooks.announcers import refresh_everything
+from webhooks.services import suppressed
 
 
 class IndexerBusy(RuntimeError):
@@ -56,4 +58,10 @@ def rebuild_from_chain(
         )
         report_progress = progress_factory(start, head) if progress_factory else None
 
-        return indexer.run(progress=report_progress)
+        # Partners hear what the rebuild changed, not the cleared state it passed through.
+        with suppressed():
+            report = indexer.run(progress=report_progress)
+        announced = refresh_everything()
+        if announced:
+            say(f"announced {announced} changes to webhook endpoints")
+        return report

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
+from blockchain.announcements import drift_found
 from blockchain.chain.client import get_web3, rpc_call
 from blockchain.indexing.events import WatchedAddresses, decode_logs, event_from_row
 from blockchain.indexing.registry import Drift, ReconcileResult, project_touched, projected_kinds, reconcilers
@@ -70,17 +71,20 @@ def run_reconcile(*, w3: Web3 | None = None, only: tuple[str, ...] | None = None
         checked += result.checked
         drift.extend(result.drift)
         logger.info("reconcile %s: %d checked, %d drift", name, result.checked, len(result.drift))
-    return ReconcileReport.objects.create(
-        chain_id=chain_id,
-        started_at=started,
-        finished_at=timezone.now(),
-        checked=checked,
-        drift_count=len(drift),
-        drift=[
-            {"check": d.check, "key": d.key, "cache": _jsonable(d.cache), "chain": _jsonable(d.chain)}
-            for d in drift[:MAX_DRIFT_DETAILS]
-        ],
-    )
+    with transaction.atomic():
+        report = ReconcileReport.objects.create(
+            chain_id=chain_id,
+            started_at=started,
+            finished_at=timezone.now(),
+            checked=checked,
+            drift_count=len(drift),
+            drift=[
+                {"check": d.check, "key": d.key, "cache": _jsonable(d.cache), "chain": _jsonable(d.chain)}
+                for d in drift[:MAX_DRIFT_DETAILS]
+            ],
+        )
+        drift_found(report)  # webhooks: reconcile.drift
+    return report
 
 
 def reproject_all(*, chain_id: int | None = None, chunk: int = 5000) -> int:

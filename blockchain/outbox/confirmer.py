@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from web3 import Web3
 
+from blockchain.announcements import subjects_settled
 from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
 from blockchain.chain.fees import FeeCapExceeded, Fees, bumped, suggest_fees
 from blockchain.chain.signer import get_signer
@@ -241,6 +242,7 @@ def _apply_receipts(
                 bulk_set(ChainTransaction, changed, ROW_FIELDS_SET_BY_RECEIPT)
                 _settle_attempts(landed)
                 confirmed_logs(logs)
+                subjects_settled(changed)  # webhooks: statuses that waited for the confirmation
             report.mined += batch_report.mined
             report.confirmed += batch_report.confirmed
         except Exception:
@@ -289,6 +291,7 @@ def _apply_receipt(
         _settle_attempts([attempt])
         if confirmed:
             confirmed_logs([(locked.pk, receipt.get("logs", []))])
+            subjects_settled([locked])
 
 
 def _revert_reason(row: ChainTransaction, block_number: int, *, w3: Web3) -> dict:
@@ -340,6 +343,7 @@ def _reorged(row: ChainTransaction, *, report: ConfirmReport) -> None:
         TxAttempt.objects.filter(transaction=locked).exclude(status=AttemptStatus.DROPPED).update(
             status=AttemptStatus.PENDING
         )
+        subjects_settled([locked])  # back in flight: what followed its confirmation is undone
     report.reorged += 1
     OUTBOX_REORGED.inc()
 

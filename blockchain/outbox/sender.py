@@ -22,6 +22,7 @@ from django.utils import timezone
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from blockchain.announcements import transaction_failed
 from blockchain.chain.abi import DecodedError, interface
 from blockchain.chain.client import RpcError, get_web3, rpc_batch
 from blockchain.chain.fees import Fees, suggest_fees
@@ -103,6 +104,7 @@ def mark_failed(row: ChainTransaction, *, code: str, error: dict, note: str = ""
     OUTBOX_FAILURES.labels(code).inc()
     OUTBOX_TRANSITIONS.labels(TxStatus.FAILED).inc()
     compensate(row)
+    transaction_failed(row)  # webhooks: chain.transaction_failed, and its subject's new status
     rows_changed([row])  # its pending delta is gone
 
 

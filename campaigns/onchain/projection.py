@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from blockchain.chain.amounts import from_base_units
 from blockchain.models import ChainEvent
+from campaigns.announcements import CAMPAIGNS, CERTIFICATES, INVESTMENTS
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -129,6 +130,7 @@ def project_campaigns(addresses: set[str]) -> list[int]:
             changed_outcome.append(row.pk)
             if row.status == S.SUCCESSFUL:
                 successes.append(row)
+    CAMPAIGNS.refresh(row.pk for row in rows)  # webhooks: what partners now read differently
     if changed_outcome:
         project_investments_of(campaign_ids=changed_outcome)
     for campaign in successes:
@@ -238,6 +240,7 @@ def project_investments(refs: set[str]) -> None:
     if touched_campaigns:
         for campaign_id in sorted(touched_campaigns):
             refresh_campaign_totals(campaign_id)
+    INVESTMENTS.refresh(row.pk for row in rows)
 
 
 def investment_keys(event) -> list[str]:
@@ -305,6 +308,7 @@ def project_certificates(keys: set[tuple[str, object]]) -> None:
         if all(getattr(row, field) == value for field, value in values.items()) and row.pk not in moving:
             continue
         ShareCertificate.objects.filter(pk=row.pk).update(**values)
+    CERTIFICATES.refresh(row.pk for row in rows)
 
 
 def _certificate_contracts() -> list[str]:

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from blockchain.models import ChainEvent
+from credentials.announcements import CREDENTIALS
 from credentials.models import (
     BatchStatus,
     Credential,
@@ -110,6 +111,7 @@ def _project_single(*, refs: set[str], ids: set[int]) -> None:
             continue
         Credential.objects.filter(pk=row.pk).update(**values)
     _link(newly_issued)
+    CREDENTIALS.refresh(row.pk for row in rows)  # webhooks: what partners now read differently
 
 
 def _anchored(row: Credential, anchoring: ChainEvent, revocation: ChainEvent | None, *, now) -> dict:
@@ -165,6 +167,7 @@ def _project_batches(roots: set[str]) -> None:
     }
     now = timezone.now()
     newly_issued: list[int] = []
+    members: list[int] = []
     for batch in batches:
         anchor = anchored.get(batch.merkle_root)
         if anchor is not None:
@@ -180,6 +183,7 @@ def _project_batches(roots: set[str]) -> None:
                 status=BatchStatus.PENDING, onchain_batch_id=None, anchored_tx_hash=""
             )
         for row in batch.credentials.select_for_update().order_by("pk"):
+            members.append(row.pk)
             if anchor is None:
                 if row.status in (C.ISSUED, C.REVOKED):
                     Credential.objects.filter(pk=row.pk).update(
@@ -196,6 +200,7 @@ def _project_batches(roots: set[str]) -> None:
                 continue
             Credential.objects.filter(pk=row.pk).update(**values)
     _link(newly_issued)
+    CREDENTIALS.refresh(members)
 
 
 def _link(credential_ids: list[int]) -> None:

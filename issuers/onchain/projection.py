@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from blockchain.models import ChainEvent
+from issuers.announcements import COMPANIES
 from issuers.models import Company, KybStatus, RegistrationStatus
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def project_issuers(wallets: set[str]) -> None:
         if all(getattr(company, field) == value for field, value in values.items()):
             continue
         Company.objects.filter(pk=company.pk).update(**values)
+    COMPANIES.refresh(company.pk for company in companies)  # webhooks: what partners now read differently
 
 
 def reset_chain_facts() -> None:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from blockchain.models import ChainEvent
+from loans.announcements import LOANS
 from loans.models import Loan, LoanAction, LoanHistoryEntry, LoanStatus
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def project_loans(loan_ids: set[str]) -> None:
         (stored if event.event_name == "LoanStored" else repaid)[event.args["loanId"]] = event
     for loan_id in sorted(loans):
         _project(loans[loan_id], stored.get(loan_id), repaid.get(loan_id))
+    LOANS.refresh(loan.pk for loan in loans.values())  # webhooks: what partners now read differently
 
 
 def _project(loan: Loan, store: ChainEvent | None, repay: ChainEvent | None) -> None:

@@ -1,0 +1,34 @@
+"""What partners hear about credentials (webhooks): the status the API shows, which follows the
+anchoring (or revocation) transaction's chain status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from credentials.models import Credential, CredentialBatch
+from credentials.selectors import with_shown_status
+from webhooks.announcers import Announcer, by_status
+
+CREDENTIAL_EVENTS = {"issued": "credential.issued", "revoked": "credential.revoked"}
+
+
+def _facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
+    rows = with_shown_status(Credential.objects.filter(pk__in=pks)).values_list("pk", "shown_status")
+    return {pk: {"status": status} for pk, status in rows}
+
+
+def _credential(pk: Any) -> dict:
+    from credentials.serializers import CredentialSerializer
+
+    row = with_shown_status(Credential.objects.select_related("institution", "batch")).get(pk=pk)
+    return CredentialSerializer(row).data
+
+
+CREDENTIALS = Announcer(
+    model=Credential,
+    facts=_facts,
+    classify=by_status("credential", CREDENTIAL_EVENTS),
+    represent=_credential,
+    event_types=frozenset([*CREDENTIAL_EVENTS.values(), "credential.updated"]),
+    follows={CredentialBatch: lambda pk: Credential.objects.filter(batch_id=pk).values_list("pk", flat=True)},
+)

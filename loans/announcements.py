@@ -1,0 +1,46 @@
+"""What partners hear about loans (webhooks): the status the API shows (`anchoring` and `repaying`
+until the chain confirms), and a verification that found the record altered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from loans.models import Loan
+from loans.selectors import with_shown_status
+from webhooks.announcers import Announcer, by_status
+from webhooks.services import announce
+
+LOAN_EVENTS = {"anchored": "loan.anchored", "repaid": "loan.repaid"}
+
+
+def _facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
+    rows = with_shown_status(Loan.objects.filter(pk__in=pks)).values_list("pk", "shown_status")
+    return {pk: {"status": status} for pk, status in rows}
+
+
+def loan_representation(pk: Any) -> dict:
+    from loans.serializers import LoanSerializer
+
+    row = with_shown_status(Loan.objects.select_related("created_by", "approved_by")).get(pk=pk)
+    return LoanSerializer(row).data
+
+
+LOANS = Announcer(
+    model=Loan,
+    facts=_facts,
+    classify=by_status("loan", LOAN_EVENTS),
+    represent=loan_representation,
+    event_types=frozenset([*LOAN_EVENTS.values(), "loan.updated"]),
+)
+
+
+def announce_verification_failed(*, loan: Loan, result: dict) -> None:
+    """A loan whose stored record no longer matches its anchored hash."""
+    with transaction.atomic():
+        announce(
+            "loan.verification_failed",
+            data=lambda: {"loan": loan_representation(loan.pk), "verification": result},
+            subject=loan,
+        )
