@@ -7,9 +7,22 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication
 
 from accounts.tokens import is_current
+from core.request_context import remember_bearer, remembered_bearer
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
+    def authenticate(self, request):
+        # DRF's Request wraps Django's: the result is remembered on Django's, which lives for the
+        # whole request (the idempotency middleware authenticated it before the view).
+        raw = getattr(request, "_request", request)
+        header = raw.META.get("HTTP_AUTHORIZATION", "")
+        if header and (known := remembered_bearer(raw, header)) is not None:
+            return known
+        result = super().authenticate(request)
+        if header and result is not None:
+            remember_bearer(raw, header, result)
+        return result
+
     def get_user(self, validated_token):
         # The user row is loaded anyway (is_active is checked there), so the check costs no query.
         user = super().get_user(validated_token)

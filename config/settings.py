@@ -248,6 +248,12 @@ WEBHOOK_SWEEP_ROUNDS = env.int("WEBHOOK_SWEEP_ROUNDS", default=10)
 # An endpoint failing this many attempts in a row, for at least this long, is disabled (and alerted).
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
 WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
+from core.env_checks import webhook_problems  # noqa: E402  (kept with the setting it checks)
+
+if _webhook_problems := webhook_problems(
+    django_env=DJANGO_ENV, allow_private_targets=WEBHOOK_ALLOW_PRIVATE_TARGETS
+):
+    raise ImproperlyConfigured("; ".join(_webhook_problems))
 # How long a process may use its list of listening endpoints before reading it again.
 WEBHOOK_ENDPOINT_CACHE_SECONDS = env.float("WEBHOOK_ENDPOINT_CACHE_SECONDS", default=2.0)
 
@@ -417,6 +423,7 @@ SPECTACULAR_SETTINGS = {
         "SelfServiceRoleEnum": ["investor", "issuer"],
         "InvestmentStatusEnum": "campaigns.selectors.SHOWN_INVESTMENT_STATUSES",  # stored + `cancelling`
         "RejectionReasonEnum": "campaigns.models.RejectionReason",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
 }
 

@@ -70,3 +70,13 @@ def campaign_rule_problems(*, django_env: str, min_run_days: int) -> list[str]:
             f"(Regulation Crowdfunding's minimum offering period), not {min_run_days}"
         ]
     return []
+
+
+def webhook_problems(*, django_env: str, allow_private_targets: bool) -> list[str]:
+    """Production delivers webhooks only to public https addresses (the SSRF guard)."""
+    if django_env == "production" and allow_private_targets:
+        return [
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS must be off in production: webhook deliveries to private, "
+            "loopback or metadata addresses are how SSRF reaches internal services"
+        ]
+    return []

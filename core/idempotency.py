@@ -9,12 +9,13 @@ An authenticated POST, PUT, PATCH or DELETE carrying `Idempotency-Key: <1..255 p
 - while the first request with the key still runs → 409 `idempotency_in_progress`, `Retry-After: 1`;
 - a malformed key → 400 `invalid_idempotency_key`.
 
-Crash safety: the record is claimed (`INSERT … ON CONFLICT DO NOTHING`, committed), then one
-transaction locks its row (NOWAIT: a lock held by another request is the 409), runs the view and
-stores the response in the row before it commits. The effect and its stored response commit
-together or not at all; a `running` row whose lock is free belongs to a request that died and rolled
-back, so the next request with the key runs. `transaction.on_commit` hooks (the outbox kick) run after
-this outer commit, as they would after the service's own.
+Crash safety and cost: one transaction claims the key, runs the view and stores its response. The
+claim is one statement: it takes a transaction-scoped advisory lock on (user, key) without waiting
+(held: another request with the key is running → the 409) and upserts the record, locking its row.
+The effect and its stored response commit together or not at all; a request that dies rolls its claim
+back with it, so the next request with the key runs. No extra commit, one extra round trip before the
+view and one after it. `transaction.on_commit` hooks (the outbox kick) run after this outer commit, as
+they would after the service's own.
 
 Not stored, so a retry runs again: 5xx answers and 429 (throttled); their transaction is rolled
 back, so they leave no effect behind either. Anonymous requests (sign-up, token, the public
@@ -28,7 +29,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from prometheus_client import Counter
@@ -43,7 +44,6 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 # Headers of the first response that a replay repeats (the body's type and a created resource's URL).
 STORED_HEADERS = ("Content-Type", "Location")
-_LOCK_NOT_AVAILABLE = "55P03"
 
 IDEMPOTENCY_REQUESTS = Counter(
     "idempotency_requests_total",
@@ -105,14 +105,6 @@ def _authenticated_user(request):
     return user if user is not None and user.is_authenticated else None
 
 
-class _Locked(Exception):
-    """Another request holds the record's row lock: it is still running."""
-
-
-class _Vanished(Exception):
-    """The claimed row was purged between the claim and the lock (it had expired)."""
-
-
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(bytes(record.body), status=record.status_code)
     if "Content-Type" not in record.headers:
@@ -145,65 +137,34 @@ class IdempotencyMiddleware:
             IDEMPOTENCY_REQUESTS.labels("anonymous").inc()
             return self.get_response(request)
         digest = request_hash(request)
-        for _attempt in range(3):
-            try:
-                return self._handle(request, user, key, digest)
-            except _Vanished:
-                continue
-            except _Locked:
-                break
-        IDEMPOTENCY_REQUESTS.labels("in_progress").inc()
-        response = _error(
-            409,
-            "idempotency_in_progress",
-            f"A request with this {HEADER} is still being processed; retry shortly.",
-        )
-        response["Retry-After"] = "1"
-        return response
+        return self._handle(request, user, key, digest)
 
     def _handle(self, request, user, key: str, digest: str):
         now = current_time()
-        IdempotencyRecord.objects.bulk_create(
-            [
-                IdempotencyRecord(
-                    user=user,
-                    key=key,
-                    request_hash=digest,
-                    method=request.method,
-                    path=request.path[:500],
-                    created_at=now,
-                )
-            ],
-            ignore_conflicts=True,  # INSERT … ON CONFLICT DO NOTHING, in its own (auto)commit
-        )
         with transaction.atomic():
-            try:
-                record = IdempotencyRecord.objects.select_for_update(nowait=True).get(user=user, key=key)
-            except IdempotencyRecord.DoesNotExist:
-                raise _Vanished from None
-            except OperationalError as exc:
-                code = getattr(exc.__cause__, "sqlstate", None)
-                if code in (None, _LOCK_NOT_AVAILABLE):
-                    raise _Locked from exc
-                raise
-            if record.created_at <= now - ttl():
-                record.state = IdempotencyState.RUNNING  # expired: counts as absent, claimed afresh
-                record.created_at = now
-            elif record.state == IdempotencyState.COMPLETED:
-                if record.request_hash == digest:
+            claimed = _claim(user_id=user.pk, key=key, digest=digest, request=request, now=now)
+            if claimed is None:
+                IDEMPOTENCY_REQUESTS.labels("in_progress").inc()
+                response = _error(
+                    409,
+                    "idempotency_in_progress",
+                    f"A request with this {HEADER} is still being processed; retry shortly.",
+                )
+                response["Retry-After"] = "1"
+                return response
+            record_id, state, stored_hash, created_at, inserted = claimed
+            fresh = inserted or created_at <= now - ttl()  # expired counts as absent
+            if not fresh and state == IdempotencyState.COMPLETED:
+                if stored_hash == digest:
                     IDEMPOTENCY_REQUESTS.labels("replayed").inc()
-                    return _replay(record)
+                    return _replay(IdempotencyRecord.objects.get(pk=record_id))
                 IDEMPOTENCY_REQUESTS.labels("key_reused").inc()
                 return _error(
                     422,
                     "idempotency_key_reused",
                     f"This {HEADER} was already used with a different request; use a new key.",
                 )
-            # Running with its lock free: the request that claimed it died and rolled back; run now.
-            record.request_hash = digest
-            record.method = request.method
-            record.path = request.path[:500]
-
+            # A fresh claim, or a `running` record a request that died left behind: run now.
             response = self.get_response(request)
 
             if not stored(response):
@@ -213,17 +174,47 @@ class IdempotencyMiddleware:
                 return response
             if response.streaming:
                 # Nothing to store (no unsafe API operation streams); the effect commits, the claim
-                # stays `running` with its lock free, so a retry runs again.
+                # stays `running`, so a retry runs again.
                 IDEMPOTENCY_REQUESTS.labels("not_stored").inc()
                 return response
-            record.state = IdempotencyState.COMPLETED
-            record.status_code = response.status_code
-            record.body = response.content
-            record.headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
-            record.completed_at = current_time()
-            record.save()
+            IdempotencyRecord.objects.filter(pk=record_id).update(
+                state=IdempotencyState.COMPLETED,
+                request_hash=digest,
+                method=request.method,
+                path=request.path[:500],
+                created_at=now if fresh else created_at,
+                status_code=response.status_code,
+                body=response.content,
+                headers={name: response[name] for name in STORED_HEADERS if response.has_header(name)},
+                completed_at=current_time(),
+            )
             IDEMPOTENCY_REQUESTS.labels("executed").inc()
             return response
+
+
+def _lock_key(user_id: int, key: str) -> int:
+    """A signed 64-bit advisory lock id for (user, key); a collision only answers a spurious 409."""
+    digest = hashlib.blake2b(f"idempotency:{user_id}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_CLAIM_SQL = """
+INSERT INTO {table} (user_id, key, request_hash, method, path, state, body, headers, created_at)
+SELECT %s, %s, %s, %s, %s, 'running', ''::bytea, '{{}}'::jsonb, %s
+WHERE pg_try_advisory_xact_lock(%s)
+ON CONFLICT (user_id, key) DO UPDATE SET key = EXCLUDED.key
+RETURNING id, state, request_hash, created_at, (xmax = 0)
+"""
+
+
+def _claim(*, user_id: int, key: str, digest: str, request, now: datetime) -> tuple | None:
+    """Lock (user, key) for this transaction and upsert its record, in one statement; None when
+    another running request holds the key."""
+    table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
+    params = [user_id, key, digest, request.method, request.path[:500], now, _lock_key(user_id, key)]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL.format(table=table), params)  # nosec B608 - the table name is ours
+        return cursor.fetchone()
 
 
 def purge_expired() -> int:

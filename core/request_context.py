@@ -60,3 +60,19 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+# A bearer token checked once per request: the idempotency middleware must know the user before the
+# view runs, and DRF authenticates again inside the view. The second check reuses the first's result
+# for the same Authorization header (a token, its signature, expiry and revocation checked once).
+_BEARER_ATTR = "_bearer_authentication"
+
+
+def remember_bearer(request, header: str, result) -> None:
+    setattr(request, _BEARER_ATTR, (header, result))
+
+
+def remembered_bearer(request, header: str):
+    """(user, token) from an earlier check of the same header in this request, else None."""
+    remembered = getattr(request, _BEARER_ATTR, None)
+    return remembered[1] if remembered is not None and remembered[0] == header else None

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.bulk import bulk_set
 from core.log_format import describe_error
 from webhooks import signing, targets
 from webhooks.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_COMMIT_TO_DELIVERY, WEBHOOK_DEAD, WEBHOOK_LATENCY
@@ -35,6 +36,7 @@ from webhooks.models import (
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "LedgerBridge-Webhooks/1"
+RECORDED_FIELDS = ("status", "next_attempt_at", "delivered_at", "last_attempt_at", "last_status_code", "last_error")
 EXCERPT_BYTES = 1024
 _DRAIN_LIMIT = 64 * 1024  # a longer answer closes the connection instead of being read to the end
 
@@ -181,17 +183,7 @@ def record(outcomes: list[Outcome]) -> None:
                     d.status, d.next_attempt_at = DeliveryStatus.FAILED, later
                 WEBHOOK_ATTEMPTS.labels("failed").inc()
             changed.append(d)
-        WebhookDelivery.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "next_attempt_at",
-                "delivered_at",
-                "last_attempt_at",
-                "last_status_code",
-                "last_error",
-            ],
-        )
+        bulk_set(WebhookDelivery, changed, RECORDED_FIELDS)
         endpoints = WebhookEndpoint.objects.select_for_update().in_bulk(list(by_endpoint))
         for pk, results in by_endpoint.items():
             endpoint = endpoints[pk]

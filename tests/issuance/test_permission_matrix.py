@@ -37,6 +37,16 @@ SIGNED_IN = ANYONE - {"anonymous"}
 # (method, path, body, roles that get through)
 ENDPOINTS = [
     ("get", "/api/", None, ANYONE),  # the API index: public
+    ("get", "/api/webhooks/endpoints/", None, OPERATOR),
+    ("post", "/api/webhooks/endpoints/", "webhook_endpoint", OPERATOR),
+    ("get", "/api/webhooks/endpoints/{webhook_endpoint}/", None, OPERATOR),
+    ("patch", "/api/webhooks/endpoints/{webhook_endpoint}/", {"description": "ERP"}, OPERATOR),
+    ("delete", "/api/webhooks/endpoints/{webhook_endpoint}/", None, OPERATOR),
+    ("post", "/api/webhooks/endpoints/{webhook_endpoint}/rotate-secret/", None, OPERATOR),
+    ("get", "/api/webhooks/deliveries/", None, OPERATOR),
+    ("get", "/api/webhooks/deliveries/{webhook_delivery}/", None, OPERATOR),
+    ("post", "/api/webhooks/deliveries/{webhook_delivery}/redeliver/", None, OPERATOR),
+    ("get", "/api/webhooks/event-types/", None, OPERATOR),
     ("get", "/api/issuers/", None, ISSUER | COMPLIANCE | OPERATOR),
     ("post", "/api/issuers/", "company", ISSUER),
     ("get", "/api/issuers/{company}/", None, ISSUER | COMPLIANCE | OPERATOR),
@@ -201,7 +211,17 @@ def objects(contracts):
             args=["LN-matrix", keccak(text="LN-matrix"), TERMS["borrower_wallet"], TERMS["lender_wallet"]],
             idempotency_key="test:matrix",
         )
+    from webhooks import services as webhook_services
+    from webhooks.models import WebhookDelivery
+
+    endpoint, _secret = webhook_services.create_endpoint(
+        url="http://127.0.0.1:9/hooks", event_types=["loan.repaid"]
+    )
+    with transaction.atomic():
+        webhook_services.announce("loan.repaid", data={"loan_id": "LN-matrix"})
     return {
+        "webhook_endpoint": endpoint,
+        "webhook_delivery": WebhookDelivery.objects.get(),
         "users": {"issuer": owner, "institution": institution_user, "investor": subject},
         "company": company,
         "campaign": campaign,
@@ -222,6 +242,8 @@ def _body(spec, objects):
         return {"address": new_wallet(), "name": "Matrix Institute"}
     if spec == "loan":
         return {"loan_id": new_loan_id(), **TERMS}
+    if spec == "webhook_endpoint":
+        return {"url": "http://127.0.0.1:9/other", "event_types": ["loan.anchored"]}
     return spec
 
 
@@ -241,6 +263,8 @@ def test_permission_matrix(objects, role, method, path, body, allowed):
         credential=objects["credential"].pk,
         transaction=objects["transaction"].pk,
         my_wallet=user.wallet_address if user else new_wallet(),
+        webhook_endpoint=objects["webhook_endpoint"].pk,
+        webhook_delivery=objects["webhook_delivery"].pk,
     )
     response = getattr(client, method)(url, _body(body, objects), format="json")
     if role in allowed:
@@ -263,6 +287,8 @@ SAMPLE_IDS = {
     "credential": 1,
     "transaction": 1,
     "my_wallet": "0x" + "cd" * 20,
+    "webhook_endpoint": 1,
+    "webhook_delivery": 1,
 }
 # Not checked: the OpenAPI schema and its two viewers (Swagger UI, ReDoc) are generated documentation,
 # public by design (frontends and the schema tests read them) and show nothing a role could be denied.

@@ -42,6 +42,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("django_celery_beat.periodictask", "disable_tasks"): {"operator"},
     ("django_celery_beat.periodictask", "toggle_tasks"): {"operator"},
     ("django_celery_beat.periodictask", "run_tasks"): {"operator"},
+    ("webhooks.webhookendpoint", "rotate_secrets"): {"operator"},
+    ("webhooks.webhookdelivery", "redeliver"): {"operator"},
 }
 
 
@@ -89,15 +91,17 @@ def test_each_staff_role_gets_exactly_its_actions(role, make_user):
     assert allowed == {key for key, roles in EXPECTED.items() if role in roles}
 
 
-# Bulk delete: only the screening lists compliance keeps; nothing of the ledger.
+# Bulk delete: only the screening lists compliance keeps and the webhook endpoints operators
+# configure; nothing of the ledger.
 DELETABLE = {
     ("campaigns.countryrestriction", "delete_selected"): {"compliance"},
     ("campaigns.sanctionedwallet", "delete_selected"): {"compliance"},
+    ("webhooks.webhookendpoint", "delete_selected"): {"operator"},
 }
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
-def test_bulk_delete_only_of_the_screening_lists_compliance_keeps(role, make_user):
+def test_bulk_delete_only_of_screening_lists_and_webhook_endpoints(role, make_user):
     user, _ = make_user(role)
     deletable = {key for key in allowed_for(user) if key[1] == "delete_selected"}
     assert deletable == {key for key, roles in DELETABLE.items() if role in roles}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from campaigns.models import Investment
@@ -140,7 +140,7 @@ def test_a_5xx_is_not_stored_and_its_effect_is_rolled_back(auth_client, monkeypa
     failed = post_loan(client, "flaky", loan_id=loan_id)
     assert failed.status_code == 503
     assert not Loan.objects.filter(loan_id=loan_id).exists()  # rolled back with the attempt
-    assert not IdempotencyRecord.objects.filter(key="flaky", state=IdempotencyState.COMPLETED).exists()
+    assert not IdempotencyRecord.objects.filter(key="flaky").exists(), "its claim rolled back with it"
 
     monkeypatch.setattr(services, "create_loan", create_loan)
     retried = post_loan(client, "flaky", loan_id=loan_id)
@@ -250,46 +250,51 @@ def test_a_replayed_investment_post_invests_once(open_campaign, make_investor): 
     assert campaign.pending_amount == Decimal("100")
 
 
-# --- the row lock (another connection) -------------------------------------------------------------
+# --- a request still running (another connection) -------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_request_while_another_holds_the_key_is_409_in_progress(auth_client, monkeypatch):
+def test_a_request_while_another_with_the_key_runs_is_409_in_progress(auth_client, monkeypatch):
     client = auth_client("operator")
-    set_records_clock(monkeypatch, FIRST_ATTEMPT)
-    IdempotencyRecord.objects.create(
-        user=client.user,
-        key="busy",
-        request_hash="0" * 64,
-        method="POST",
-        path="/api/loans/",
-        created_at=FIRST_ATTEMPT,
-    )
-    locked, release = threading.Event(), threading.Event()
+    token = client._credentials["HTTP_AUTHORIZATION"]
+    entered, release = threading.Event(), threading.Event()
+    from loans import services as loan_services
 
-    def hold_the_lock() -> None:
+    real_create = loan_services.create_loan
+
+    def slow_create(**kwargs):
+        entered.set()
+        release.wait(timeout=30)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(loan_services, "create_loan", slow_create)
+    loan_id = new_loan_id()
+    first: dict = {}
+
+    def first_request() -> None:
         try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.select_for_update().get(key="busy")
-                locked.set()
-                release.wait(timeout=30)
+            from rest_framework.test import APIClient
+
+            other = APIClient()
+            other.credentials(HTTP_AUTHORIZATION=token)
+            first["response"] = post_loan(other, "busy", loan_id=loan_id)
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
+    runner = threading.Thread(target=first_request)
+    runner.start()
     try:
-        assert locked.wait(timeout=30)
-        loan_id = new_loan_id()
+        assert entered.wait(timeout=30), "the first request reached the service"
+        monkeypatch.setattr(loan_services, "create_loan", real_create)
         busy = post_loan(client, "busy", loan_id=loan_id)
         assert busy.status_code == 409
         assert busy.json()["code"] == "idempotency_in_progress" and busy["Retry-After"] == "1"
-        assert not Loan.objects.filter(loan_id=loan_id).exists()
     finally:
         release.set()
-        holder.join(timeout=30)
-    # The holder never completed it (as if it died): its lock is free now, so the request runs.
-    assert post_loan(client, "busy", loan_id=loan_id).status_code == 201
+        runner.join(timeout=30)
+    assert first["response"].status_code == 201
+    again = post_loan(client, "busy", loan_id=loan_id)
+    assert again.status_code == 201 and again[REPLAYED] == "true"
     assert Loan.objects.filter(loan_id=loan_id).count() == 1
 
 

@@ -137,3 +137,11 @@ def test_secret_wrapper_never_shows_its_value():
     assert secret.reveal() == "0x" + "ab" * 32
     with pytest.raises(TypeError):
         __import__("pickle").dumps(secret)
+
+
+def test_production_refuses_webhooks_to_private_targets():
+    from core.env_checks import webhook_problems
+
+    assert webhook_problems(django_env="production", allow_private_targets=True)
+    assert webhook_problems(django_env="production", allow_private_targets=False) == []
+    assert webhook_problems(django_env="development", allow_private_targets=True) == []
