@@ -26,6 +26,7 @@ the TTL count as absent; `purge_expired` (a beat task) deletes them.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -177,16 +178,12 @@ class IdempotencyMiddleware:
                 # stays `running`, so a retry runs again.
                 IDEMPOTENCY_REQUESTS.labels("not_stored").inc()
                 return response
-            IdempotencyRecord.objects.filter(pk=record_id).update(
-                state=IdempotencyState.COMPLETED,
-                request_hash=digest,
-                method=request.method,
-                path=request.path[:500],
+            _complete(
+                record_id,
+                digest=digest,
+                request=request,
                 created_at=now if fresh else created_at,
-                status_code=response.status_code,
-                body=response.content,
-                headers={name: response[name] for name in STORED_HEADERS if response.has_header(name)},
-                completed_at=current_time(),
+                response=response,
             )
             IDEMPOTENCY_REQUESTS.labels("executed").inc()
             return response
@@ -205,6 +202,32 @@ WHERE pg_try_advisory_xact_lock(%s)
 ON CONFLICT (user_id, key) DO UPDATE SET key = EXCLUDED.key
 RETURNING id, state, request_hash, created_at, (xmax = 0)
 """
+
+
+_COMPLETE_SQL = """
+UPDATE {table} SET state = 'completed', request_hash = %s, method = %s, path = %s, created_at = %s,
+    status_code = %s, body = %s, headers = %s::jsonb, completed_at = %s
+WHERE id = %s
+"""
+
+
+def _complete(record_id: int, *, digest: str, request, created_at: datetime, response) -> None:
+    """Store the response in the claimed record (one statement, in the request's transaction)."""
+    headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
+    table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
+    params = [
+        digest,
+        request.method,
+        request.path[:500],
+        created_at,
+        response.status_code,
+        response.content,
+        json.dumps(headers),
+        current_time(),
+        record_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_COMPLETE_SQL.format(table=table), params)  # nosec B608 - the table name is ours
 
 
 def _claim(*, user_id: int, key: str, digest: str, request, now: datetime) -> tuple | None:
