@@ -42,6 +42,10 @@ ANVIL_CHAIN_ID = 31337
 ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
+# Ordered RPC endpoints (blockchain/chain/client.py fails over between them); CHAIN_RPC_URL alone still
+# works and is then the only one. Every endpoint must report CHAIN_ID.
+CHAIN_RPC_URLS = env.list("CHAIN_RPC_URLS", default=[CHAIN_RPC_URL])
+CHAIN_RPC_URL = CHAIN_RPC_URLS[0]
 CHAIN_ID = env.int("CHAIN_ID", default=ANVIL_CHAIN_ID)
 CHAIN_POA = env.bool("CHAIN_POA", default=False)
 # Platform amounts (Decimal) are integers on chain: amount × 10**CHAIN_AMOUNT_DECIMALS.
@@ -254,6 +258,8 @@ if _webhook_problems := webhook_problems(
     django_env=DJANGO_ENV, allow_private_targets=WEBHOOK_ALLOW_PRIVATE_TARGETS
 ):
     raise ImproperlyConfigured("; ".join(_webhook_problems))
+# Settled events (every delivery succeeded or dead) are kept this long in the delivery log.
+WEBHOOK_RETENTION_DAYS = env.float("WEBHOOK_RETENTION_DAYS", default=30.0)
 # How long a process may use its list of listening endpoints before reading it again.
 WEBHOOK_ENDPOINT_CACHE_SECONDS = env.float("WEBHOOK_ENDPOINT_CACHE_SECONDS", default=2.0)
 
@@ -348,6 +354,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=45),
     },
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": WEBHOOK_SWEEP_SECONDS},
+    "purge-settled-webhooks": {
+        "task": "webhooks.tasks.purge_settled_webhooks",
+        "schedule": crontab(minute=50, hour=4),
+    },
 }
 # How long an Idempotency-Key's stored response is replayed (core/idempotency.py).
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
@@ -383,10 +393,13 @@ REST_FRAMEWORK = {
 }
 
 # Rate limits (core/throttling.py); THROTTLE_RATES (JSON) overrides single scopes, null turns one off.
+# Development (`make run`, scripted demos logging in every role many times) gets roomier login and
+# sign-up limits; production and test keep the strict ones.
+_DEV_RATES = DJANGO_ENV == "development"
 THROTTLE_RATES = {
-    "login": "10/min",
-    "login_account": "30/hour",
-    "register": "5/hour",
+    "login": "300/min" if _DEV_RATES else "10/min",
+    "login_account": "1000/hour" if _DEV_RATES else "30/hour",
+    "register": "300/hour" if _DEV_RATES else "5/hour",
     "verify_anon": "120/min",
     "writes": "120/min",
     **env.json("THROTTLE_RATES", default={}),

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -59,7 +60,7 @@ def announce(event_type: str, *, data: Data, subject: models.Model | None = None
     if not listeners:
         return None
     now = timezone.now()
-    payload = data() if callable(data) else data
+    payload = _payload(event_type, data, subject)
     event = WebhookEvent.objects.create(
         id=f"msg_{uuid.uuid4().hex}",
         event_type=event_type,
@@ -121,6 +122,26 @@ def suppressed() -> Iterator[None]:
         yield
     finally:
         _suppressed.reset(token)
+
+
+def _payload(event_type: str, data: Data, subject: models.Model | None) -> dict[str, Any]:
+    """The event's data. A representation that fails (a bug, a row gone) must not stop the change it
+    describes — a receipt, the indexer — so the event still goes out, naming its subject, and the
+    failure is logged; a savepoint keeps a failed query from poisoning the caller's transaction."""
+    if not callable(data):
+        return data
+    try:
+        with transaction.atomic():
+            return data()
+    except Exception:
+        logger.exception("webhook %s: the representation of its subject failed", event_type)
+        return {
+            "subject": {
+                "type": subject._meta.label_lower if subject is not None else "",
+                "id": str(subject.pk) if subject is not None else "",
+            },
+            "representation_unavailable": True,
+        }
 
 
 class _Kicks:
@@ -244,3 +265,21 @@ def disable_endpoint(*, endpoint: WebhookEndpoint, reason: str) -> None:
     WEBHOOK_ENDPOINTS_DISABLED.inc()
     logger.error("webhook endpoint %s disabled: %s", endpoint.pk, reason)
     endpoint_disabled.send(sender=WebhookEndpoint, endpoint=endpoint, reason=reason)
+
+
+def purge_settled(*, older_than_days: float | None = None) -> int:
+    """Delete events whose deliveries are all settled (succeeded or dead) and older than the
+    retention (WEBHOOK_RETENTION_DAYS), with their deliveries and attempts. Returns events deleted."""
+    days = settings.WEBHOOK_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    unsettled = WebhookDelivery.objects.filter(
+        event=models.OuterRef("pk"), status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+    )
+    old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(models.Exists(unsettled))
+    deleted = 0
+    while True:
+        ids = list(old.values_list("pk", flat=True)[:5000])
+        if not ids:
+            return deleted
+        WebhookEvent.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

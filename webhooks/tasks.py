@@ -44,3 +44,12 @@ def sweep_webhooks() -> int:
         if done < settings.WEBHOOK_CLAIM_BATCH:
             break
     return total
+
+
+@shared_task(name="webhooks.tasks.purge_settled_webhooks", ignore_result=True)
+@single_instance("webhooks:purge", ttl=3600)
+def purge_settled_webhooks() -> int:
+    """Daily: drop settled events past the retention, so the delivery log stays bounded."""
+    from webhooks.services import purge_settled
+
+    return purge_settled()

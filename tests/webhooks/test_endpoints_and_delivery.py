@@ -339,4 +339,33 @@ def test_services_refuse_to_redeliver_to_a_disabled_endpoint(operator, receiver)
     row = WebhookDelivery.objects.get(event=event)
     response = operator.post(f"/api/webhooks/deliveries/{row.pk}/redeliver/")
     assert response.status_code == 409 and response.json()["code"] == "endpoint_inactive"
-    assert services  # the service module answers the API's refusal
+
+
+def test_a_representation_that_fails_still_announces_its_subject(operator, receiver, make_user):
+    _register(operator, receiver.url())
+    subject, _ = make_user("investor")
+
+    def broken() -> dict:
+        raise LookupError("the row is gone")
+
+    with transaction.atomic():
+        event = announce("loan.anchored", data=broken, subject=subject)
+        assert WebhookEndpoint.objects.exists(), "the caller's transaction is still usable"
+    body = json.loads(event.body)
+    assert body["data"] == {
+        "subject": {"type": "accounts.user", "id": str(subject.pk)},
+        "representation_unavailable": True,
+    }
+
+
+def test_settled_events_past_the_retention_are_purged_and_unsettled_ones_kept(operator, receiver):
+    _register(operator, receiver.url())
+    delivered = _announce()
+    delivery.deliver()
+    receiver.default_status = 500
+    failing = _announce()
+    delivery.deliver()
+    WebhookEvent.objects.update(created_at=timezone.now() - timedelta(days=31))
+    assert services.purge_settled(older_than_days=30) == 1
+    assert list(WebhookEvent.objects.values_list("id", flat=True)) == [failing.id]
+    assert not WebhookDelivery.objects.filter(event_id=delivered.id).exists()
