@@ -9,8 +9,18 @@ from webhooks.announcers import Announcer, Facts
 
 
 def _facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
-    rows = Company.objects.filter(pk__in=pks).values_list("pk", "kyb_status", "registration_status")
-    return {pk: {"kyb_status": kyb, "registration_status": reg} for pk, kyb, reg in rows}
+    """KYB status and the registration as the API shows it (`onchain.status`: `registering` until
+    registerIssuer is confirmed, even when the indexer saw IssuerRegistered first)."""
+    from issuers.serializers import CompanySerializer
+
+    shown = CompanySerializer()
+    return {
+        company.pk: {
+            "kyb_status": company.kyb_status,
+            "registration_status": shown.get_onchain(company)["status"],
+        }
+        for company in Company.objects.filter(pk__in=pks)
+    }
 
 
 def _classify(before: Facts | None, after: Facts) -> str | None:
@@ -19,8 +29,8 @@ def _classify(before: Facts | None, after: Facts) -> str | None:
     if told.get("registration_status") != registration:
         if registration == RegistrationStatus.REGISTERED:
             return "company.registered"
-        if before is not None:  # revoked, failed, or a reorg undid the registration
-            return "company.updated"
+        if told.get("registration_status") == RegistrationStatus.REGISTERED:
+            return "company.updated"  # revoked on chain, or a reorg undid the registration
     if kyb == KybStatus.APPROVED and told.get("kyb_status") != KybStatus.APPROVED:
         return "company.kyb_approved"
     return None
