@@ -9,6 +9,9 @@ OUTBOX_FAILURES = Counter("outbox_failures_total", "Outbox rows failed, by decod
 OUTBOX_REPLACEMENTS = Counter("outbox_replacements_total", "Stuck transactions replaced with bumped fees")
 OUTBOX_REORGED = Counter("outbox_reorged_total", "Mined transactions whose receipt disappeared (reorg)")
 GAS_USED = Counter("chain_gas_used_total", "Gas used by our mined transactions", ["contract", "function"])
+OUTBOX_FEE_WAITS = Counter(
+    "outbox_fee_cap_waits_total", "Sender passes that left intents queued: the network fee is above the cap"
+)
 FEES_PAID_WEI = Counter("chain_fees_paid_wei_total", "Fees paid by our mined transactions, in wei")
 CONFIRMATION_LATENCY = Histogram(
     "outbox_confirmation_latency_seconds",

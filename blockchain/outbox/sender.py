@@ -25,11 +25,11 @@ from web3 import Web3
 from blockchain.announcements import transaction_failed
 from blockchain.chain.abi import DecodedError, interface
 from blockchain.chain.client import RpcError, get_web3, rpc_batch
-from blockchain.chain.fees import Fees, suggest_fees
+from blockchain.chain.fees import FeeCapExceeded, Fees, suggest_fees
 from blockchain.chain.signer import get_signer
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
 from blockchain.outbox.hooks import checkpoint, compensate, rows_changed
-from blockchain.outbox.metrics import OUTBOX_FAILURES, OUTBOX_TRANSITIONS
+from blockchain.outbox.metrics import OUTBOX_FAILURES, OUTBOX_FEE_WAITS, OUTBOX_TRANSITIONS
 from blockchain.outbox.nonces import lock_nonce_account, reconcile_nonce_account
 from core.bulk import bulk_set
 from core.log_format import describe_error
@@ -83,6 +83,7 @@ class SendReport:
     failed: int = 0
     requeued: int = 0
     transient_errors: list[str] = field(default_factory=list)
+    waiting_for_fees: bool = False  # the network's fee is above CHAIN_MAX_FEE_GWEI: intents wait
 
 
 def call_params(row: ChainTransaction, sender: str) -> dict:
@@ -106,6 +107,16 @@ def mark_failed(row: ChainTransaction, *, code: str, error: dict, note: str = ""
     compensate(row)
     transaction_failed(row)  # webhooks: chain.transaction_failed, and its subject's new status
     rows_changed([row])  # its pending delta is gone
+
+
+def _wait_for_fees(rows: list[ChainTransaction], *, reason: str, report: SendReport) -> None:
+    note = f"waiting for fees: {reason}"[:1000]
+    ChainTransaction.objects.filter(pk__in=[row.pk for row in rows]).update(
+        last_error=note, updated_at=timezone.now()
+    )
+    report.waiting_for_fees = True
+    OUTBOX_FEE_WAITS.inc()
+    logger.warning("outbox: %d intents wait for fees (%s)", len(rows), reason)
 
 
 def build_transaction(row: ChainTransaction, *, nonce: int, gas: int, fees: Fees, chain_id: int) -> dict:
@@ -182,7 +193,13 @@ def _claim_and_sign(
             ready.append((row, gas))
         if not ready:
             return []
-        fees = suggest_fees(w3)
+        try:
+            fees = suggest_fees(w3)
+        except FeeCapExceeded as exc:
+            # Not a failure: the intents wait, queued, until the network's fee is under the cap
+            # again (every pass checks). Operators see why on each row and get an alert.
+            _wait_for_fees([row for row, _gas in ready], reason=str(exc), report=report)
+            return []
         account = lock_nonce_account(w3=w3, chain_id=chain_id, address=signer.address)
         now = timezone.now()
         attempts = []
@@ -244,7 +261,7 @@ def send_queued(
             asked_for_help = True
         if signed:
             broadcast(signed, w3=w3, report=report)
-        if not full or (not signed and report.transient_errors):
+        if not full or (not signed and (report.transient_errors or report.waiting_for_fees)):
             break  # drained, or the node cannot simulate now: the next kick or sweep retries
     else:
         if on_backlog:

@@ -248,3 +248,27 @@ def test_retry_failed_queues_a_fresh_attempt(contracts, handled):
     assert duplicate.status == TxStatus.QUEUED and duplicate.error_code == ""
     with pytest.raises(outbox.OutboxError):
         outbox.retry_failed(tx=duplicate)
+
+
+def test_intents_wait_queued_while_the_network_fee_is_above_the_cap_and_go_once_it_is_not(
+    contracts, auth_client, settings
+):
+    from prometheus_client import REGISTRY
+
+    waits_before = REGISTRY.get_sample_value("outbox_fee_cap_waits_total") or 0
+    settings.CHAIN_MAX_FEE_GWEI = 1e-9  # anvil's base fee is far above one wei
+    row = enqueue_store_loan()
+    report = send_queued()
+    row.refresh_from_db()
+    assert report.waiting_for_fees and report.failed == 0
+    assert row.status == TxStatus.QUEUED and row.nonce is None, "waiting, not failed, no nonce taken"
+    assert row.last_error.startswith("waiting for fees:") and "CHAIN_MAX_FEE_GWEI" in row.last_error
+    assert REGISTRY.get_sample_value("outbox_fee_cap_waits_total") == waits_before + 1
+    shown = auth_client("operator").get(f"/api/blockchain/transactions/{row.pk}/").json()
+    assert shown["status"] == "queued" and shown["last_error"].startswith("waiting for fees:")
+
+    settings.CHAIN_MAX_FEE_GWEI = 500.0  # the fee fell under the cap
+    send_queued()
+    confirm_pending()
+    row.refresh_from_db()
+    assert row.status == TxStatus.CONFIRMED and row.last_error == ""
