@@ -80,3 +80,27 @@ def webhook_problems(*, django_env: str, allow_private_targets: bool) -> list[st
             "loopback or metadata addresses are how SSRF reaches internal services"
         ]
     return []
+
+
+# Blocks after which a receipt counts as confirmed, per chain id, when CHAIN_CONFIRMATIONS is not set
+# (deploy/README.md has the table and the reasoning). Ethereum and its testnets: two epochs (64 blocks),
+# the finality gadget's horizon; Polygon PoS: 128, deeper than any reorg it has had since its
+# milestones; OP-stack and Arbitrum L2s: 20 blocks of their sequencer's chain (the batch reaching L1
+# is what makes them final; raise it for large amounts); a local dev chain: 0.
+SAFE_CONFIRMATIONS: dict[int, int] = {
+    1: 64,  # Ethereum
+    11155111: 64,  # Sepolia
+    17000: 64,  # Holesky
+    137: 128,  # Polygon PoS
+    80002: 128,  # Polygon Amoy
+    10: 20,  # OP Mainnet
+    8453: 20,  # Base
+    42161: 20,  # Arbitrum One
+    31337: 0,  # anvil / hardhat (development)
+}
+UNKNOWN_CHAIN_CONFIRMATIONS = 64
+
+
+def safe_confirmations(chain_id: int) -> int:
+    """The default confirmation depth of `chain_id` (64 for a chain this table does not know)."""
+    return SAFE_CONFIRMATIONS.get(chain_id, UNKNOWN_CHAIN_CONFIRMATIONS)
