@@ -57,6 +57,12 @@ lint: $(STAMP_DEV)
 	$(VENV)/bin/lint-imports --no-cache
 	$(MAKE) --no-print-directory check-migrations
 	DJANGO_ENV=test $(PY) manage.py compile_contracts --check
+	@if command -v promtool >/dev/null; then \
+	  promtool check rules deploy/prometheus/alerts.yml && \
+	  promtool test rules deploy/prometheus/tests/*.yml; \
+	else echo "promtool not found: alert rule checks skipped (apt-get install prometheus)"; fi
+	@if command -v amtool >/dev/null; then amtool check-config deploy/alertmanager/alertmanager.yml; \
+	else echo "amtool not found: Alertmanager config check skipped (apt-get install prometheus-alertmanager)"; fi
 
 bench: $(STAMP_DEV) $(STAMP_NPM)
 	$(PY) -m bench.run $(BENCH)

@@ -7,7 +7,7 @@ from typing import Any
 
 from campaigns import selectors
 from campaigns.models import Campaign, CertificateStatus, Investment, ShareCertificate
-from webhooks.announcers import Announcer, Facts, by_status
+from webhooks.announcers import Announcer, Facts, by_status, shown_status_facts
 
 CAMPAIGN_EVENTS = {
     "active": "campaign.active",
@@ -22,14 +22,6 @@ INVESTMENT_EVENTS = {
     "cancelled": "investment.cancelled",
     "refunded": "investment.refunded",
 }
-
-
-def _shown(annotate, model) -> Any:
-    def facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
-        rows = annotate(model.objects.filter(pk__in=pks)).values_list("pk", "shown_status")
-        return {pk: {"status": status} for pk, status in rows}
-
-    return facts
 
 
 def _campaign(pk: Any) -> dict:
@@ -77,14 +69,14 @@ def _classify_certificate(before: Facts | None, after: Facts) -> str | None:
 
 CAMPAIGNS = Announcer(
     model=Campaign,
-    facts=_shown(selectors.with_shown_status, Campaign),
+    facts=shown_status_facts(Campaign, selectors.with_shown_status),
     classify=by_status("campaign", CAMPAIGN_EVENTS),
     represent=_campaign,
     event_types=frozenset([*CAMPAIGN_EVENTS.values(), "campaign.updated"]),
 )
 INVESTMENTS = Announcer(
     model=Investment,
-    facts=_shown(selectors.with_shown_investment_status, Investment),
+    facts=shown_status_facts(Investment, selectors.with_shown_investment_status),
     classify=by_status("investment", INVESTMENT_EVENTS),
     represent=_investment,
     event_types=frozenset([*INVESTMENT_EVENTS.values(), "investment.updated"]),

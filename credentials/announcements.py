@@ -7,14 +7,9 @@ from typing import Any
 
 from credentials.models import Credential, CredentialBatch
 from credentials.selectors import with_shown_status
-from webhooks.announcers import Announcer, by_status
+from webhooks.announcers import Announcer, by_status, shown_status_facts
 
 CREDENTIAL_EVENTS = {"issued": "credential.issued", "revoked": "credential.revoked"}
-
-
-def _facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
-    rows = with_shown_status(Credential.objects.filter(pk__in=pks)).values_list("pk", "shown_status")
-    return {pk: {"status": status} for pk, status in rows}
 
 
 def _credential(pk: Any) -> dict:
@@ -26,7 +21,7 @@ def _credential(pk: Any) -> dict:
 
 CREDENTIALS = Announcer(
     model=Credential,
-    facts=_facts,
+    facts=shown_status_facts(Credential, with_shown_status),
     classify=by_status("credential", CREDENTIAL_EVENTS),
     represent=_credential,
     event_types=frozenset([*CREDENTIAL_EVENTS.values(), "credential.updated"]),

@@ -9,15 +9,10 @@ from django.db import transaction
 
 from loans.models import Loan
 from loans.selectors import with_shown_status
-from webhooks.announcers import Announcer, by_status
+from webhooks.announcers import Announcer, by_status, shown_status_facts
 from webhooks.services import announce
 
 LOAN_EVENTS = {"anchored": "loan.anchored", "repaid": "loan.repaid"}
-
-
-def _facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
-    rows = with_shown_status(Loan.objects.filter(pk__in=pks)).values_list("pk", "shown_status")
-    return {pk: {"status": status} for pk, status in rows}
 
 
 def loan_representation(pk: Any) -> dict:
@@ -29,7 +24,7 @@ def loan_representation(pk: Any) -> dict:
 
 LOANS = Announcer(
     model=Loan,
-    facts=_facts,
+    facts=shown_status_facts(Loan, with_shown_status),
     classify=by_status("loan", LOAN_EVENTS),
     represent=loan_representation,
     event_types=frozenset([*LOAN_EVENTS.values(), "loan.updated"]),

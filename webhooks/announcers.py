@@ -45,6 +45,17 @@ def by_status(noun: str, named: Mapping[str, str]) -> Callable[[Facts | None, Fa
     return classify
 
 
+def shown_status_facts(model: type[models.Model], annotate: Callable) -> Callable[[list[Any]], dict]:
+    """Facts of the usual kind: {"status": the status the API shows}, read through the app's
+    selector that annotates `shown_status` (it follows the outbox: `anchoring` until confirmed)."""
+
+    def facts(pks: list[Any]) -> dict[Any, dict[str, Any]]:
+        rows = annotate(model._default_manager.filter(pk__in=pks)).values_list("pk", "shown_status")
+        return {pk: {"status": status} for pk, status in rows}
+
+    return facts
+
+
 @dataclass(eq=False)
 class Announcer:
     model: type[models.Model]

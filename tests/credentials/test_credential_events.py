@@ -44,12 +44,14 @@ def test_a_credential_issued_then_revoked_is_announced_at_each_confirmation(inst
         f"/api/credentials/{credential['id']}/revoke/", {"reason": "issued in error"}, format="json"
     )
     assert response.status_code == 202
-    assert [t for t, _ in partner.events()] == ["credential.issued"], "revoking is not revoked"
+    events = partner.events()
+    assert [t for t, _ in events] == ["credential.issued", "credential.updated"], "revoking is not revoked"
+    assert events[1][1]["status"] == "revoking"
     settle_outbox()
     Indexer().run()
     events = partner.events()
-    assert [t for t, _ in events] == ["credential.issued", "credential.revoked"]
-    assert events[1][1]["status"] == "revoked"
+    assert [t for t, _ in events] == ["credential.issued", "credential.updated", "credential.revoked"]
+    assert events[2][1]["status"] == "revoked"
 
 
 def test_every_member_of_a_batch_is_announced_when_the_batch_is_confirmed_even_if_indexed_first(
