@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication
@@ -25,7 +26,10 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def get_user(self, validated_token):
         # The user row is loaded anyway (is_active is checked there), so the check costs no query.
-        user = super().get_user(validated_token)
+        try:
+            user = super().get_user(validated_token)
+        except (ValueError, TypeError, ValidationError):  # a signed claim that is no valid id
+            raise AuthenticationFailed("User not found", code="user_not_found") from None
         if not is_current(validated_token, user):
             raise AuthenticationFailed(
                 "This token was revoked (password changed or account deactivated); sign in again.",

@@ -24,6 +24,8 @@ from pathlib import Path
 from django.conf import settings
 from eth_account import Account
 
+from bench._baseline import BASELINE_PATH
+from bench._baseline import URLCONF as BASELINE_URLCONF
 from bench.common import BenchContext, Measurement, reset_chain_tables, settle_outbox
 from blockchain.chain.client import build_web3, get_web3
 from blockchain.chain.signer import get_signer
@@ -34,6 +36,14 @@ TITLE = "API reads under load (gunicorn, 2 workers, 32 clients)"
 DURATION = float(os.environ.get("BENCH_API_SECONDS", "20"))
 CLIENTS = 32
 COUNT = 200
+SINGLE = float(os.environ.get("BENCH_API_SINGLE_SECONDS", "5"))
+PROFILE_REQUESTS = int(os.environ.get("BENCH_API_PROFILE_REQUESTS", "300"))
+# The issue's targets: each endpoint's requests/s as a share of the baseline's (same run).
+SHARE_TARGETS = {
+    "GET /api/credentials/{id}/": 0.5,
+    "GET /api/campaigns/": 0.3,
+    "POST /api/blockchain/verify/": 0.5,
+}
 
 
 class CountingProxy:
@@ -77,12 +87,14 @@ class CountingProxy:
         self.server.shutdown()
 
 
-async def _load(url: str, *, method: str, bodies: list[dict] | None, seconds: float) -> list[float]:
+async def _load(
+    url: str, *, method: str, bodies: list[dict] | None, seconds: float, clients: int = CLIENTS
+) -> list[float]:
     import aiohttp
 
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def client(index: int) -> None:
@@ -95,7 +107,7 @@ async def _load(url: str, *, method: str, bodies: list[dict] | None, seconds: fl
                         status = response.status
                 else:
                     body = bodies[n % len(bodies)]
-                    n += CLIENTS
+                    n += clients
                     async with session.post(url, json=body) as response:
                         await response.read()
                         status = response.status
@@ -103,16 +115,26 @@ async def _load(url: str, *, method: str, bodies: list[dict] | None, seconds: fl
                     raise RuntimeError(f"{method} {url}: HTTP {status}")
                 latencies.append((time.perf_counter() - started) * 1000)
 
-        await asyncio.gather(*(client(i) for i in range(CLIENTS)))
+        await asyncio.gather(*(client(i) for i in range(clients)))
     return latencies
 
 
 def _measure(
-    base: str, name: str, path: str, proxy: CountingProxy, *, method="GET", bodies=None, seconds=DURATION
+    base: str,
+    name: str,
+    path: str,
+    proxy: CountingProxy,
+    *,
+    method="GET",
+    bodies=None,
+    seconds=DURATION,
+    clients=CLIENTS,
 ):
     before = proxy.calls
     started = time.perf_counter()
-    latencies = asyncio.run(_load(base + path, method=method, bodies=bodies, seconds=seconds))
+    latencies = asyncio.run(
+        _load(base + path, method=method, bodies=bodies, seconds=seconds, clients=clients)
+    )
     elapsed = time.perf_counter() - started
     return {
         "name": name,
@@ -204,18 +226,24 @@ def run(ctx: BenchContext) -> list[Measurement]:
             "gunicorn",
             "-c",
             "deploy/gunicorn.conf.py",
-            "config.wsgi:application",
+            # config.wsgi plus the bench-only baseline route (never in production's URL conf)
+            "bench._baseline_wsgi:application",
         ],
         env=env,
         cwd=root,
         log_path=root / "var" / "bench-logs" / "gunicorn.log",
     ).start()
+    credential_path = f"/api/credentials/{credential_id}/"
+    verify_bodies = [{"document": d} for d in documents]
     try:
         wait_until(lambda: port_is_open("127.0.0.1", port), timeout=60, what="gunicorn")
         base = f"http://127.0.0.1:{port}"
         _measure(base, "warm-up", "/api/campaigns/", proxy, seconds=2)
+        # The ceiling twice (before and after the endpoints), so a load change on this shared
+        # machine during the run shows, and the ratios use the mean of the two.
+        baseline_runs = [_measure(base, "GET /bench/baseline/", BASELINE_PATH, proxy)]
         results = [
-            _measure_authenticated(base, f"/api/credentials/{credential_id}/", token, proxy),
+            _measure_authenticated(base, credential_path, token, proxy),
             _measure(base, "GET /api/campaigns/", "/api/campaigns/", proxy),
             _measure(
                 base,
@@ -223,9 +251,17 @@ def run(ctx: BenchContext) -> list[Measurement]:
                 "/api/blockchain/verify/",
                 proxy,
                 method="POST",
-                bodies=[{"document": d} for d in documents],
+                bodies=verify_bodies,
             ),
         ]
+        baseline_runs.append(_measure(base, "GET /bench/baseline/", BASELINE_PATH, proxy))
+        # One client at a time: the latency of a request alone (the < 5 ms target).
+        single = {
+            "baseline": _measure(base, "baseline, 1 client", BASELINE_PATH, proxy, seconds=SINGLE, clients=1),
+            "credential": _measure_authenticated(
+                base, credential_path, token, proxy, seconds=SINGLE, clients=1
+            ),
+        }
         # The naive column: the chain fallback (credentials the platform does not know).
         Credential.objects.filter(batch__isnull=True).update(status="pending")
         naive = _measure(
@@ -241,9 +277,52 @@ def run(ctx: BenchContext) -> list[Measurement]:
     finally:
         web.stop()
         proxy.close()
-    rows = []
+    baseline_rps = statistics.fmean(run["rps"] for run in baseline_runs)
+    rows = [
+        Measurement(
+            what="API baseline (minimal Django view, same stack): requests/s (32 clients, 2 workers)",
+            unit="req/s",
+            ours=round(baseline_rps, 1),
+            headline=True,
+            samples={"rps": [round(run["rps"], 1) for run in baseline_runs]},
+            extra={
+                "p50_ms": [round(run["p50"], 2) for run in baseline_runs],
+                "p99_ms": [round(run["p99"], 2) for run in baseline_runs],
+                "load_average": _load_average(),
+            },
+        ),
+        Measurement(
+            what="API baseline: p50 latency, 1 client",
+            unit="ms",
+            ours=round(single["baseline"]["p50"], 2),
+            higher_is_better=False,
+            headline=True,
+        ),
+        Measurement(
+            what="API GET /api/credentials/{id}/: p50 latency, 1 client",
+            unit="ms",
+            ours=round(single["credential"]["p50"], 2),
+            naive=round(single["baseline"]["p50"], 2),
+            higher_is_better=False,
+            target="< 5 ms",
+            target_value=5,
+            extra={"p99_ms": round(single["credential"]["p99"], 2), "naive_is": "the baseline view"},
+        ),
+    ]
     for result in results:
         is_verify = result["name"].startswith("POST")
+        share = SHARE_TARGETS[result["name"]]
+        rows.append(
+            Measurement(
+                what=f"API {result['name']}: requests/s against the baseline's (naive column: baseline)",
+                unit="req/s",
+                ours=round(result["rps"], 1),
+                naive=round(baseline_rps, 1),
+                target=f"≥ {share:.0%} of the baseline",
+                target_ratio=share,
+                extra={"share_of_baseline": round(result["rps"] / baseline_rps, 3)},
+            )
+        )
         rows.append(
             Measurement(
                 what=f"API {result['name']}: requests/s (32 clients, 2 gunicorn workers)",
@@ -285,6 +364,71 @@ def run(ctx: BenchContext) -> list[Measurement]:
                 target_value=0,
             )
         )
+    rows += _in_process_rows(credential_path, token, verify_bodies[0])
+    return rows
+
+
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _in_process_rows(credential_path: str, token: str, verify_body: dict) -> list[Measurement]:
+    """The same requests in this process through the whole middleware stack: where their time goes
+    (bench/_profile.py), and how many SQL statements and Redis round trips each costs."""
+    from django.test import Client
+
+    from bench import _profile
+
+    client = Client(REMOTE_ADDR="127.0.0.1")
+    auth = {"authorization": f"Bearer {token}"}
+    profiles = {
+        "GET /api/credentials/{id}/": _profile.profile_requests(
+            client, credential_path, headers=auth, n=PROFILE_REQUESTS
+        ),
+        "GET /api/campaigns/": _profile.profile_requests(
+            client, "/api/campaigns/", headers={}, n=PROFILE_REQUESTS
+        ),
+        "POST /api/blockchain/verify/": _profile.profile_requests(
+            client, "/api/blockchain/verify/", headers={}, n=PROFILE_REQUESTS, method="post", body=verify_body
+        ),
+        "GET /bench/baseline/": _profile.profile_requests(
+            client, BASELINE_PATH, headers={}, n=PROFILE_REQUESTS, urlconf=BASELINE_URLCONF
+        ),
+    }
+    rows = []
+    for name, profile in profiles.items():
+        print(_profile.format_profile(f"{name}, in process", profile), flush=True)
+        rows.append(
+            Measurement(
+                what=f"API {name} in process (full middleware, no network): p50 ms per request",
+                unit="ms",
+                ours=profile["wall_p50_ms"],
+                higher_is_better=False,
+                headline=name.startswith("GET /api/credentials"),
+                extra=profile,
+            )
+        )
+        if name == "GET /bench/baseline/":
+            continue
+        rows.append(
+            Measurement(
+                what=f"API {name}: SQL statements per request",
+                unit="queries",
+                ours=profile["sql_per_request"],
+                higher_is_better=False,
+                headline=True,
+            )
+        )
+        rows.append(
+            Measurement(
+                what=f"API {name}: Redis round trips per request",
+                unit="round trips",
+                ours=profile["redis_round_trips_per_request"],
+                higher_is_better=False,
+                target="≤ 1",
+                target_value=1,
+            )
+        )
     return rows
 
 
@@ -300,7 +444,7 @@ def _token_for(user) -> str:
     return str(AccessToken.for_user(user))
 
 
-def _measure_authenticated(base: str, path: str, token: str, proxy: CountingProxy) -> dict:
+def _measure_authenticated(base: str, path: str, token: str, proxy: CountingProxy, **options) -> dict:
     import aiohttp
 
     original = aiohttp.ClientSession
@@ -312,6 +456,6 @@ def _measure_authenticated(base: str, path: str, token: str, proxy: CountingProx
 
     aiohttp.ClientSession = Authenticated
     try:
-        return _measure(base, f"GET {path.rsplit('/', 2)[0]}/{{id}}/", path, proxy)
+        return _measure(base, f"GET {path.rsplit('/', 2)[0]}/{{id}}/", path, proxy, **options)
     finally:
         aiohttp.ClientSession = original

@@ -6,6 +6,11 @@ bench/results.md (the table the README's performance section shows), and rewrite
 It exits non-zero only when a bench fails outright, never because a number missed its target.
 
 Usage: python -m bench.run [NAME ...]     (default: every module)
+
+Isolation: its own PostgreSQL database (ledgerbridge_bench, or BENCH_DATABASE_URL), a private
+redis-server on a free port (or BENCH_REDIS_URL, which must name an empty database), and free ports
+for anvil, gunicorn and the JSON-RPC proxy.
+BENCH_README=0 leaves the README alone (trial runs).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import json
 import os
 import pkgutil
 import platform
-import socket
 import sys
 import time
 import traceback
@@ -29,12 +33,19 @@ README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 NOT_BENCHES = {"run", "common"}
 
 
-def configure_environment(chain_port: int) -> None:
-    """Bench stores: their own PostgreSQL database and Redis db, never the developer's or the tests'."""
+BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ledgerbridge_bench"
+
+
+def configure_environment(chain_port: int, redis_url: str) -> None:
+    """Bench stores: their own PostgreSQL database and Redis, never the developer's or the tests'.
+
+    The bench flushes its database before every module, so an ambient DATABASE_URL / REDIS_URL (a
+    developer's shell, a test run's) is never used: BENCH_DATABASE_URL and BENCH_REDIS_URL choose
+    others explicitly."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_ENV", "test")
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ledgerbridge_bench")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", BENCH_DATABASE_URL)
+    os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("CACHE_KEY_PREFIX", "lbbench")
     os.environ["CHAIN_RPC_URL"] = f"http://127.0.0.1:{chain_port}"
     os.environ.setdefault("CHAIN_ID", "31337")
@@ -46,6 +57,47 @@ def configure_environment(chain_port: int) -> None:
         "THROTTLE_RATES",
         json.dumps({scope: unlimited for scope in ("login", "register", "verify_anon", "writes")}),
     )
+
+
+class BenchRedis:
+    """The bench's Redis: by default a private redis-server on a free port (devtools EmbeddedRedis,
+    password-protected, thrown away afterwards), which no other local tool shares. BENCH_REDIS_URL
+    names another instead; that database must be empty (the bench flushes what it writes)."""
+
+    def __init__(self) -> None:
+        self.embedded = None
+        self.data_dir: Path | None = None
+        self.url = os.environ.get("BENCH_REDIS_URL", "")
+
+    def start(self) -> BenchRedis:
+        if self.url:
+            import redis
+
+            size = redis.Redis.from_url(self.url).dbsize()
+            if size:
+                raise SystemExit(
+                    f"BENCH_REDIS_URL names a Redis database holding {size} keys; the bench needs an "
+                    "empty one of its own (unset BENCH_REDIS_URL for a private redis-server)"
+                )
+            return self
+        import secrets
+
+        from devtools.processes import EmbeddedRedis, free_port
+
+        port = free_port()
+        self.data_dir = ROOT / "var" / f"bench-redis-{port}"
+        self.embedded = EmbeddedRedis(
+            data_dir=self.data_dir, port=port, password=secrets.token_hex(16), tied_to_parent=True
+        ).start()
+        self.url = self.embedded.url
+        return self
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            import shutil
+
+            self.embedded.stop()
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def ensure_database() -> None:
@@ -113,8 +165,8 @@ def markdown_table(measurements: list[dict]) -> str:
 
 
 def update_readme(table: str, generated_at: str, machine: dict) -> None:
-    if not README.exists():
-        return
+    if not README.exists() or os.environ.get("BENCH_README", "1") == "0":
+        return  # BENCH_README=0: a trial run that must not touch the README
     text = README.read_text()
     if README_START not in text or README_END not in text:
         return
@@ -131,10 +183,18 @@ def update_readme(table: str, generated_at: str, machine: dict) -> None:
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
     # The environment must be set before anything imports config (which loads the settings).
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        chain_port = sock.getsockname()[1]
-    configure_environment(chain_port)
+    from devtools.processes import free_port
+
+    chain_port = free_port()  # below the ephemeral range: no outgoing connection takes it meanwhile
+    bench_redis = BenchRedis().start()
+    try:
+        configure_environment(chain_port, bench_redis.url)
+        return _run(argv, chain_port)
+    finally:
+        bench_redis.stop()
+
+
+def _run(argv: list[str], chain_port: int) -> int:
     import django
 
     django.setup()
