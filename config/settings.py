@@ -11,8 +11,9 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems, safe_confirmations
 from core.log_format import logging_config
+from core.sentry import init_sentry
 from core.secrets import Secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,11 +47,19 @@ CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 # works and is then the only one. Every endpoint must report CHAIN_ID.
 CHAIN_RPC_URLS = env.list("CHAIN_RPC_URLS", default=[CHAIN_RPC_URL])
 CHAIN_RPC_URL = CHAIN_RPC_URLS[0]
+# RPC failover (blockchain/chain/failover.py): an endpoint leaves service after this many consecutive
+# transport failures, for a cooldown doubled per further failure up to the max; the probe that brings
+# it back (eth_chainId) has its own short timeout.
+CHAIN_RPC_FAILURE_THRESHOLD = env.int("CHAIN_RPC_FAILURE_THRESHOLD", default=1)
+CHAIN_RPC_COOLDOWN_SECONDS = env.float("CHAIN_RPC_COOLDOWN_SECONDS", default=2.0)
+CHAIN_RPC_MAX_COOLDOWN_SECONDS = env.float("CHAIN_RPC_MAX_COOLDOWN_SECONDS", default=60.0)
+CHAIN_RPC_PROBE_TIMEOUT = env.float("CHAIN_RPC_PROBE_TIMEOUT", default=2.0)
 CHAIN_ID = env.int("CHAIN_ID", default=ANVIL_CHAIN_ID)
 CHAIN_POA = env.bool("CHAIN_POA", default=False)
 # Platform amounts (Decimal) are integers on chain: amount × 10**CHAIN_AMOUNT_DECIMALS.
 CHAIN_AMOUNT_DECIMALS = env.int("CHAIN_AMOUNT_DECIMALS", default=2)
-CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0 if CHAIN_ID == ANVIL_CHAIN_ID else 12)
+# A safe depth per chain id unless set (core/env_checks.py SAFE_CONFIRMATIONS; deploy/README.md).
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=safe_confirmations(CHAIN_ID))
 CHAIN_RPC_TIMEOUT = env.float("CHAIN_RPC_TIMEOUT", default=10.0)
 CHAIN_POLL_SECONDS = env.float("CHAIN_POLL_SECONDS", default=2.0)
 CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
@@ -505,6 +514,19 @@ LOG_JSON = env.bool("LOG_JSON", default=DJANGO_ENV != "development")
 LOG_FILE = env.str("LOG_FILE", default="")
 # The terminal can be quieter than LOG_FILE (`make run` shows warnings only and keeps the rest on disk).
 LOG_CONSOLE_LEVEL = env.str("LOG_CONSOLE_LEVEL", default=LOG_LEVEL)
+# Optional error reporting (core/sentry.py): off without a DSN; events pass the same secret redaction
+# as the logs.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+init_sentry(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV))
 LOGGING = logging_config(
     level=LOG_LEVEL, json_lines=LOG_JSON, log_file=LOG_FILE, console_level=LOG_CONSOLE_LEVEL
 )
+# `make run` keeps clients' 4xx answers (django.request "Conflict", "Not Found", ...) off the terminal;
+# LOG_FILE still has them.
+LOG_CONSOLE_CLIENT_ERRORS = env.bool("LOG_CONSOLE_CLIENT_ERRORS", default=True)
+if not LOG_CONSOLE_CLIENT_ERRORS:
+    LOGGING["filters"]["drop_client_errors"] = {"()": "core.log_filters.DropClientErrors"}
+    LOGGING["handlers"]["console"]["filters"] = [
+        *LOGGING["handlers"]["console"].get("filters", []),
+        "drop_client_errors",
+    ]

@@ -83,7 +83,7 @@ def secret_values() -> tuple[str, ...]:
         settings.HEALTH_TOKEN.reveal(),
         settings.METRICS_TOKEN.reveal(),
         *_registered,
-        *url_secrets(settings.CHAIN_RPC_URL),
+        *(secret for url in settings.CHAIN_RPC_URLS for secret in url_secrets(url)),
     }
     spellings: set[str] = set()
     for value in values:

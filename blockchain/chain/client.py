@@ -1,4 +1,8 @@
-"""The one way this codebase talks to the chain node: an instrumented, configured Web3."""
+"""The one way this codebase talks to the chain node: an instrumented, configured Web3.
+
+Its provider fails over between the ordered endpoints of CHAIN_RPC_URLS (blockchain.chain.failover):
+callers keep using get_web3/build_web3 and never see which node answered.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc import HTTPProvider
 
+from blockchain.chain.failover import FailoverProvider, HealthPolicy, UnreadableResponse
 from blockchain.chain.metrics import RPC_CALLS, RPC_ERRORS, RPC_LATENCY
 
-# Node unreachable or timing out: callers retry with backoff; nothing they hold is lost.
+# Node unreachable or timing out: callers retry with backoff; nothing they hold is lost. With several
+# endpoints, "none could serve it" is failover.EndpointsUnavailable, a requests.ConnectionError.
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 
 
@@ -49,16 +55,53 @@ class InstrumentedHTTPProvider(HTTPProvider):
         RPC_LATENCY.labels("batch").observe(time.perf_counter() - started)
         return response
 
+    def decode_rpc_response(self, raw_response: bytes) -> Any:
+        # Not JSON (a proxy's error page, a cut body): the endpoint failed, the next one may answer.
+        try:
+            return super().decode_rpc_response(raw_response)
+        except ValueError as exc:
+            raise UnreadableResponse(f"not a JSON-RPC answer ({len(raw_response)} bytes)") from exc
+
+
+def configured_rpc_urls() -> list[str]:
+    """The ordered endpoints: CHAIN_RPC_URLS, unless CHAIN_RPC_URL was set on its own (an override in
+    a test or a command names one node), in which case that node only."""
+    primary = settings.CHAIN_RPC_URL
+    urls = list(getattr(settings, "CHAIN_RPC_URLS", None) or [])
+    if not urls or urls[0] != primary:
+        return [primary]
+    return urls
+
+
+def health_policy() -> HealthPolicy:
+    return HealthPolicy(
+        failure_threshold=max(1, int(getattr(settings, "CHAIN_RPC_FAILURE_THRESHOLD", 1))),
+        base_cooldown=float(getattr(settings, "CHAIN_RPC_COOLDOWN_SECONDS", 2.0)),
+        max_cooldown=float(getattr(settings, "CHAIN_RPC_MAX_COOLDOWN_SECONDS", 60.0)),
+    )
+
+
+def _http_provider(url: str, timeout: float) -> InstrumentedHTTPProvider:
+    # web3's own retries off: retrying on the same node is the callers' job (they know which calls
+    # are safe to repeat), moving to another node the failover provider's.
+    return InstrumentedHTTPProvider(
+        url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+    )
+
 
 def build_web3(rpc_url: str | None = None, *, timeout: float | None = None, poa: bool | None = None) -> Web3:
-    """A new Web3 for `rpc_url` (default: CHAIN_RPC_URL), with web3's own retries off.
+    """A new Web3 for `rpc_url`, or for the configured endpoints (with failover between them).
 
-    Retrying is the outbox's job: it knows which calls are safe to repeat.
+    Every endpoint must report CHAIN_ID: the first request refuses otherwise (ChainIdMismatch).
     """
-    provider = InstrumentedHTTPProvider(
-        rpc_url or settings.CHAIN_RPC_URL,
-        request_kwargs={"timeout": timeout if timeout is not None else settings.CHAIN_RPC_TIMEOUT},
-        exception_retry_configuration=None,
+    timeout = timeout if timeout is not None else settings.CHAIN_RPC_TIMEOUT
+    provider = FailoverProvider(
+        [rpc_url] if rpc_url else configured_rpc_urls(),
+        chain_id=settings.CHAIN_ID,
+        transport=_http_provider,
+        timeout=timeout,
+        probe_timeout=float(getattr(settings, "CHAIN_RPC_PROBE_TIMEOUT", 2.0)),
+        policy=health_policy(),
     )
     w3 = Web3(provider)
     if settings.CHAIN_POA if poa is None else poa:

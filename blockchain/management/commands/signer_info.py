@@ -5,6 +5,7 @@ from web3 import Web3
 from blockchain.chain.client import get_web3
 from blockchain.chain.signer import SignerConfigurationError, get_signer
 from blockchain.models import NonceAccount
+from core.log_format import describe_error
 
 
 class Command(BaseCommand):
@@ -29,7 +30,9 @@ class Command(BaseCommand):
             pending = w3.eth.get_transaction_count(address, "pending")
             chain_id = w3.eth.chain_id
         except Exception as exc:
-            raise CommandError(f"cannot reach the chain node at {settings.CHAIN_RPC_URL}: {exc}") from None
+            raise CommandError(
+                f"cannot reach the chain node ({w3.provider}): {describe_error(exc)}"
+            ) from None
         self.stdout.write(f"chain id         {chain_id}")
         self.stdout.write(f"balance          {Web3.from_wei(balance, 'ether')} (native coin) = {balance} wei")
         self.stdout.write(f"nonce on chain   {latest} mined, {pending} including pending")
