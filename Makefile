@@ -47,8 +47,18 @@ browser:
 	  $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; }; }
 
+# After the main run, the node smoke suite (tests/hardhat, marker `hardhat`) runs once per node in a
+# pytest process of its own (settings read CHAIN_RPC_URL at start). It is left out when PYTEST_ARGS
+# picks tests; `make test SMOKE_NODES=` leaves it out, `SMOKE_RPC_URL=` moves its port.
+SMOKE_NODES ?= hardhat anvil
+SMOKE_RPC_URL ?= http://127.0.0.1:18546
 test: $(STAMP_DEV) $(STAMP_NPM) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@for node in $(if $(PYTEST_ARGS),,$(SMOKE_NODES)); do \
+	  echo "node smoke suite on $$node ($(SMOKE_RPC_URL))"; \
+	  CHAIN_RPC_URL=$(SMOKE_RPC_URL) CHAIN_RPC_URLS=$(SMOKE_RPC_URL) SMOKE_NODE=$$node \
+	    $(PY) -m pytest -m hardhat tests/hardhat || exit $$?; \
+	done
 
 lint: $(STAMP_DEV)
 	$(PY) -m ruff check .

@@ -14,6 +14,7 @@ One pass (beat, every few seconds, one at a time under a lock):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -294,23 +295,49 @@ def _apply_receipt(
             subjects_settled([locked])
 
 
-def _revert_reason(row: ChainTransaction, block_number: int, *, w3: Web3) -> dict:
-    """Name the custom error a mined transaction reverted with.
+# The default (struct-log) tracer with everything optional left out: its `returnValue` is the revert
+# data, on nodes without the call tracer (Hardhat only has this one).
+_STRUCT_LOG_LEAN = {"disableStorage": True, "disableMemory": True, "disableStack": True}
 
-    The exact revert data comes from the node's call tracer (anvil, geth with the debug API).
-    Without it, the call is replayed on the state before its block and, failing that, after it
-    (where an earlier transaction of the same block, e.g. a duplicate, has taken effect).
+
+def _traced_revert_data(row: ChainTransaction, *, w3: Web3) -> str | None:
+    """The exact revert data of a mined transaction from the node's tracers, or None.
+
+    The call tracer (anvil, geth) answers `output`; a node without it (Hardhat: "only supports the
+    default tracer") is asked for the default trace, whose `returnValue` holds the same bytes
+    (Hardhat writes it without 0x).
     """
-    if row.gas_used and row.gas_limit and row.gas_used >= row.gas_limit:
-        return {"name": "OutOfGas", "args": {"gas_limit": row.gas_limit}}
-    try:
+    with contextlib.suppress(Exception):  # no debug API, or no call tracer: try the next way
         trace = rpc_call(w3, "debug_traceTransaction", [row.tx_hash, {"tracer": "callTracer"}])
         output = (trace or {}).get("output")
         if isinstance(output, str) and len(output) >= 10:
-            decoded = decode_revert(row, RpcError("trace", {"message": "reverted", "data": output}))
-            return {"name": decoded.name, "args": decoded.args}
-    except Exception:  # noqa: S110 - no debug API on this node: replay instead
-        pass
+            return output
+        if trace:
+            return None  # a call trace with no revert data: the tracer works, there is none to find
+    with contextlib.suppress(Exception):
+        trace = rpc_call(w3, "debug_traceTransaction", [row.tx_hash, _STRUCT_LOG_LEAN])
+        value = (trace or {}).get("returnValue") if (trace or {}).get("failed") else None
+        if isinstance(value, str):
+            value = value if value.startswith("0x") else "0x" + value
+            if len(value) >= 10:
+                return value
+    return None
+
+
+def _revert_reason(row: ChainTransaction, block_number: int, *, w3: Web3) -> dict:
+    """Name the custom error a mined transaction reverted with.
+
+    The exact revert data comes from the node's tracers (the call tracer of anvil and geth with the
+    debug API, or the default tracer of Hardhat). Without them, the call is replayed on the state
+    before its block and, failing that, after it (where an earlier transaction of the same block,
+    e.g. a duplicate, has taken effect).
+    """
+    if row.gas_used and row.gas_limit and row.gas_used >= row.gas_limit:
+        return {"name": "OutOfGas", "args": {"gas_limit": row.gas_limit}}
+    output = _traced_revert_data(row, w3=w3)
+    if output:
+        decoded = decode_revert(row, RpcError("trace", {"message": "reverted", "data": output}))
+        return {"name": decoded.name, "args": decoded.args}
     params = call_params(row, row.signer)
     params["gas"] = hex(row.gas_limit or 0)
     for block in (max(block_number - 1, 0), block_number):

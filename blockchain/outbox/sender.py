@@ -11,6 +11,7 @@ again: re-broadcasting identical bytes is idempotent.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,19 +52,34 @@ def _matches(error: RpcError, phrases: tuple[str, ...]) -> bool:
 
 
 def is_revert(error: RpcError) -> bool:
-    """Did the node refuse a simulation because the call reverts (not because the node failed)?"""
-    return (
-        error.code == 3
-        or "revert" in error.message.lower()
-        or (isinstance(error.data, str) and error.data.startswith("0x") and len(error.data) >= 10)
-    )
+    """Did the node refuse a simulation because the call reverts (not because the node failed)?
+
+    anvil and geth answer code 3 with the revert data in `error.data`; Hardhat answers -32603 with
+    "VM Exception while processing transaction: reverted …" and the data in `error.data.data`.
+    """
+    data = revert_data(error)
+    return error.code == 3 or "revert" in error.message.lower() or (data is not None and len(data) >= 10)
+
+
+_RETURN_DATA = re.compile(r"return data: (0x[0-9a-fA-F]*)")
 
 
 def revert_data(error: RpcError) -> str | None:
+    """The raw revert bytes (0x-hex) of a refused call, wherever the node put them: `error.data` as a
+    string (geth, anvil), `error.data.data` (Hardhat), `error.data.<txhash>.return` (Ganache), or
+    only in the message ("… (return data: 0x…)", Hardhat's wording)."""
     data = error.data
     if isinstance(data, dict):
-        data = data.get("data")
-    return data if isinstance(data, str) and data.startswith("0x") else None
+        nested = data.get("data")
+        if nested is None:
+            nested = next(
+                (v.get("return") for v in data.values() if isinstance(v, dict) and "return" in v), None
+            )
+        data = nested
+    if isinstance(data, str) and data.startswith("0x"):
+        return data
+    match = _RETURN_DATA.search(error.message)
+    return match.group(1) if match else None
 
 
 def decode_revert(row: ChainTransaction, error: RpcError) -> DecodedError:
@@ -73,6 +89,20 @@ def decode_revert(row: ChainTransaction, error: RpcError) -> DecodedError:
     if decoded.name == "EmptyRevert" and error.message:
         return DecodedError("Reverted", {"message": error.message})
     return decoded
+
+
+def mined_with_revert(row: ChainTransaction, error: RpcError, *, w3: Web3) -> bool:
+    """Did the node mine these bytes and answer the broadcast with their revert? An automining
+    Hardhat node executes a raw transaction at once and reports a revert as the send's error (with
+    `data.txHash`), although the transaction is in a block: it was sent, and the confirmer names
+    the revert from its receipt like any other."""
+    if not is_revert(error):
+        return False
+    data = error.data if isinstance(error.data, dict) else {}
+    reported = data.get("txHash") or data.get("transactionHash")
+    if isinstance(reported, str):
+        return reported.lower() == (row.tx_hash or "").lower()
+    return bool(row.tx_hash) and receipts_exist(w3, [row.tx_hash])
 
 
 @dataclass
@@ -318,6 +348,7 @@ def broadcast(
             not isinstance(result, RpcError)
             or _matches(result, ALREADY_KNOWN)
             or _matches(result, UNDERPRICED)
+            or mined_with_revert(row, result, w3=w3)
         ):
             # Underpriced: another version of ours holds this nonce in the pool; the confirmer polls both.
             accepted.append(row)
