@@ -11,6 +11,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from core import lookups
         from core.metrics import instrument_connection
 
         connection_created.connect(instrument_connection, dispatch_uid="db_metrics")
+        lookups.register()  # field__anyof=[...]: one array parameter instead of one per value

@@ -68,7 +68,7 @@ def project_campaigns(addresses: set[str]) -> list[int]:
     )
     rows = list(
         Campaign.objects.select_for_update()
-        .filter(Q(contract_address__in=addresses) | Q(campaign_ref__in=refs))
+        .filter(Q(contract_address__anyof=addresses) | Q(campaign_ref__anyof=refs))
         .order_by("pk")
     )
     if not rows:
@@ -180,7 +180,7 @@ def project_investments(refs: set[str]) -> None:
     surviving InvestmentRecorded / InvestmentCancelled events of each investment."""
     rows = list(
         Investment.objects.select_for_update(of=("self",))
-        .filter(investment_ref__in=refs)
+        .filter(investment_ref__anyof=refs)
         .select_related("campaign")
         .order_by("pk")
     )
@@ -257,7 +257,7 @@ def project_certificates(keys: set[tuple[str, object]]) -> None:
     tokens = {int(value) for kind, value in keys if kind == "token"}
     rows = list(
         ShareCertificate.objects.select_for_update()
-        .filter(Q(certificate_ref__in=refs) | Q(token_id__in=tokens))
+        .filter(Q(certificate_ref__anyof=refs) | Q(token_id__anyof=tokens))
         .order_by("pk")
     )
     if not rows:

@@ -62,7 +62,7 @@ def project_credentials(keys: set[tuple]) -> None:
 def _project_single(*, refs: set[str], ids: set[int]) -> None:
     rows = list(
         Credential.objects.select_for_update()
-        .filter(Q(credential_ref__in=refs) | Q(onchain_id__in=ids), batch__isnull=True)
+        .filter(Q(credential_ref__anyof=refs) | Q(onchain_id__anyof=ids), batch__isnull=True)
         .order_by("pk")
     )
     known_refs = {row.credential_ref for row in rows}
@@ -157,7 +157,9 @@ def _credential_seen_only_on_chain(event) -> Credential | None:
 
 
 def _project_batches(roots: set[str]) -> None:
-    batches = list(CredentialBatch.objects.select_for_update().filter(merkle_root__in=roots).order_by("pk"))
+    batches = list(
+        CredentialBatch.objects.select_for_update().filter(merkle_root__anyof=roots).order_by("pk")
+    )
     if not batches:
         return
     anchored = {e.args["root"]: e for e in _surviving(event_name="BatchAnchored", args__root__in=list(roots))}
