@@ -51,3 +51,22 @@ def institutions_of(user: User) -> list[Membership]:
     return [
         {"id": row["pk"], "address": row["address"], "name": row["name"], "role": MEMBER_ROLE} for row in rows
     ]
+
+
+def wallet_next_step(user: User) -> dict:
+    """What a user without a bound wallet does next (the `next_step` of 409 wallet_not_bound): prove
+    control of the wallet by Sign-In with Ethereum (EIP-4361) over a single-use challenge, then
+    check `GET /api/auth/me/` (`wallet_verified`). Investing also needs a valid KYC credential for it."""
+    return {
+        "action": "bind_wallet",
+        "detail": (
+            "Ask for a sign-in message with POST /api/auth/wallet/challenge/ {address}, sign it with "
+            "that wallet (EIP-4361, personal_sign), and send it back with POST /api/auth/wallet/verify/ "
+            "{message, signature}. GET /api/auth/me/ then shows wallet_verified: true. Investing also "
+            "needs a valid KYC credential for that wallet."
+        ),
+        "wallet_address": user.wallet_address or None,
+        "challenge_endpoint": "POST /api/auth/wallet/challenge/",
+        "verify_endpoint": "POST /api/auth/wallet/verify/",
+        "status_endpoint": "GET /api/auth/me/",
+    }

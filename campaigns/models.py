@@ -10,6 +10,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 
 from blockchain.models import ChainTransaction
+from core import clock
 
 # What the database refuses whatever the settings say: a run shorter than the lowest value
 # CAMPAIGN_MIN_RUN_DAYS may take (core.env_checks). The platform's rule, Regulation Crowdfunding's 21 days
@@ -220,7 +221,9 @@ class Investment(models.Model):
         help_text="staff-only: the officer's or the screening's words behind a rejection",
     )
     last_chain_error = models.CharField(max_length=300, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the investment was made, on the platform's clock (core.clock): the 12-month limit counts
+    # from it against clock.now().
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     chain_transactions = GenericRelation(ChainTransaction, related_query_name="investment")

@@ -14,7 +14,7 @@ from blockchain.serializers import ChainStatusField, ChainStatusSerializer
 from campaigns.models import Campaign, CertificateStatus, Investment, RejectionReason, ShareCertificate
 from campaigns.onchain.intents import CREATE_KIND, FINALIZE_KIND, MINT_KIND
 from campaigns.selectors import SHOWN_CAMPAIGN_STATUSES, SHOWN_INVESTMENT_STATUSES, shown_status
-from campaigns.services import REVIEW_DECISIONS, allowed_actions
+from campaigns.services import REVIEW_DECISIONS, allowed_actions, check_rejection_reason
 from issuers.models import Company, ReviewDecision
 from issuers.serializers import CountryField, DecisionField, ReviewRequestSerializer
 
@@ -231,12 +231,22 @@ class InvestRequestSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=30, decimal_places=6, min_value=Decimal("0.000001"))
 
 
+class RejectionReasonField(serializers.ChoiceField):
+    """A reason outside the customer-facing list is 400 naming the valid ones
+    (services.check_rejection_reason)."""
+
+    def to_internal_value(self, data):
+        if data not in ("", None):
+            check_rejection_reason(decision=ReviewDecision.REJECT, reason=data)
+        return super().to_internal_value(data)
+
+
 class InvestmentReviewSerializer(ReviewRequestSerializer):
     """Release, or reject with `reason` (what the investor is told, from the fixed list) and `notes`
     (why, in the officer's words: staff-only)."""
 
     decision = DecisionField(choices=[ReviewDecision.RELEASE, ReviewDecision.REJECT])
-    reason = serializers.ChoiceField(
+    reason = RejectionReasonField(
         choices=RejectionReason.choices,
         required=False,
         allow_blank=True,
@@ -246,10 +256,7 @@ class InvestmentReviewSerializer(ReviewRequestSerializer):
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
-        if attrs["decision"] == ReviewDecision.REJECT and not attrs["reason"]:
-            raise serializers.ValidationError({"reason": "A rejection needs a customer-facing reason."})
-        if attrs["decision"] == ReviewDecision.RELEASE and attrs["reason"]:
-            raise serializers.ValidationError({"reason": "Only a rejection takes a reason."})
+        check_rejection_reason(decision=attrs["decision"], reason=attrs["reason"])
         return attrs
 
 

@@ -20,6 +20,7 @@ from django.db.models import Q, Sum
 from eth_utils import keccak
 
 from accounts.models import InvestorProfile, User
+from accounts.selectors import wallet_next_step
 from blockchain.chain.abi import DecodedError
 from blockchain.chain.amounts import AmountError, to_base_units
 from blockchain.outbox.declared import declare
@@ -136,9 +137,52 @@ def may_take(action: str, *, campaign: Campaign, user: User | AnonymousUser) -> 
     return True
 
 
-def allowed_actions(*, campaign: Campaign, user: User | AnonymousUser) -> list[str]:
-    """The actions `user` may take on `campaign` now: its state allows them and `may_take` agrees."""
-    return [a for a in actions_from(campaign.status) if may_take(a, campaign=campaign, user=user)]
+INVEST = "invest"  # POST /api/campaigns/{id}/investments/: offered to an investor who may invest now
+
+
+def allowed_actions(
+    *, campaign: Campaign, user: User | AnonymousUser, now: datetime | None = None
+) -> list[str]:
+    """The actions `user` may take on `campaign` right now: its state allows them, `may_take`
+    agrees, and the business rules the action's service checks (`rule_refusal`, the very checks the
+    services run) do not refuse it; then `invest` when the caller may invest (`invest_refusal`)."""
+    now = now or clock.now()
+    offered = [
+        action
+        for action in actions_from(campaign.status)
+        if may_take(action, campaign=campaign, user=user)
+        and rule_refusal(action, campaign=campaign, now=now) is None
+    ]
+    investor = user.is_authenticated and user.has_role("investor")
+    if investor and invest_refusal(campaign=campaign, investor=user, now=now) is None:  # type: ignore[arg-type]
+        offered.append(INVEST)
+    return offered
+
+
+def rule_refusal(action: str, *, campaign: Campaign, now: datetime) -> StateConflict | None:
+    """The 409 the service of `action` would answer for `campaign`'s business rules at `now` (its
+    state and the caller's role aside), or None: the checks `allowed_actions` and the services share."""
+    check = _RULE_CHECKS.get(action)
+    if check is None:
+        return None
+    try:
+        check(campaign, now=now)
+    except StateConflict as exc:
+        return exc
+    return None
+
+
+def invest_refusal(*, campaign: Campaign, investor: User, now: datetime) -> StateConflict | None:
+    """The 409 `invest` would answer `investor` on `campaign` at `now` for any amount it accepts
+    (the minimum investment), or None: the campaign is open, the wallet bound, the KYC valid and the
+    hard cap leaves room for the minimum. The same checks `invest` runs."""
+    try:
+        check_open_for_investment(campaign, now=now)
+        check_investor_ready(investor)
+        check_hard_cap(campaign, amount=campaign.min_investment)
+    except StateConflict as exc:
+        return exc
+    return None
 
 
 def _move(campaign: Campaign, action: str, *, actor: User | None = None) -> str:
@@ -253,6 +297,87 @@ def update_campaign(*, campaign: Campaign, actor: User, **changes: Any) -> Campa
     return locked
 
 
+def check_submit_rules(campaign: Campaign, *, now: datetime) -> None:
+    """The issuance rules a submit checks (409 naming the first one broken): the company is
+    registered on chain; the campaign has not ended; no other campaign of the company is in
+    progress; none ran within 12 months of this one's start; the company's goals within 12 months
+    stay within ISSUER_ANNUAL_CAP. `submit_campaign` and `allowed_actions` both ask here."""
+    company = campaign.issuer
+    if not company.registered:
+        raise StateConflict(
+            "The company is not registered on chain yet (KYB approval registers it).",
+            code="issuer_not_registered",
+            registration_status=company.registration_status,
+        )
+    if campaign.ends_at <= now:
+        raise StateConflict("The campaign's end date has passed; change it first.", code="campaign_ended")
+    others = Campaign.objects.filter(issuer=company).exclude(pk=campaign.pk)
+    in_progress = others.filter(status__in=IN_PROGRESS).first()
+    if in_progress is not None:
+        raise StateConflict(
+            f"The company already has a campaign in progress ({in_progress.title!r}, {in_progress.status}).",
+            code="campaign_in_progress",
+        )
+    window = Q(
+        starts_at__gt=campaign.starts_at - ROLLING_WINDOW, starts_at__lt=campaign.starts_at + ROLLING_WINDOW
+    )
+    ran = Q(status__in=[S.SUCCESSFUL, S.FAILED]) | Q(status=S.CANCELLED, activated_at__isnull=False)
+    recent = others.filter(window & ran).order_by("-starts_at").first()
+    if recent is not None:
+        raise StateConflict(
+            f"The company ran a campaign within 12 months of this one's start ({recent.title!r}, "
+            f"starting {recent.starts_at:%Y-%m-%d}).",
+            code="campaign_within_12_months",
+        )
+    counted = others.filter(window & (ran | Q(status__in=IN_PROGRESS)))
+    total = (counted.aggregate(total=Sum("goal"))["total"] or Decimal(0)) + campaign.goal
+    cap = Decimal(settings.ISSUER_ANNUAL_CAP)
+    if total > cap:
+        raise StateConflict(
+            f"The company's campaign goals within 12 months would total {total:f}, above the {cap:f} cap.",
+            code="annual_cap_exceeded",
+            cap=str(cap),
+        )
+
+
+def check_not_ended(campaign: Campaign, *, now: datetime) -> None:
+    """Approving or deploying needs a campaign whose end date has not passed (409 campaign_ended)."""
+    if campaign.ends_at <= now:
+        raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
+
+
+def check_close_rules(campaign: Campaign, *, now: datetime, automatic: bool = False) -> None:
+    """The rules of a close (409 naming the first one broken): not already closing; before
+    `ends_at` (unless the platform closes it at its end) only after the minimum run open
+    (`min_campaign_run`) and with the goal met. `close_campaign` and `allowed_actions` both ask here."""
+    if campaign.close_requested_at:
+        raise StateConflict("The campaign is already closing.", code="already_closing")
+    if now < campaign.ends_at and not automatic:
+        opened = max(filter(None, [campaign.activated_at, campaign.starts_at]))
+        floor = min_campaign_run()
+        if now < opened + floor:
+            raise StateConflict(
+                f"A campaign can close early only after {_days(floor)} open "
+                f"(from {opened + floor:%Y-%m-%d %H:%M} UTC).",
+                code="too_early_to_close",
+            )
+        if campaign.raised < campaign.goal:
+            raise StateConflict(
+                "A campaign can close early only when its goal is met "
+                f"({campaign.raised:f} of {campaign.goal:f}).",
+                code="goal_not_met",
+            )
+
+
+# The business rules of each campaign action beyond its state, role and ownership.
+_RULE_CHECKS = {
+    "submit": check_submit_rules,
+    "approve": check_not_ended,
+    "deploy": check_not_ended,
+    "close": check_close_rules,
+}
+
+
 def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
     """Draft → pending_review, under the issuance rules:
     - the company is registered on chain;
@@ -266,45 +391,9 @@ def submit_campaign(*, campaign: Campaign, actor: User) -> Campaign:
         locked = _locked(campaign)
         _owned(locked, actor)
         previous = _move(locked, "submit", actor=actor)
-        company = locked.issuer
-        if not company.registered:
-            raise StateConflict(
-                "The company is not registered on chain yet (KYB approval registers it).",
-                code="issuer_not_registered",
-                registration_status=company.registration_status,
-            )
-        if locked.ends_at <= clock.now():
-            raise StateConflict("The campaign's end date has passed; change it first.", code="campaign_ended")
-        others = Campaign.objects.filter(issuer=company).exclude(pk=locked.pk)
-        in_progress = others.filter(status__in=IN_PROGRESS).first()
-        if in_progress is not None:
-            raise StateConflict(
-                "The company already has a campaign in progress "
-                f"({in_progress.title!r}, {in_progress.status}).",
-                code="campaign_in_progress",
-            )
-        window = Q(
-            starts_at__gt=locked.starts_at - ROLLING_WINDOW, starts_at__lt=locked.starts_at + ROLLING_WINDOW
-        )
-        ran = Q(status__in=[S.SUCCESSFUL, S.FAILED]) | Q(status=S.CANCELLED, activated_at__isnull=False)
-        recent = others.filter(window & ran).order_by("-starts_at").first()
-        if recent is not None:
-            raise StateConflict(
-                f"The company ran a campaign within 12 months of this one's start ({recent.title!r}, "
-                f"starting {recent.starts_at:%Y-%m-%d}).",
-                code="campaign_within_12_months",
-            )
-        counted = others.filter(window & (ran | Q(status__in=IN_PROGRESS)))
-        total = (counted.aggregate(total=Sum("goal"))["total"] or Decimal(0)) + locked.goal
-        cap = Decimal(settings.ISSUER_ANNUAL_CAP)
-        if total > cap:
-            raise StateConflict(
-                f"The company's campaign goals within 12 months would total {total:f}, "
-                f"above the {cap:f} cap.",
-                code="annual_cap_exceeded",
-                cap=str(cap),
-            )
-        locked.submitted_at = clock.now()
+        now = clock.now()
+        check_submit_rules(locked, now=now)
+        locked.submitted_at = now
         try:
             with transaction.atomic():
                 locked.save()
@@ -325,8 +414,7 @@ def review_campaign(*, campaign: Campaign, officer: User, decision: str, notes: 
         previous = _move(locked, decision, actor=officer)
         now = clock.now()
         if decision == ReviewDecision.APPROVE:
-            if locked.ends_at <= now:
-                raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
+            check_not_ended(locked, now=now)
             locked.approved_at = now
             locked.deploy_attempt += 1
             locked.last_chain_error = ""
@@ -351,8 +439,7 @@ def request_deployment(*, campaign: Campaign, actor: User | None = None) -> Camp
     with transaction.atomic():
         locked = _locked(campaign)
         _move(locked, "deploy", actor=actor)
-        if locked.ends_at <= clock.now():
-            raise StateConflict("The campaign's end date has passed.", code="campaign_ended")
+        check_not_ended(locked, now=clock.now())
         locked.deploy_attempt += 1
         locked.last_chain_error = ""
         declare(locked, CREATE_KIND)
@@ -372,21 +459,7 @@ def close_campaign(*, campaign: Campaign, actor: User | None, automatic: bool = 
             return locked
         _move(locked, "close", actor=actor)
         now = clock.now()
-        if now < locked.ends_at and not automatic:
-            opened = max(filter(None, [locked.activated_at, locked.starts_at]))
-            floor = min_campaign_run()
-            if now < opened + floor:
-                raise StateConflict(
-                    f"A campaign can close early only after {_days(floor)} open "
-                    f"(from {opened + floor:%Y-%m-%d %H:%M} UTC).",
-                    code="too_early_to_close",
-                )
-            if locked.raised < locked.goal:
-                raise StateConflict(
-                    "A campaign can close early only when its goal is met "
-                    f"({locked.raised:f} of {locked.goal:f}).",
-                    code="goal_not_met",
-                )
+        check_close_rules(locked, now=now, automatic=automatic)
         locked.close_requested_at = now
         locked.finalize_attempt += 1
         locked.last_chain_error = ""
@@ -518,6 +591,50 @@ def refresh_campaign_totals(campaign_id: int) -> None:
     Campaign.objects.filter(pk=campaign_id).update(pending_amount=pending, investor_count=investors)
 
 
+def check_investor_ready(investor: User) -> None:
+    """An investor needs a bound wallet (409 wallet_not_bound, with the `next_step` that binds one)
+    and a valid KYC credential (credentials.selectors.require_valid_kyc: 409 kyc_*)."""
+    from credentials.selectors import require_valid_kyc
+
+    if not (investor.wallet_verified and investor.wallet_address):
+        raise StateConflict(
+            "Bind a wallet before investing.", code="wallet_not_bound", next_step=wallet_next_step(investor)
+        )
+    require_valid_kyc(investor)
+
+
+def check_open_for_investment(campaign: Campaign, *, now: datetime) -> None:
+    """A campaign takes investments while active, not closing, from `starts_at` until `ends_at`;
+    before `starts_at` the 409 says when it opens (`opens_at`)."""
+    if campaign.status == S.ACTIVE and not campaign.close_requested_at and now < campaign.starts_at:
+        opens_at = campaign.starts_at
+        raise StateConflict(
+            f"The campaign is not open for investments yet; it opens at {opens_at:%Y-%m-%d %H:%M} UTC.",
+            code="campaign_not_open",
+            status=campaign.status,
+            opens_at=opens_at.isoformat().replace("+00:00", "Z"),
+        )
+    if campaign.status != S.ACTIVE or campaign.close_requested_at or not (now < campaign.ends_at):
+        raise StateConflict(
+            "The campaign is not open for investments.", code="campaign_not_open", status=campaign.status
+        )
+
+
+def check_hard_cap(campaign: Campaign, *, amount: Decimal) -> None:
+    """The campaign's confirmed and in-flight total plus `amount` stays within its hard cap (409
+    hard_cap_exceeded, with what is `available`)."""
+    committed = Investment.objects.filter(campaign=campaign, status__in=COUNTED_STATUSES).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal(0)
+    if committed + amount > campaign.hard_cap:
+        available = max(campaign.hard_cap - committed, Decimal(0))
+        raise StateConflict(
+            f"The campaign has {available:f} left under its hard cap.",
+            code="hard_cap_exceeded",
+            available=str(available),
+        )
+
+
 def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment:
     """Commit `amount` to an active campaign.
 
@@ -529,12 +646,8 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
     in the alert and the staff-only notes), any other alert holds the investment for review, and a
     clear one goes to the outbox (recordInvestment) in the same transaction.
     """
-    from credentials.selectors import require_valid_kyc
-
     amount = Decimal(amount)
-    if not (investor.wallet_verified and investor.wallet_address):
-        raise StateConflict("Bind a wallet before investing.", code="wallet_not_bound")
-    require_valid_kyc(investor)
+    check_investor_ready(investor)
     try:
         to_base_units(amount)
     except AmountError as exc:
@@ -542,14 +655,7 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
     with transaction.atomic():
         locked = _locked(campaign)
         now = clock.now()
-        if (
-            locked.status != S.ACTIVE
-            or locked.close_requested_at
-            or not (locked.starts_at <= now < locked.ends_at)
-        ):
-            raise StateConflict(
-                "The campaign is not open for investments.", code="campaign_not_open", status=locked.status
-            )
+        check_open_for_investment(locked, now=now)
         if amount < locked.min_investment:
             raise DomainError(
                 f"The minimum investment is {locked.min_investment:f}.",
@@ -562,15 +668,7 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
                 code="below_one_share",
                 errors={"amount": f"at least {locked.share_price:f}"},
             )
-        committed = Investment.objects.filter(campaign=locked, status__in=COUNTED_STATUSES).aggregate(
-            total=Sum("amount")
-        )["total"] or Decimal(0)
-        if committed + amount > locked.hard_cap:
-            raise StateConflict(
-                f"The campaign has {max(locked.hard_cap - committed, Decimal(0)):f} left under its hard cap.",
-                code="hard_cap_exceeded",
-                available=str(max(locked.hard_cap - committed, Decimal(0))),
-            )
+        check_hard_cap(locked, amount=amount)
         profile = InvestorProfile.objects.select_for_update().get_or_create(user=investor)[0]
         limit = limit_12m(investor, profile=profile)
         already = invested_12m(investor, now=now)
@@ -606,6 +704,29 @@ def invest(*, campaign: Campaign, investor: User, amount: Decimal) -> Investment
     return investment
 
 
+def check_rejection_reason(*, decision: str, reason: object) -> None:
+    """A rejection takes `reason` from the customer-facing list (`RejectionReason`); a release takes
+    none. Refusals are 400 `invalid` naming the valid reasons (message, `valid_reasons`, `errors`);
+    the input is not echoed. The API's serializer and `review_investment` both ask here."""
+    valid = list(RejectionReason.values)
+    if decision == ReviewDecision.REJECT and not (isinstance(reason, str) and reason in valid):
+        opening = (
+            "A rejection needs a customer-facing reason"
+            if not reason
+            else "A rejection's reason must come from the customer-facing list"
+        )
+        raise DomainError(
+            f"{opening}: one of {', '.join(valid)}.",
+            code="invalid",
+            valid_reasons=valid,
+            errors={"reason": [f"Use one of: {', '.join(valid)}."]},
+        )
+    if decision == ReviewDecision.RELEASE and reason:
+        raise DomainError(
+            "Only a rejection takes a reason.", code="invalid", errors={"reason": ["Only with reject."]}
+        )
+
+
 def review_investment(
     *, investment: Investment, officer: User, decision: str, notes: str = "", reason: str = ""
 ) -> Investment:
@@ -618,16 +739,7 @@ def review_investment(
         allowed=(ReviewDecision.RELEASE, ReviewDecision.REJECT),
         notes=notes,
     )
-    if decision == ReviewDecision.REJECT and reason not in RejectionReason.values:
-        raise DomainError(
-            "A rejection needs a reason from the customer-facing list.",
-            code="invalid",
-            errors={"reason": "|".join(RejectionReason.values)},
-        )
-    if decision == ReviewDecision.RELEASE and reason:
-        raise DomainError(
-            "Only a rejection takes a reason.", code="invalid", errors={"reason": "only with reject"}
-        )
+    check_rejection_reason(decision=decision, reason=reason)
     with transaction.atomic():
         locked = Investment.objects.select_for_update().select_related("campaign").get(pk=investment.pk)
         if locked.status != InvestmentStatus.HELD_FOR_REVIEW:

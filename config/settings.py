@@ -13,8 +13,8 @@ from kombu import Queue
 
 from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems, safe_confirmations
 from core.log_format import logging_config
-from core.sentry import init_sentry
 from core.secrets import Secret
+from core.sentry import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))

@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from blockchain.health import healthz
 from campaigns.views import InvestorProfileView
 from compliance.views import admin_index, dashboard_view
+from core.api_fallback import api_not_found
 from core.api_index import ApiIndexView
 from core.metrics import metrics
 from core.ops_access import docs_access, metrics_access
@@ -34,6 +35,8 @@ urlpatterns = [
     path("verify/", verifier_page, name="verifier"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_access(metrics), name="metrics"),
+    # Last: any other /api/ path is a JSON 404 (never Django's HTML page, in DEBUG too).
+    re_path(r"^api/(?P<unmatched>.*)$", api_not_found, name="api-not-found"),
 ]
 
 handler400 = "core.api.bad_request_view"

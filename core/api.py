@@ -194,6 +194,18 @@ class StandardPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_schema_operation_parameters(self, view):
+        """`page` and `page_size` as they are validated: positive integers (a larger page size reads as
+        the largest, `max_page_size`)."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] += (
+                    f" (at most {self.max_page_size}; more reads as {self.max_page_size})"
+                )
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         for name in (self.page_query_param, self.page_size_query_param):
             raw = request.query_params.get(name)

@@ -83,7 +83,11 @@ def secret_values() -> tuple[str, ...]:
         settings.HEALTH_TOKEN.reveal(),
         settings.METRICS_TOKEN.reveal(),
         *_registered,
-        *(secret for url in settings.CHAIN_RPC_URLS for secret in url_secrets(url)),
+        *(
+            secret
+            for url in {settings.CHAIN_RPC_URL, *settings.CHAIN_RPC_URLS}
+            for secret in url_secrets(url)
+        ),
     }
     spellings: set[str] = set()
     for value in values:

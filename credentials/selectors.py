@@ -23,7 +23,7 @@ from credentials.models import (
     LinkPurpose,
     SyncStatus,
 )
-from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND
+from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, REVOKE_LEAF_KIND
 from issuers.kyb import KybCredential
 
 
@@ -43,12 +43,33 @@ def _anchoring_in_flight() -> Exists:
     return Exists(own) | Exists(batch)
 
 
+# Shown, not stored: a revocation is asked for but its transaction is not confirmed yet.
+REVOKING = "revoking"
+SHOWN_CREDENTIAL_STATUSES = [*CredentialStatus.values, REVOKING]
+
+
+def _revocation_in_flight() -> Exists:
+    """Whether the outer credential's revocation (revokeCredential, or revokeBatchLeaf for a batched
+    one) is still on its way (queued, sent, or mined with fewer than CHAIN_CONFIRMATIONS on top)."""
+    return Exists(
+        ChainTransaction.objects.filter(
+            status__in=IN_FLIGHT_STATUSES,
+            content_type=ContentType.objects.get_for_model(Credential),
+            object_id=OuterRef("pk"),
+            kind__in=[REVOKE_KIND, REVOKE_LEAF_KIND],
+        )
+    )
+
+
 def with_shown_status(credentials: QuerySet[Credential]) -> QuerySet[Credential]:
-    """Annotate `shown_status`, the status the API shows and filters: `pending` while the anchoring
-    transaction is on its way, even when the indexer has already seen its event and stored `issued`,
-    so a credential (of a batch, too) never reads ahead of its `chain`."""
+    """Annotate `shown_status`, the status the API shows and filters: `revoking` from the revocation
+    request until its transaction is confirmed (the indexer may store `revoked` first), `pending`
+    while the anchoring transaction is on its way, even when the indexer has already seen its event
+    and stored `issued`, so a credential (of a batch, too) never reads ahead of its `chain`."""
     return credentials.annotate(
         shown_status=Case(
+            When(status=CredentialStatus.ISSUED, revocation_requested_at__isnull=False, then=Value(REVOKING)),
+            When(_revocation_in_flight(), status=CredentialStatus.REVOKED, then=Value(REVOKING)),
             When(
                 _anchoring_in_flight(),
                 status=CredentialStatus.ISSUED,

@@ -9,13 +9,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from blockchain.chain.fields import EthereumAddressField
+from blockchain.chain.fields import EthereumAddressField, address_schema
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusField
 from credentials.bundles import BUNDLE_FORMAT
 from credentials.fingerprints import CREDENTIAL_SCHEME, LEAF_ENCODING
 from credentials.models import SHARE_ID_PATTERN, Credential, CredentialBatch, CredentialStatus, Institution
-from credentials.selectors import batch_credential_ids, shown_status
+from credentials.selectors import SHOWN_CREDENTIAL_STATUSES, batch_credential_ids, shown_status
 from credentials.verification import checks_of
 
 UINT256_MAX = 2**256 - 1  # the vault's credential ids are uint256
@@ -67,7 +67,8 @@ class CredentialSerializer(serializers.ModelSerializer):
         source="batch.merkle_root", read_only=True, default=None, allow_null=True
     )
     status = serializers.SerializerMethodField(
-        help_text="pending until its anchoring transaction (a batched one's: the batch's) is confirmed"
+        help_text="pending until its anchoring transaction (a batched one's: the batch's) is confirmed; "
+        "revoking from a revocation request until its transaction is"
     )
     valid = serializers.SerializerMethodField()
     expired = serializers.BooleanField(read_only=True)
@@ -102,7 +103,7 @@ class CredentialSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=CredentialStatus.choices))
+    @extend_schema_field(serializers.ChoiceField(choices=SHOWN_CREDENTIAL_STATUSES))
     def get_status(self, credential: Credential) -> str:
         return shown_status(credential)
 
@@ -114,10 +115,23 @@ class CredentialSerializer(serializers.ModelSerializer):
         return str(credential.batch.public_id) if credential.batch_id else None
 
 
+class DocumentField(serializers.JSONField):
+    """A credential document: a non-empty JSON object (the serializer's `validate_document` says so)."""
+
+    def openapi_schema(self, direction: str) -> dict:
+        """Read by core.schema.AutoSchema."""
+        return {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {},
+            "example": {"degree": "MSc Computer Science", "holder": "Ada Example", "awarded": "2024-06-28"},
+        }
+
+
 class CredentialInputSerializer(serializers.Serializer):
     subject_wallet = EthereumAddressField()
     credential_type = serializers.ChoiceField(choices=[])
-    document = serializers.JSONField()
+    document = DocumentField()
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -142,12 +156,27 @@ class InstitutionByAddressMixin:
         return super().to_internal_value(data)
 
 
+class InstitutionField(serializers.SlugRelatedField):
+    """An institution named by its address (in any valid spelling, see InstitutionByAddressMixin)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("slug_field", "address")
+        kwargs.setdefault("queryset", Institution.objects.all())
+        super().__init__(**kwargs)
+
+    def openapi_schema(self, direction: str) -> dict:
+        """Read by core.schema.AutoSchema: an address; one that names no institution is 400
+        `does_not_exist`."""
+        schema = {key: value for key, value in address_schema().items() if key != "type"}
+        return {**schema, "description": "the institution's address (GET /api/institutions/)"}
+
+
 class IssueCredentialSerializer(InstitutionByAddressMixin, CredentialInputSerializer):
-    institution = serializers.SlugRelatedField(slug_field="address", queryset=Institution.objects.all())
+    institution = InstitutionField()
 
 
 class BatchIssueSerializer(InstitutionByAddressMixin, serializers.Serializer):
-    institution = serializers.SlugRelatedField(slug_field="address", queryset=Institution.objects.all())
+    institution = InstitutionField()
     credentials = CredentialInputSerializer(many=True, min_length=1, max_length=1000)
 
 
@@ -216,7 +245,7 @@ HASH32 = r"^0x[0-9a-fA-F]{64}$"
 
 class BundleCredentialSerializer(serializers.Serializer):
     scheme = serializers.ChoiceField(choices=[CREDENTIAL_SCHEME])
-    document = serializers.JSONField(help_text="the credential document (a non-empty JSON object)")
+    document = DocumentField(help_text="the credential document (a non-empty JSON object)")
     fingerprint = serializers.RegexField(HASH32)
     type = serializers.CharField(allow_null=True, max_length=200, help_text="the type's name, or null")
     type_hash = serializers.RegexField(HASH32, help_text="keccak256 of the type's name")
@@ -232,6 +261,14 @@ class BundleCredentialSerializer(serializers.Serializer):
         return value
 
 
+class LeafEncodingField(serializers.ListField):
+    """A batch leaf's ABI encoding: the one the vault uses (`validate` refuses any other)."""
+
+    def openapi_schema(self, direction: str) -> dict:
+        """Read by core.schema.AutoSchema."""
+        return {"enum": [list(LEAF_ENCODING)], "description": f"only {list(LEAF_ENCODING)}"}
+
+
 class BundleAnchorSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["single", "batch"])
     chain_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
@@ -242,7 +279,7 @@ class BundleAnchorSerializer(serializers.Serializer):
     root = serializers.RegexField(HASH32, required=False)
     leaf = serializers.RegexField(HASH32, required=False)
     proof = serializers.ListField(child=serializers.RegexField(HASH32), required=False, max_length=64)
-    leaf_encoding = serializers.ListField(child=serializers.CharField(), required=False)
+    leaf_encoding = LeafEncodingField(child=serializers.CharField(), required=False)
 
     def validate(self, attrs: dict) -> dict:
         needed = ("credential_id",) if attrs["kind"] == "single" else ("root", "leaf", "proof")
@@ -272,7 +309,7 @@ class VerifyRequestSerializer(serializers.Serializer):
         SHARE_ID_PATTERN, required=False, help_text="the credential's share id (22 URL-safe characters)"
     )
     fingerprint = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", required=False)
-    document = serializers.JSONField(required=False)
+    document = DocumentField(required=False)
     bundle = ProofBundleSerializer(
         required=False, help_text="a proof bundle, checked against the chain alone"
     )

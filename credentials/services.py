@@ -9,13 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from eth_utils import keccak
 
 from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.merkle import MerkleTree
 from blockchain.outbox.declared import declare
+from core import clock
 from core.api import DomainError, NotAllowed, NotFound, StateConflict
 from credentials.fingerprints import InvalidDocument, batch_leaf, fingerprint_of
 from credentials.models import (
@@ -134,7 +134,7 @@ def _check_type(credential_type: str) -> str:
 
 
 def _check_expiry(expires_at: datetime | None) -> None:
-    if expires_at is not None and expires_at <= timezone.now():
+    if expires_at is not None and expires_at <= clock.now():
         raise DomainError(
             "The expiry must be in the future.", code="invalid", errors={"expires_at": "in the past"}
         )
@@ -288,7 +288,7 @@ def revoke_credential(*, actor: User | None, credential: Credential, reason: str
                 status=locked.status,
             )
         locked.revocation_reason = reason.strip()
-        locked.revocation_requested_at = timezone.now()
+        locked.revocation_requested_at = clock.now()
         locked.revoke_attempt += 1
         locked.last_chain_error = ""
         declare(locked, REVOKE_LEAF_KIND if locked.batch_id else REVOKE_KIND)

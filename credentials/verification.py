@@ -16,10 +16,10 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
 from prometheus_client import Counter
 
 from blockchain.chain.bindings import NotDeployed
+from core import clock
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError
 from core.log_format import describe_error
 from credentials.fingerprints import InvalidDocument, fingerprint_of
@@ -142,7 +142,8 @@ def _from_cache(credential, *, asked_fingerprint: str | None) -> Verification:
     """`credential`: a Credential or the columns `_lookup` reads."""
     # A revocation the institution asked for counts at once, before the chain confirms it.
     revoked = credential.status == CredentialStatus.REVOKED or credential.revocation_requested_at is not None
-    expired = credential.expires_at is not None and credential.expires_at <= timezone.now()
+    expired = credential.expires_at is not None and credential.expires_at <= clock.now()
+    anchoring_tx = _anchoring_tx_of(credential)
     outcome = _outcome(
         exists=True,
         mismatch=asked_fingerprint is not None and asked_fingerprint != credential.fingerprint,
@@ -167,9 +168,26 @@ def _from_cache(credential, *, asked_fingerprint: str | None) -> Verification:
         issued_at=credential.issued_at,
         revoked_at=credential.revoked_at,
         expires_at=credential.expires_at,
-        tx_hash=credential.revoked_tx_hash or credential.issued_tx_hash or None,
+        tx_hash=anchoring_tx,
         source="cache",
+        block_number=_anchoring_block(anchoring_tx),
     )
+
+
+def _anchoring_tx_of(credential) -> str | None:
+    """The transaction that anchored `credential` (a Credential or the columns `_lookup` reads): its
+    batch's anchorBatch, else its own issueCredential; never a later revocation."""
+    batch_tx = getattr(credential, "batch_anchored_tx_hash", None)
+    if batch_tx is None and getattr(credential, "batch_id", None):
+        batch_tx = credential.batch.anchored_tx_hash
+    return batch_tx or credential.issued_tx_hash or None
+
+
+def _anchoring_block(tx_hash: str | None) -> int | None:
+    """The anchoring transaction's block as the ledger stores it (a database read, never the chain)."""
+    from credentials.selectors import anchoring_block
+
+    return anchoring_block(tx_hash) if tx_hash else None
 
 
 def _not_found(fingerprint: str | None, source: str) -> Verification:
@@ -243,6 +261,13 @@ def _from_chain(
                 from credentials.models import Institution
 
                 institution = Institution.objects.filter(address=state.institution).first()
+                if credential is not None:
+                    anchoring_tx = _anchoring_tx_of(credential)
+                else:  # found on chain by id or fingerprint: the platform may still hold it
+                    from credentials.selectors import held_credential_by_fingerprint
+
+                    held = held_credential_by_fingerprint(state.fingerprint)
+                    anchoring_tx = held.anchoring_tx_hash if held else None
                 outcome = _outcome(
                     exists=True,
                     mismatch=fingerprint is not None and fingerprint != state.fingerprint,
@@ -267,8 +292,9 @@ def _from_chain(
                     issued_at=state.issued_at,
                     revoked_at=state.revoked_at,
                     expires_at=state.expires_at,
-                    tx_hash=None,
+                    tx_hash=anchoring_tx,
                     source="chain",
+                    block_number=_anchoring_block(anchoring_tx),
                 )
     except (NotDeployed, DomainError):
         raise
@@ -291,7 +317,7 @@ _CACHE_COLUMNS = (
     "issued_at",
     "revoked_at",
     "issued_tx_hash",
-    "revoked_tx_hash",
+    "batch__anchored_tx_hash",
     "institution__address",
     "institution__name",
     "institution__active",
@@ -303,8 +329,9 @@ _CACHE_COLUMNS = (
 _LOOKUP_SELECT = """
     SELECT c.id, c.fingerprint, c.status, c.revocation_requested_at, c.expires_at, c.onchain_id,
            c.credential_type, c.subject_wallet, c.issued_at, c.revoked_at, c.issued_tx_hash,
-           c.revoked_tx_hash, i.address, i.name, i.active
+           b.anchored_tx_hash, i.address, i.name, i.active
     FROM credentials_credential c JOIN credentials_institution i ON i.id = c.institution_id
+    LEFT JOIN credentials_credentialbatch b ON b.id = c.batch_id
     WHERE c."""
 # The column comes from this fixed mapping, never from input.
 _LOOKUP_SQL = {
@@ -325,6 +352,7 @@ def _lookup(**key) -> SimpleNamespace | None:
     if row is None:
         return None
     values = dict(zip(_CACHE_COLUMNS, row, strict=True))
+    values["batch_anchored_tx_hash"] = values.pop("batch__anchored_tx_hash") or ""
     institution = SimpleNamespace(
         address=values.pop("institution__address"),
         name=values.pop("institution__name"),

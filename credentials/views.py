@@ -15,7 +15,7 @@ from core.api import NotFound, bearer_authentication_classes, role_required
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors, services
 from credentials.disclosure import bundle_for, status_for, verify_for
-from credentials.models import Credential, CredentialStatus
+from credentials.models import Credential
 from credentials.serializers import (
     AddInstitutionMemberSerializer,
     BatchIssueSerializer,
@@ -131,7 +131,10 @@ class InstitutionViewSet(
 class CredentialFilter(django_filters.FilterSet):
     institution = django_filters.CharFilter(field_name="institution__address", lookup_expr="iexact")
     subject_wallet = django_filters.CharFilter(lookup_expr="iexact")
-    status = django_filters.ChoiceFilter(choices=CredentialStatus.choices, field_name="shown_status")
+    # The status the API shows (selectors.with_shown_status), so a filter and a row never disagree.
+    status = django_filters.ChoiceFilter(
+        choices=[(s, s) for s in selectors.SHOWN_CREDENTIAL_STATUSES], field_name="shown_status"
+    )
     credential_type = django_filters.CharFilter()
     batch = django_filters.UUIDFilter(
         field_name="batch__public_id", help_text="a batch's `batch_id` (as the batch response gives it)"

@@ -86,21 +86,27 @@ class DemoLogin:
         return "operator" if self.role == "admin" else self.role
 
 
+# What each login is for, and what `seed_demo` set up for it: the world moves on as people use it
+# (a campaign closes, a loan is repaid), so these say "seeded", never what is true now.
 LOGINS: tuple[DemoLogin, ...] = (
-    DemoLogin("investor", "demo_investor", 'invest in "Demo Solar Series A" (wallet bound, KYC valid)'),
-    DemoLogin("issuer", "demo_issuer", "Demo Solar GmbH (campaign active) and Demo Wind AG (KYB pending)"),
-    DemoLogin("compliance", "demo_compliance", "review Demo Wind AG's KYB, campaigns, investments; admin"),
+    DemoLogin("investor", "demo_investor", "invest; seeded with a bound wallet and a valid KYC credential"),
+    DemoLogin(
+        "issuer",
+        "demo_issuer",
+        "run campaigns; seeded: Demo Solar GmbH with an active campaign, Demo Wind AG with KYB pending",
+    ),
+    DemoLogin("compliance", "demo_compliance", "review KYB, campaigns and held investments; the admin"),
     DemoLogin(
         "operator",
         "demo_operator",
-        "loans: DEMO-LOAN-0001 anchored (mark repaid, verify), DEMO-LOAN-0002 to approve; outbox",
+        "loans (mark repaid, verify; seeded: DEMO-LOAN-0001 anchored, DEMO-LOAN-0002 to approve); outbox",
     ),
     DemoLogin("institution", "demo_institution", "staff of Demo KYC Provider: issue/revoke kyc, kyb"),
-    DemoLogin("institution", "demo_university", "staff of Demo University: diplomas (one Merkle batch)"),
+    DemoLogin(
+        "institution", "demo_university", "staff of Demo University: diplomas (seeded: one Merkle batch)"
+    ),
     DemoLogin("admin", "demo_admin", "Django superuser: the whole admin"),
 )
-# What `seed_demo` prints; the file holds every login.
-FIRST_LOGINS = ("demo_investor", "demo_issuer", "demo_compliance")
 
 
 def logins_path() -> Path:

@@ -51,6 +51,8 @@ HOST = os.environ.get("RUN_HOST", "127.0.0.1")
 PORT = int(os.environ.get("RUN_PORT", "8000"))
 ANVIL_PORT = int(os.environ.get("RUN_ANVIL_PORT", "8545"))
 REDIS_PORT = int(os.environ.get("RUN_REDIS_PORT", "6390"))
+# How a command is run from a fresh shell (no virtualenv active): what the banner tells people to type.
+MANAGE = ".venv/bin/python manage.py"
 # A crashed child is restarted this many times within RESTART_WINDOW seconds before the platform stops.
 MAX_RESTARTS = 5
 RESTART_WINDOW = 300.0
@@ -177,11 +179,13 @@ class Child:
 
 
 def quiet_logging(env: dict[str, str], var: Path) -> None:
-    """The terminal gets warnings and the supervisor's own lines; every log line is in var/log/."""
+    """The terminal gets warnings (not clients' 4xx answers) and the supervisor's own lines; every log
+    line is in var/log/."""
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     env.setdefault("LOG_FILE", str(log_dir / "platform.log"))
     env.setdefault("LOG_CONSOLE_LEVEL", "WARNING")
+    env.setdefault("LOG_CONSOLE_CLIENT_ERRORS", "false")  # a client's 4xx is in the file, not the terminal
     env.setdefault("GUNICORN_ACCESS_LOG", str(log_dir / "access.log"))
     env.setdefault("GUNICORN_LOG_LEVEL", "warning")
     if os.geteuid() == 0:
@@ -344,7 +348,7 @@ def main() -> int:
             f"  API        {base}/api/\n  Docs       {base}/api/docs/\n  Admin      {base}/admin/\n"
             f"  Dashboard  {base}/admin/dashboard/\n  Verify     {base}/verify/\n"
             f"  Health     {base}/healthz ({health})\n"
-            + "\n  Demo clock: `python manage.py advance_time --days 22` (chain and platform together)\n"
+            + f"\n  Demo clock: `{MANAGE} advance_time --days 22` (chain and platform together)\n"
             + (f"\n  ! {chain_warning.splitlines()[-1]}\n" if chain_warning else "")
             + "\nCtrl-C stops everything.\n",
             flush=True,

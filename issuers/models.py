@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Upper
 
 from blockchain.models import ChainTransaction
+from core import clock
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN = r"^0x[0-9a-f]{64}$"
@@ -131,7 +132,8 @@ class ComplianceReview(models.Model):
     notes = models.TextField(blank=True, default="")
     from_status = models.CharField(max_length=32)
     to_status = models.CharField(max_length=32)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the decision was taken, on the platform's clock (core.clock) like the subject's own times.
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

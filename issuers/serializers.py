@@ -22,6 +22,8 @@ from issuers.models import (
 from issuers.onchain.intents import REGISTER_KIND
 from issuers.services import require_known_decision
 
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+
 
 class CountryField(serializers.CharField):
     default_error_messages = {"unknown_country": "Enter an ISO 3166-1 alpha-2 country code, e.g. DE."}
@@ -37,6 +39,11 @@ class CountryField(serializers.CharField):
         if country is None:
             self.fail("unknown_country")
         return country.alpha_2
+
+    def openapi_schema(self, direction: str) -> dict:
+        """The codes it accepts (read by core.schema.AutoSchema); lower case is accepted too."""
+        codes = COUNTRY_CODES + ([""] if self.allow_blank and direction == "request" else [])
+        return {"enum": codes, "example": "DE"}
 
 
 def _as_not_proven(detail):

@@ -13,12 +13,12 @@ from typing import Any
 import pycountry
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.wallet_proof import WalletProof, prove_wallet
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.outbox.declared import declare
+from core import clock
 from core.api import DomainError, NotAllowed, StateConflict
 from issuers.kyb import kyb_credential_for, kyb_record_fingerprint
 from issuers.models import (
@@ -224,7 +224,7 @@ def review_company(*, company: Company, officer: User, decision: str, notes: str
             )
         previous = locked.kyb_status
         locked.reviewed_by = officer
-        locked.reviewed_at = timezone.now()
+        locked.reviewed_at = clock.now()
         if decision == ReviewDecision.APPROVE:
             credential = kyb_credential_for(locked)
             locked.kyb_status = KybStatus.APPROVED

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.utils import timezone
 
 from blockchain.models import ChainTransaction
+from core import clock
 
 LOAN_ID_PATTERN = r"^[A-Za-z0-9-]{1,100}$"
 HASH_PATTERN = r"^0x[0-9a-f]{64}$"
@@ -174,7 +174,7 @@ class LoanHistoryEntry(models.Model):
     )
     tx_hash = models.CharField(max_length=66, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(default=clock.now, db_index=True)  # the platform's now (core.clock)
 
     class Meta:
         ordering = ["loan_id", "at", "id"]

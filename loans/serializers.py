@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blockchain.chain.fields import EthereumAddressField
 from blockchain.serializers import ChainStatusField, ChainStatusSerializer
-from loans.currencies import UnknownCurrency, minor_units, normalize_currency
+from core import clock
+from loans.currencies import MINOR_UNITS, UnknownCurrency, minor_units, normalize_currency
 from loans.models import (
     HASHED_FIELDS,
     LOAN_ID_PATTERN,
@@ -37,6 +37,10 @@ class CurrencyField(serializers.CharField):
             return normalize_currency(value)
         except UnknownCurrency as exc:
             self.fail("unknown_currency", message=str(exc))
+
+    def openapi_schema(self, direction: str) -> dict:
+        """The codes it accepts (read by core.schema.AutoSchema); lower case is accepted too."""
+        return {"enum": sorted(MINOR_UNITS), "example": "USD"}
 
 
 @extend_schema_field(serializers.ChoiceField(choices=SHOWN_LOAN_STATUSES))
@@ -151,7 +155,7 @@ class MarkRepaidSerializer(serializers.Serializer):
     repaid_at = serializers.DateTimeField(required=False, help_text="default: now")
 
     def validate_repaid_at(self, value):
-        if value > timezone.now():
+        if value > clock.now():  # the platform's now, as the service checks
             raise serializers.ValidationError("The repayment date cannot be in the future.")
         return value
 

@@ -24,6 +24,7 @@ from accounts.models import User
 from blockchain.chain.addresses import InvalidAddress, normalize_address
 from blockchain.chain.bindings import NotDeployed
 from blockchain.outbox.declared import declare
+from core import clock
 from core.api import ChainUnavailable, DomainError, StateConflict
 from loans.announcements import announce_verification_failed
 from loans.currencies import UnknownCurrency, minor_units, normalize_currency
@@ -245,7 +246,7 @@ def approve_loan(*, loan: Loan, actor: User | None) -> Loan:
         )
         locked.loan_hash = compute_loan_hash(locked)
         locked.approved_by = actor
-        locked.approved_at = timezone.now()
+        locked.approved_at = clock.now()
         locked.store_attempt += 1
         locked.last_chain_error = ""
         declare(locked, STORE_KIND)
@@ -294,7 +295,7 @@ def request_repayment(*, loan: Loan, actor: User | None, repaid_at: datetime | N
     The loan turns `repaid` when LoanRepaid is confirmed. Asking again while a request is in
     flight returns the loan unchanged (no second transaction).
     """
-    now = timezone.now()
+    now = clock.now()
     repaid_at = repaid_at or now
     if repaid_at > now:
         raise DomainError(
@@ -347,7 +348,7 @@ def mark_defaulted(*, loan: Loan, actor: User | None, reason: str = "") -> Loan:
         previous = _transition(
             locked, LoanStatus.DEFAULTED, allowed_from=(LoanStatus.ANCHORED,), what="a default"
         )
-        locked.defaulted_at = timezone.now()
+        locked.defaulted_at = clock.now()
         locked.save()
         record_history(locked, action=LoanAction.DEFAULTED, from_status=previous, actor=actor, reason=reason)
     return locked

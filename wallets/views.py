@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from blockchain.chain.addresses import InvalidAddress, normalize_address
+from blockchain.chain.fields import address_schema
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError, NotAllowed
 from core.log_format import describe_error
 from wallets.balances import get_balances
@@ -25,7 +26,13 @@ class WalletBalancesView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(parameters=[BalancesQuerySerializer], responses=BalanceSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("address", type=address_schema(allow_zero=True), location=OpenApiParameter.PATH),
+            BalancesQuerySerializer,
+        ],
+        responses=BalanceSerializer(many=True),
+    )
     def get(self, request: Request, address: str) -> Response:
         try:
             address = normalize_address(address, allow_zero=True)

@@ -36,7 +36,14 @@ from webhooks.models import (
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "LedgerBridge-Webhooks/1"
-RECORDED_FIELDS = ("status", "next_attempt_at", "delivered_at", "last_attempt_at", "last_status_code", "last_error")
+RECORDED_FIELDS = (
+    "status",
+    "next_attempt_at",
+    "delivered_at",
+    "last_attempt_at",
+    "last_status_code",
+    "last_error",
+)
 EXCERPT_BYTES = 1024
 _DRAIN_LIMIT = 64 * 1024  # a longer answer closes the connection instead of being read to the end
 

@@ -7,7 +7,8 @@ import re
 
 from eth_utils import is_checksum_address, to_checksum_address
 
-_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+HEX_ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+_HEX_ADDRESS = re.compile(HEX_ADDRESS_PATTERN)
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 

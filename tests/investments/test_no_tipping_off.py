@@ -239,3 +239,21 @@ def operations_answering_with(component: str, schema: dict) -> set[tuple[str, st
             for code, answer in operation.get("responses", {}).items()
         )
     }
+
+
+def test_a_refused_rejection_reason_lists_the_valid_ones(setup, officer):
+    """Without a reason, or with one not on the list, the 400 names every valid reason (message and
+    `valid_reasons`) so the officer can correct it; the input is not echoed."""
+    campaign, _user, client, _wallet = setup
+    held = Investor(client).invest(campaign, 12000)
+    valid = list(RejectionReason.values)
+    for body in (
+        {"decision": "reject", "notes": NOTES},
+        {"decision": "reject", "notes": NOTES, "reason": "bogus"},
+    ):
+        response = client_of(officer).post(f"/api/investments/{held['id']}/review/", body, format="json")
+        assert response.status_code == 400, response.json()
+        answer = response.json()
+        assert answer["valid_reasons"] == valid and "reason" in answer["errors"]
+        assert all(reason in answer["message"] for reason in valid)
+        assert "bogus" not in answer["message"]

@@ -10,12 +10,20 @@ each starts from the same world, and a request that fails inside PostgreSQL cann
 transaction.
 
 Checks: no server error; the documented content type and schema for every documented status; the
-error envelope of API.md for every error; and requests the schema forbids rejected, wherever the API
-is strict (see `_still_negative`).
+error envelope of API.md for every error, with a `code` the operation's schema enumerates; and
+requests the schema forbids rejected, wherever the API is strict (see `_still_negative`).
+
+The other way round, `test_valid_requests_pass_validation`: requests generated from the schema alone
+(positive data) are never refused for their shape. A 400 for a value the schema allowed (a pattern,
+a length, a range, an enum it failed to state) is a schema validation mismatch, and fails; refusals
+the schema cannot state (a referenced row that does not exist, a business rule with its own code,
+listed per operation in core/schema_errors.py) are allowed.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import re
 import sys
@@ -34,10 +42,12 @@ from django.urls import resolve
 from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from hypothesis import HealthCheck
+from eth_utils import to_checksum_address
+from hypothesis import HealthCheck, assume
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework import exceptions
+from rest_framework.fields import BooleanField
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
@@ -52,9 +62,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts import services as account_services
+from blockchain.chain.addresses import ZERO_ADDRESS
 from blockchain.models import ChainTransaction
 from campaigns import services as campaign_services
 from campaigns.models import CampaignStatus, InvestmentStatus
+from core.schema_errors import business_codes
 from credentials import services as credential_services
 from issuers import services as issuer_services
 from issuers.models import Company
@@ -78,6 +90,33 @@ SCHEMA_CONFIG = schemathesis.Config.from_dict(
         "phases": {"stateful": {"enabled": False}},
     }
 )
+
+# Positive data only, for `test_valid_requests_pass_validation`. Without NUL characters: the API refuses
+# them in any string of a body (PostgreSQL stores none), a rule the schema states once (the
+# `nul_character` code of every operation with a body) rather than on each string.
+POSITIVE_CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {"mode": "positive", "database": "none", "deterministic": True, "allow-x00": False},
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
+
+
+def _eth_addresses():
+    """`format: eth-address` (blockchain/chain/fields.py): any 20 bytes but zero, spelled all lower
+    case, all upper case or EIP-55 checksummed, the spellings the API accepts; a pattern cannot say
+    which mixed-case spellings are checksums."""
+    raw = (
+        st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()).filter(lambda a: a != ZERO_ADDRESS)
+    )
+    return st.one_of(
+        raw,
+        raw.map(lambda a: "0x" + a[2:].upper()),
+        raw.map(to_checksum_address),
+    )
+
+
+schemathesis.openapi.format("eth-address", _eth_addresses())
 
 # API.md, "Errors": every error body is JSON with a human message and a stable machine code;
 # validation errors add per-field messages.
@@ -126,13 +165,47 @@ def _still_negative(case) -> bool:
     }
     real_values = {str(value) for value in WORLD.values_for(case.operation.path)}
     strict = {
-        ParameterLocation.BODY: case.media_type == "application/json",
+        ParameterLocation.BODY: case.media_type == "application/json" and not _lenient_only(case),
         ParameterLocation.PATH: not {str(v) for v in (case.path_parameters or {}).values()} <= real_values,
         ParameterLocation.QUERY: any(
             name != "page_size" and query.get(name) not in ("", [""]) for name in bad_query
         ),
     }
     return any(strict.get(location, False) for location in locations)
+
+
+def _lenient_only(case) -> bool:
+    """Whether the body breaks the schema only where DRF is lenient on purpose, as it is for HTML
+    forms: a boolean given 0, 1, "true", "no", ...; a string (text, a decimal) given a JSON number. Judged by
+    the body with those values spelled as the schema asks: if that one is valid, the API was right to
+    accept this one."""
+    raw = case.operation.schema.raw_schema
+    request_body = case.operation.definition.raw.get("requestBody", {})
+    schema = request_body.get("content", {}).get("application/json", {}).get("schema")
+    if schema is None or not isinstance(case.body, dict):
+        return False
+    root = {**schema, "components": raw.get("components", {})}
+    resolved = schema
+    if "$ref" in schema:
+        resolved = raw["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    properties = resolved.get("properties", {})
+    lenient = BooleanField.TRUE_VALUES | BooleanField.FALSE_VALUES
+    spelled, changed = dict(case.body), False
+    for name, value in case.body.items():
+        kind = properties.get(name, {})
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            continue
+        if kind.get("type") == "boolean" and value in lenient:
+            spelled[name], changed = value in BooleanField.TRUE_VALUES, True
+        elif kind.get("type") == "string" and isinstance(value, (int, float)):  # CharField, DecimalField
+            spelled[name], changed = str(value), True
+    if not changed:
+        return False
+    try:
+        jsonschema.validate(spelled, root)
+    except jsonschema.ValidationError:
+        return False
+    return True
 
 
 # Not `status_code_conformance`: the schema documents each operation's successes (and a few 409s),
@@ -334,11 +407,15 @@ def quiet_and_unthrottled(settings):
     SECRETS_USED.intersection_update(recorded)
 
 
-def _load_schema():
+def _load_schema(config=SCHEMA_CONFIG, raw=None):
     from config.wsgi import application
 
-    with requests_keep_the_test_connection():
-        loaded = schemathesis.openapi.from_wsgi("/api/schema/", application, config=SCHEMA_CONFIG)
+    if raw is None:
+        with requests_keep_the_test_connection():
+            loaded = schemathesis.openapi.from_wsgi("/api/schema/", application, config=config)
+    else:
+        loaded = schemathesis.openapi.from_dict(copy.deepcopy(raw), config=config)
+        loaded.app = application
 
     @loaded.hook
     def flatmap_path_parameters(ctx, path_parameters):
@@ -354,6 +431,7 @@ def _load_schema():
 
 
 schema = _load_schema()
+positive_schema = _load_schema(POSITIVE_CONFIG, raw=schema.raw_schema)
 _callers_by_operation: dict[str, list[str]] = {}
 
 
@@ -439,6 +517,122 @@ def test_api_answers_as_documented(case, world):
         case.validate_response(response, checks=CHECKS, headers=headers)
     except FailureGroup as exc:  # the report's curl line hides the token: say whose it was
         raise FailureGroup(list(exc.exceptions), f"Sent as: {role}\n{exc.message}") from None
+
+
+# The codes of a refusal for a value's shape: what a field, a parser or a header check answers when a
+# value is not of the type, length, range, pattern or set of values it accepts. A schema that allows
+# the value should have said so. `invalid` is one of them, except where an operation documents it as
+# one of its business rules (core/schema_errors.py).
+SHAPE_CODES = {
+    "invalid",
+    "required",
+    "null",
+    "blank",
+    "empty",
+    "max_length",
+    "min_length",
+    "max_value",
+    "min_value",
+    "max_digits",
+    "max_decimal_places",
+    "max_whole_digits",
+    "max_string_length",
+    "invalid_choice",
+    "not_a_list",
+    "not_a_dict",
+    "incorrect_type",
+    "date",
+    "datetime",
+    "make_aware",
+    "overflow",
+    "parse_error",
+    "unsupported_media_type",
+    "nul_character",
+    "invalid_address",
+    "unknown_country",
+    "unknown_currency",
+    "unknown_query_parameter",
+    "invalid_idempotency_key",
+}
+# Referenced rows that do not exist: the schema can say an id is an integer, not that it exists.
+REFERENCE_CODES = {"does_not_exist", "invalid_pk_value"}
+REFERENCES = ("issuer", "institution")
+
+
+def refused_for_its_shape(case, response) -> str | None:
+    """Why `response` refuses a request the schema allowed for the request's shape, else None."""
+    if response.status_code not in (400, 422):
+        return None
+    body = response.json()
+    code = body.get("code")
+    operation_id = case.operation.definition.raw["operationId"]
+    if code in REFERENCE_CODES or code in business_codes(operation_id, str(response.status_code)):
+        return None
+    if code == "invalid_choice" and set(body.get("errors", {})) <= _reference_parameters(case.operation):
+        return None  # a filter naming a row (`?issuer=7`) that does not exist
+    if code in SHAPE_CODES or code not in _documented_codes(case.operation, response.status_code):
+        return f"{code}: {body.get('errors') or body.get('message')}"
+    return None
+
+
+def _reference_parameters(operation) -> set[str]:
+    """Query parameters that name a row by its id (integers without an enum)."""
+    return {
+        parameter.name
+        for parameter in operation.query
+        if parameter.definition.get("schema", {}).get("type") == "integer"
+        and parameter.name not in ("page", "page_size")
+    }
+
+
+def _documented_codes(operation, status: int) -> set[str]:
+    response = operation.definition.raw["responses"].get(str(status), {})
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return {
+        code
+        for part in schema.get("allOf", [])
+        for code in part.get("properties", {}).get("code", {}).get("enum", [])
+    }
+
+
+def with_references(case) -> None:
+    """Half the valid bodies name the world's company and institution (by the request's content, like
+    the caller), so that the rest of the body is judged too; every other value stays as generated."""
+    if isinstance(case.body, dict) and _content_hash(case) % 2:
+        case.body = {
+            key: WORLD.body_values[key] if key in REFERENCES else value for key, value in case.body.items()
+        }
+
+
+@positive_schema.parametrize()
+@hypothesis_settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_valid_requests_pass_validation(case, world):
+    """A request made of values the schema allows is never refused for its shape (no "schema
+    validation mismatch"): the schema states every pattern, length, range and set of values the API
+    validates by. It may still be refused by a business rule, for a referenced row that does not
+    exist, or for the caller (401, 403, 404, 409 with the operation's documented codes)."""
+    # NUL is refused in any string of a body, the one rule stated once for every operation (its
+    # `nul_character` code) instead of on each string; `allow-x00` keeps it out of generated values,
+    # not out of the names of properties the schema leaves open.
+    assume(not isinstance(case.body, (dict, list)) or "\\u0000" not in json.dumps(case.body))
+    with_references(case)
+    role = caller_of(case)
+    headers = {"Authorization": f"Bearer {world.tokens[role]}"} if role != "anonymous" else {}
+    with rolled_back():
+        response = case.call(headers=headers)
+    case.validate_response(response, checks=[not_a_server_error], headers=headers)
+    reason = refused_for_its_shape(case, response)
+    assert reason is None, (
+        f"{case.operation.label} refused a request its schema allows ({response.status_code} {reason})\n"
+        f"Sent as: {role}\npath: {case.path_parameters} query: {case.query} headers: {case.headers}\n"
+        f"body: {case.body!r}"
+    )
 
 
 # What the fuzzing found, pinned down: each was a 500 (or a schema lie) before its fix.

@@ -135,11 +135,11 @@ def test_logins_are_in_a_private_file_and_work(world, var_dir):
         format="json",
     )
     assert token.status_code == 200 and token.json()["access"]
-    # The terminal gets a few lines: where the file is and the logins to start with.
+    # The terminal gets a few lines: where the file is and every role's login.
     lines = world.strip().splitlines()
-    assert lines[0] == "Demo world ready." and len(lines) <= 6
+    assert lines[0] == "Demo world ready." and len(lines) <= 3 + len(LOGINS)
     assert str(path) in world
-    for username in ("demo_investor", "demo_issuer", "demo_compliance"):
+    for username in ("demo_investor", "demo_issuer", "demo_compliance", "demo_operator", "demo_institution"):
         assert f"{username} " in world and passwords[username] in world
     assert passwords["demo_admin"] not in world
 
@@ -183,3 +183,15 @@ def test_production_refuses_to_seed(settings, var_dir):
         seed()
     assert not User.objects.filter(username__startswith="demo_").exists()
     assert not (var_dir / "demo-logins.txt").exists()
+
+
+def test_seed_demo_prints_every_roles_login_and_no_seeded_state_as_current(world, var_dir):
+    """The output `make run` shows: each of the logins (operator and institutions too) with its
+    password (the superuser's: where to find it), and what the world was seeded with, never as a
+    fact of now."""
+    passwords = read_logins(var_dir / "demo-logins.txt")
+    lines = world.splitlines()
+    for login in LOGINS:
+        shown = "demo-logins.txt" if login.role == "admin" else passwords[login.username]
+        assert any(login.username in line and shown in line for line in lines), login
+    assert "(campaign active)" not in world and "may have changed since" in world

@@ -13,7 +13,7 @@ from blockchain.chain.client import TRANSIENT_ERRORS
 from core import clock
 from core.commands import AuditedCommand
 from devtools.chain_clock import ChainClockError, align
-from devtools.demo_world import FIRST_LOGINS, build_demo_world, logins_path
+from devtools.demo_world import build_demo_world, logins_path
 
 
 class Command(AuditedCommand):
@@ -38,10 +38,14 @@ class Command(AuditedCommand):
         self.stdout.write(
             "Demo world ready." if report.complete else "Demo world incomplete: " + "; ".join(report.missing)
         )
-        self.stdout.write(f"Demo logins (stable, one per role) in {path}; start with:")
+        self.stdout.write(f"Demo logins, every role (stable; also in {path}):")
         for login, password in report.logins:
-            if login.username in FIRST_LOGINS:
-                self.stdout.write(f"  {login.username:<16} {password:<18} {login.purpose}")
+            # The superuser's password stays in the private file only (it can change anything).
+            shown = f"(in {path.name})" if login.role == "admin" else password
+            self.stdout.write(f"  {login.role:<12} {login.username:<17} {shown:<18} {login.purpose}")
+        self.stdout.write(
+            "  (what each was seeded with may have changed since: the API and the admin show it as it is now)"
+        )
 
     def _align_clocks(self) -> None:
         """anvil forgets a moved clock when it reloads its state: agree with the platform first."""
