@@ -149,6 +149,13 @@ class AutoSchema(SpectacularAutoSchema):
                 schema[key] = value
         return schema
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        combinations = getattr(serializer, "openapi_combinations", None)
+        if direction == "request" and callable(combinations):
+            schema.update(combinations())  # what validate() requires of the fields together
+        return schema
+
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
         if isinstance(field, serializers.URLField) and not field.read_only:

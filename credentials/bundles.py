@@ -7,6 +7,7 @@ institution built with `@openzeppelin/merkle-tree` and anchored itself verifies 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -20,7 +21,6 @@ from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.bindings import NotDeployed, deployment_of
 from blockchain.chain.merkle import verify_proof
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, StateConflict
-from core.canonical_json import canonical_json
 from core.log_format import describe_error
 from credentials.fingerprints import (
     CREDENTIAL_SCHEME,
@@ -101,8 +101,12 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.lower() == b.lower()
 
 
+# The vault's expiry is a uint64; past the year 9999 (Python's last) it reads as that year's end.
+_LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+
+
 def _time(seconds: int) -> datetime | None:
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
+    return datetime.fromtimestamp(min(seconds, _LAST_SECOND), tz=UTC) if seconds else None
 
 
 def _fingerprint_check(credential: dict) -> dict:
@@ -196,7 +200,10 @@ def _transaction_check(credential: dict, anchor: dict, facts) -> dict:
 
 
 def _cache_key(bundle: dict) -> str:
-    return f"credentials:bundle:{settings.CHAIN_ID}:{keccak(canonical_json(bundle)).hex()}"
+    # Any deterministic encoding makes a cache key; RFC 8785 would refuse numbers a double cannot hold
+    # (a document may carry them: its fingerprint step then says it cannot be fingerprinted).
+    encoded = json.dumps(bundle, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return f"credentials:bundle:{settings.CHAIN_ID}:{keccak(encoded).hex()}"
 
 
 def verify_bundle(bundle: dict) -> Verification:

@@ -327,6 +327,26 @@ class VerifyRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError("Give one of credential_id, onchain_id and share_id.")
         return attrs
 
+    @staticmethod
+    def openapi_combinations() -> dict:
+        """Read by core.schema.AutoSchema: `validate`'s rules as JSON Schema (a bundle alone; else
+        something, never the document and its fingerprint together, at most one id)."""
+        ids = ("credential_id", "onchain_id", "share_id")
+        pairs = [[a, b] for i, a in enumerate(ids) for b in ids[i + 1 :]]
+        return {
+            "oneOf": [
+                {"required": ["bundle"], "maxProperties": 1},
+                {
+                    "allOf": [
+                        {"not": {"required": ["bundle"]}},
+                        {"minProperties": 1},
+                        {"not": {"required": ["document", "fingerprint"]}},
+                        {"not": {"anyOf": [{"required": pair} for pair in pairs]}},
+                    ]
+                },
+            ]
+        }
+
 
 class VerificationCheckSerializer(serializers.Serializer):
     step = serializers.ChoiceField(

@@ -261,3 +261,18 @@ def test_plain_verifications_list_their_steps_too(single, api_client):
         dict(verdicts(unknown))["anchored"] is False
         and "altered or never issued" in unknown["checks"][1]["detail"]
     )
+
+
+def test_a_bundle_with_numbers_a_double_cannot_hold_is_an_answer_not_a_server_error(
+    batch_member, operator, api_client
+):
+    bundle = operator.get(f"/api/credentials/{batch_member.pk}/proof/").json()
+    huge = copy.deepcopy(bundle)
+    huge["credential"]["document"]["serial"] = 9223372036854775806  # not exactly a double
+    huge["credential"]["expires_at"] = 2**64 - 1
+    response = api_client.post("/api/blockchain/verify/", {"bundle": huge}, format="json")
+    assert response.status_code == 200, response.content
+    checks = dict((c["step"], c["ok"]) for c in response.json()["checks"])
+    assert (
+        checks["fingerprint"] is False and "cannot be fingerprinted" in response.json()["checks"][0]["detail"]
+    )
