@@ -85,14 +85,23 @@ class OnchainRegistrationSerializer(serializers.Serializer):
     chain = ChainStatusSerializer()
 
 
+class CidField(serializers.RegexField):
+    """An IPFS CID (v0 `Qm…` or base32 v1 `b…`): the KYB document bundle."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 128)
+        kwargs.setdefault("error_messages", {"invalid": "Enter an IPFS CID (v0 'Qm…' or base32 v1 'b…')."})
+        super().__init__(CID_PATTERN, **kwargs)
+
+    def openapi_schema(self, direction: str) -> dict:
+        """Read by core.schema.AutoSchema: a real CIDv1 as the example."""
+        return {"example": "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"}
+
+
 class CompanySerializer(serializers.ModelSerializer):
     country = CountryField()
     wallet_address = EthereumAddressField()
-    document_cid = serializers.RegexField(
-        CID_PATTERN,
-        max_length=128,
-        error_messages={"invalid": "Enter an IPFS CID (v0 'Qm…' or base32 v1 'b…')."},
-    )
+    document_cid = CidField()
     registration_number = serializers.RegexField(
         r"^[A-Za-z0-9./ -]{1,64}$",
         max_length=64,
