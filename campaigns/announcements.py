@@ -7,7 +7,7 @@ from typing import Any
 
 from campaigns import selectors
 from campaigns.models import Campaign, CertificateStatus, Investment, ShareCertificate
-from webhooks.announcers import Announcer, Facts, by_status, shown_status_facts
+from webhooks.announcers import Announcer, Facts, status_announcer
 
 CAMPAIGN_EVENTS = {
     "active": "campaign.active",
@@ -67,19 +67,19 @@ def _classify_certificate(before: Facts | None, after: Facts) -> str | None:
     return None
 
 
-CAMPAIGNS = Announcer(
+CAMPAIGNS = status_announcer(
     model=Campaign,
-    facts=shown_status_facts(Campaign, selectors.with_shown_status),
-    classify=by_status("campaign", CAMPAIGN_EVENTS),
+    noun="campaign",
+    named=CAMPAIGN_EVENTS,
+    annotate=selectors.with_shown_status,
     represent=_campaign,
-    event_types=frozenset([*CAMPAIGN_EVENTS.values(), "campaign.updated"]),
 )
-INVESTMENTS = Announcer(
+INVESTMENTS = status_announcer(
     model=Investment,
-    facts=shown_status_facts(Investment, selectors.with_shown_investment_status),
-    classify=by_status("investment", INVESTMENT_EVENTS),
+    noun="investment",
+    named=INVESTMENT_EVENTS,
+    annotate=selectors.with_shown_investment_status,
     represent=_investment,
-    event_types=frozenset([*INVESTMENT_EVENTS.values(), "investment.updated"]),
 )
 CERTIFICATES = Announcer(
     model=ShareCertificate,

@@ -7,7 +7,7 @@ from typing import Any
 
 from credentials.models import Credential, CredentialBatch
 from credentials.selectors import with_shown_status
-from webhooks.announcers import Announcer, by_status, shown_status_facts
+from webhooks.announcers import status_announcer
 
 CREDENTIAL_EVENTS = {"issued": "credential.issued", "revoked": "credential.revoked"}
 
@@ -19,11 +19,11 @@ def _credential(pk: Any) -> dict:
     return CredentialSerializer(row).data
 
 
-CREDENTIALS = Announcer(
+CREDENTIALS = status_announcer(
     model=Credential,
-    facts=shown_status_facts(Credential, with_shown_status),
-    classify=by_status("credential", CREDENTIAL_EVENTS),
+    noun="credential",
+    named=CREDENTIAL_EVENTS,
+    annotate=with_shown_status,
     represent=_credential,
-    event_types=frozenset([*CREDENTIAL_EVENTS.values(), "credential.updated"]),
     follows={CredentialBatch: lambda pk: Credential.objects.filter(batch_id=pk).values_list("pk", flat=True)},
 )

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from loans.models import Loan
 from loans.selectors import with_shown_status
-from webhooks.announcers import Announcer, by_status, shown_status_facts
+from webhooks.announcers import status_announcer
 from webhooks.services import announce
 
 LOAN_EVENTS = {"anchored": "loan.anchored", "repaid": "loan.repaid"}
@@ -22,12 +22,8 @@ def loan_representation(pk: Any) -> dict:
     return LoanSerializer(row).data
 
 
-LOANS = Announcer(
-    model=Loan,
-    facts=shown_status_facts(Loan, with_shown_status),
-    classify=by_status("loan", LOAN_EVENTS),
-    represent=loan_representation,
-    event_types=frozenset([*LOAN_EVENTS.values(), "loan.updated"]),
+LOANS = status_announcer(
+    model=Loan, noun="loan", named=LOAN_EVENTS, annotate=with_shown_status, represent=loan_representation
 )
 
 

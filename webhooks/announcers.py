@@ -166,3 +166,24 @@ def refresh_subject(model: type[models.Model] | None, pk: Any) -> int:
 def refresh_everything() -> int:
     """Every announced entity of every model (the end of a rebuild)."""
     return sum(announcer.refresh_all() for announcer in list(_registry.values()))
+
+
+def status_announcer(
+    *,
+    model: type[models.Model],
+    noun: str,
+    named: Mapping[str, str],
+    annotate: Callable,
+    represent: Callable[[Any], dict],
+    follows: Mapping[type[models.Model], Callable[[Any], Iterable[Any]]] | None = None,
+) -> Announcer:
+    """The usual announcer: facts are the status the API shows (`annotate` is the app's selector),
+    named statuses are their events, leaving one is `<noun>.updated`."""
+    return Announcer(
+        model=model,
+        facts=shown_status_facts(model, annotate),
+        classify=by_status(noun, named),
+        represent=represent,
+        event_types=frozenset([*named.values(), f"{noun}.updated"]),
+        follows=follows or {},
+    )
