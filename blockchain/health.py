@@ -87,16 +87,24 @@ def check_indexer() -> CheckResult:
 
 
 def check_signer_balance() -> CheckResult:
-    """A warning, never a failure: a low signer balance still serves reads, but writes will stop."""
-    from blockchain.selectors import signer_balance_summary
+    """A warning, never a failure: a low signer balance still serves reads, but writes will stop
+    (on that signer's lane). Every pool signer is checked; the primary's fields stay at the top."""
+    from blockchain.selectors import signer_balance_summary, signer_pool_balances
 
     signer = signer_balance_summary()
     if signer["balance"] is None:
         return {"ok": True, "note": "not measured yet"}
     result: CheckResult = {"ok": True, "address": signer["address"], "balance": signer["balance"]}
-    if signer["low"]:
-        result["warning"] = (
-            f"signer balance {signer['balance']} is below SIGNER_MIN_BALANCE {signer['minimum']}"
+    pool = signer_pool_balances()
+    low = [s for s in pool if s["low"]] or ([signer] if signer["low"] else [])
+    if len(pool) > 1:
+        result["signers"] = {s["address"]: s["balance"] for s in pool}
+    if low:
+        result["warning"] = "; ".join(
+            f"signer {s['address']} balance {s['balance']} is below SIGNER_MIN_BALANCE {signer['minimum']}"
+            if len(pool) > 1
+            else f"signer balance {s['balance']} is below SIGNER_MIN_BALANCE {signer['minimum']}"
+            for s in low
         )
     return result
 

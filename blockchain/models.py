@@ -113,6 +113,36 @@ class NonceAccount(models.Model):
         return f"{self.address} on chain {self.chain_id}: next nonce {self.next_nonce}"
 
 
+class SignerLane(models.Model):
+    """One signer of the pool on one chain, as operators left it: `active` lanes get new intents;
+    a retired one (active=False) gets none, while the intents already on it finish.
+
+    The keys themselves come from settings (SIGNER_KEYSTORE / SIGNER_PRIVATE_KEY, the primary, and
+    SIGNER_POOL_KEYSTORES / SIGNER_POOL_PRIVATE_KEYS); a pool key takes intents once a row here says
+    it holds the operator role (`deploy_contracts` or `signer_pool grant`). The primary signer, which
+    deploys and holds the operator role from the start, is active unless a row retires it.
+    """
+
+    chain_id = models.PositiveBigIntegerField()
+    address = models.CharField(max_length=42)
+    active = models.BooleanField(default=True)
+    granted_at = models.DateTimeField(null=True, blank=True, help_text="when OPERATOR_ROLE was granted")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "address"], name="signer_lane_unique_per_chain"),
+            models.CheckConstraint(
+                condition=models.Q(address__regex=r"^0x[0-9a-fA-F]{40}$"), name="signer_lane_address_format"
+            ),
+        ]
+        ordering = ["chain_id", "address"]
+
+    def __str__(self) -> str:
+        return f"{self.address} on chain {self.chain_id} ({'active' if self.active else 'retired'})"
+
+
 class TxStatus(models.TextChoices):
     QUEUED = "queued"
     SIGNED = "signed"
@@ -154,7 +184,18 @@ class ChainTransaction(models.Model):
     subject = GenericForeignKey("content_type", "object_id")
 
     status = models.CharField(max_length=16, choices=TxStatus.choices, default=TxStatus.QUEUED)
-    signer = models.CharField(max_length=42, blank=True, default="")
+    signer = models.CharField(
+        max_length=42,
+        blank=True,
+        default="",
+        help_text="the signer (nonce lane) this intent goes through, chosen when it was enqueued",
+    )
+    ordering_key = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="intents with the same key stay on one signer's lane, in order (e.g. one campaign's)",
+    )
     nonce = models.PositiveBigIntegerField(null=True, blank=True)
     gas_limit = models.PositiveBigIntegerField(null=True, blank=True)
     max_fee_per_gas = models.PositiveBigIntegerField(null=True, blank=True)
@@ -197,6 +238,8 @@ class ChainTransaction(models.Model):
         indexes = [
             models.Index(fields=["status", "id"], name="outbox_status_idx"),
             models.Index(fields=["content_type", "object_id"], name="outbox_subject_idx"),
+            models.Index(fields=["status", "signer", "id"], name="outbox_lane_idx"),
+            models.Index(fields=["ordering_key", "status"], name="outbox_ordering_key_idx"),
         ]
         ordering = ["-id"]
 

@@ -130,6 +130,27 @@ def signer_balance_summary() -> dict:
     }
 
 
+def signer_pool_balances() -> list[dict]:
+    """Every pool signer's last measured balance (cache only), each with `low` against
+    SIGNER_MIN_BALANCE, the primary first."""
+    from decimal import Decimal
+
+    from blockchain.state import cached_signer_balances
+
+    out = []
+    for balance in cached_signer_balances():
+        native = Decimal(balance["wei"]) / Decimal(10**18)
+        out.append(
+            {
+                "address": balance["address"],
+                "balance": f"{native:f}",
+                "balance_at": balance["at"],
+                "low": native < settings.SIGNER_MIN_BALANCE,
+            }
+        )
+    return out
+
+
 def latest_reconcile_report(*, chain_id: int):
     from blockchain.models import ReconcileReport
 
@@ -155,6 +176,7 @@ def sync_status(*, chain_id: int, health: OutboxHealth | None = None, report=Non
         "reorgs_detected": state.reorgs_detected if state else 0,
         "indexer_error": state.last_error if state else "",
         "signer": signer_balance_summary(),
+        "signers": signer_pool_balances(),
         "outbox": {
             "queued": health["by_status"]["queued"] + health["by_status"]["signed"],
             "sent": health["by_status"]["sent"] + health["by_status"]["mined"],

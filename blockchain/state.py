@@ -1,4 +1,4 @@
-"""What the chain looked like when last seen: the head and the signer's balance.
+"""What the chain looked like when last seen: the head and the signers' balances.
 
 The confirmer and the indexer write these as they pass; API reads, health and the dashboard read
 them, so a request never calls the chain to learn the head. Kept in the cache (Redis), so every
@@ -15,7 +15,7 @@ from django.utils import timezone
 from web3 import Web3
 
 from blockchain.chain.metrics import SIGNER_BALANCE
-from blockchain.chain.signer import get_signer
+from blockchain.chain.signer import pool_addresses
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +41,47 @@ def remember_head(head: int) -> None:
     _head_memo[0], _head_memo[1] = head, time.monotonic()
 
 
-def remember_signer_balance(w3: Web3) -> None:
-    """The signer's native balance, for reads that must not call the chain (sync status, health)."""
+def _balance_key(address: str) -> str:
+    return f"{SIGNER_BALANCE_CACHE_KEY}:{address.lower()}"
+
+
+def remember_signer_balances(w3: Web3) -> None:
+    """Every pool signer's native balance, for reads that must not call the chain (sync status,
+    health) and the per-signer gauge. One JSON-RPC batch for the whole pool."""
+    from blockchain.chain.client import rpc_batch
+
     try:
-        address = get_signer().address
-        wei = int(w3.eth.get_balance(address))
-        cache.set(
-            SIGNER_BALANCE_CACHE_KEY,
-            {"address": address, "wei": wei, "at": timezone.now().isoformat()},
-            timeout=None,
-        )
-        SIGNER_BALANCE.set(wei / 10**18)
+        addresses = pool_addresses()
+        results = rpc_batch(w3, [("eth_getBalance", [address, "latest"]) for address in addresses])
+        at = timezone.now().isoformat()
+        seen = []
+        for address, result in zip(addresses, results, strict=True):
+            if not isinstance(result, str):
+                continue
+            wei = int(result, 16)
+            entry = {"address": address, "wei": wei, "at": at}
+            cache.set(_balance_key(address), entry, timeout=None)
+            SIGNER_BALANCE.labels(address).set(wei / 10**18)
+            seen.append(entry)
+        if seen and seen[0]["address"] == addresses[0]:
+            cache.set(SIGNER_BALANCE_CACHE_KEY, seen[0], timeout=None)  # the primary, as before
+        cache.set(f"{SIGNER_BALANCE_CACHE_KEY}:pool", addresses, timeout=None)
     except Exception as exc:  # informational only; the caller's real work goes on
-        logger.debug("signer balance not refreshed: %s", exc)
+        logger.debug("signer balances not refreshed: %s", exc)
+
+
+def remember_signer_balance(w3: Web3) -> None:
+    """Kept for callers of the one-signer name: refreshes the whole pool."""
+    remember_signer_balances(w3)
 
 
 def cached_signer_balance() -> dict | None:
+    """The primary signer's last measured balance."""
     return cache.get(SIGNER_BALANCE_CACHE_KEY)
+
+
+def cached_signer_balances() -> list[dict]:
+    """Every pool signer's last measured balance (those measured at least once), primary first."""
+    addresses = cache.get(f"{SIGNER_BALANCE_CACHE_KEY}:pool") or []
+    found = cache.get_many([_balance_key(a) for a in addresses]) if addresses else {}
+    return [found[_balance_key(a)] for a in addresses if _balance_key(a) in found]

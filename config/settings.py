@@ -11,7 +11,13 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems, safe_confirmations
+from core.env_checks import (
+    DEV_SECRET_KEY,
+    EnvironmentFacts,
+    environment_problems,
+    safe_confirmations,
+    signer_pool_problems,
+)
 from core.log_format import logging_config
 from core.secrets import Secret
 from core.sentry import init_sentry
@@ -113,6 +119,12 @@ if not _raw_key and not SIGNER_KEYSTORE and DJANGO_ENV != "production" and CHAIN
     _raw_key = ANVIL_DEV_PRIVATE_KEY
 SIGNER_PRIVATE_KEY = Secret(_raw_key)
 del _raw_key
+# The signer pool (blockchain/outbox/lanes.py): more keys, each its own nonce lane. Keystores share
+# SIGNER_PASSWORD(_FILE) unless SIGNER_POOL_PASSWORD_FILES gives one file per keystore; raw keys are
+# for development and tests (refused in production like SIGNER_PRIVATE_KEY).
+SIGNER_POOL_KEYSTORES = env.list("SIGNER_POOL_KEYSTORES", default=[])
+SIGNER_POOL_PASSWORD_FILES = env.list("SIGNER_POOL_PASSWORD_FILES", default=[])
+SIGNER_POOL_PRIVATE_KEYS = [Secret(key) for key in env.list("SIGNER_POOL_PRIVATE_KEYS", default=[])]
 
 # --- start-up refusal ----------------------------------------------------------------------------
 _problems = environment_problems(
@@ -128,6 +140,14 @@ _problems = environment_problems(
         chain_id=CHAIN_ID,
         chain_confirmations=CHAIN_CONFIRMATIONS,
     )
+)
+_problems += signer_pool_problems(
+    django_env=DJANGO_ENV,
+    pool_keystores=SIGNER_POOL_KEYSTORES,
+    pool_password_files=SIGNER_POOL_PASSWORD_FILES,
+    pool_private_keys=len(SIGNER_POOL_PRIVATE_KEYS),
+    allow_raw_private_key=SIGNER_ALLOW_RAW_KEY,
+    has_keystore_password=bool(SIGNER_PASSWORD_FILE or SIGNER_PASSWORD),
 )
 if _problems:
     raise ImproperlyConfigured("Refusing to start: " + "; ".join(_problems))

@@ -3,6 +3,10 @@
 Deployment is an operator's bootstrap step that happens before the outbox can address any
 contract, so it signs and sends directly, one transaction at a time, waiting for each receipt.
 Re-running on a chain that has an active set verifies the code at each recorded address instead.
+
+The signer pool's operator role is granted the same way (`grant_pool_signers`, `set_operator_role`):
+granting needs DEFAULT_ADMIN_ROLE, which only the admin key holds, not the operator lanes the outbox
+signs with, and it must land before any lane's intent can, so it cannot wait in the outbox behind them.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from web3 import Web3
 
-from blockchain.chain.abi import Artifact, canonical_type, load_artifact
+from blockchain.chain.abi import Artifact, canonical_type, interface, load_artifact
 from blockchain.chain.fees import suggest_fees
-from blockchain.models import ContractDeployment, WatchedContract
+from blockchain.models import ContractDeployment, SignerLane, WatchedContract
 
 Addresses = dict[str, str]
 
@@ -184,3 +190,99 @@ def deploy_suite(
     """Deploy every contract of SUITE as a new active set, retiring the previous set on this chain."""
     deployed = deploy_suite_onchain(w3=w3, signer=signer, admin=admin, operator=operator, progress=progress)
     return record_suite(chain_id=w3.eth.chain_id, deployed=deployed)
+
+
+# --- the signer pool's operator role -------------------------------------------------------------
+
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+# Every suite contract whose writes need OPERATOR_ROLE (Campaign clones ask the factory).
+ROLE_CONTRACTS = SUITE_NAMES
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    contract: str
+    address: str
+    account: str
+    tx_hash: str  # "" when nothing had to change (the role was already as wanted)
+
+
+def _send_admin_call(*, w3: Web3, admin: LocalAccount, to: str, data: bytes) -> str:
+    """One admin transaction, signed and sent directly like the deployment, waited for."""
+    tx = {
+        "from": admin.address,
+        "to": to,
+        "nonce": w3.eth.get_transaction_count(admin.address, "pending"),
+        "data": data,
+        "chainId": w3.eth.chain_id,
+        "value": 0,
+        **suggest_fees(w3).as_tx_fields(),
+    }
+    tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
+    signed = admin.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=180)
+    if receipt["status"] != 1:
+        raise DeploymentError(f"admin call to {to} reverted (tx {tx_hash.to_0x_hex()})")
+    return tx_hash.to_0x_hex()
+
+
+def has_operator_role(w3: Web3, contract: str, address: str, account: str) -> bool:
+    abi = interface(contract)
+    data = abi.encode_call("hasRole", [OPERATOR_ROLE, account])
+    return bool(abi.decode_output("hasRole", bytes(w3.eth.call({"to": address, "data": data})))[0])
+
+
+def set_operator_role(
+    *, w3: Web3, admin: LocalAccount, account: str, addresses: Addresses, grant: bool = True
+) -> list[RoleChange]:
+    """Grant (or revoke) OPERATOR_ROLE to `account` on every suite contract at `addresses`
+    ({name: address}), skipping contracts where it already is as wanted. Signed by the admin
+    (the primary signer that deployed the suite and holds DEFAULT_ADMIN_ROLE)."""
+    account = Web3.to_checksum_address(account)
+    changes = []
+    for name in ROLE_CONTRACTS:
+        address = addresses.get(name)
+        if not address:
+            continue
+        if has_operator_role(w3, name, address, account) == grant:
+            changes.append(RoleChange(name, address, account, ""))
+            continue
+        data = interface(name).encode_call("grantRole" if grant else "revokeRole", [OPERATOR_ROLE, account])
+        changes.append(
+            RoleChange(name, address, account, _send_admin_call(w3=w3, admin=admin, to=address, data=data))
+        )
+    return changes
+
+
+def record_signer_lane(*, chain_id: int, address: str, active: bool) -> SignerLane:
+    """Persist the pool state of one signer: active (takes new intents) or retired."""
+    now = timezone.now()
+    lane, _created = SignerLane.objects.get_or_create(
+        chain_id=chain_id, address=Web3.to_checksum_address(address)
+    )
+    lane.active = active
+    if active:
+        lane.granted_at = now
+        lane.retired_at = None
+    else:
+        lane.retired_at = now
+    lane.save()
+    return lane
+
+
+def grant_pool_signers(
+    *, w3: Web3, admin: LocalAccount, chain_id: int, addresses: Addresses, signers: list[str]
+) -> list[RoleChange]:
+    """`deploy_contracts`: every configured pool signer gets OPERATOR_ROLE on the suite and an
+    active lane, except those an operator retired (they stay retired)."""
+    retired = set(
+        SignerLane.objects.filter(chain_id=chain_id, active=False).values_list("address", flat=True)
+    )
+    changes: list[RoleChange] = []
+    for signer in signers:
+        if signer in retired:
+            continue
+        changes += set_operator_role(w3=w3, admin=admin, account=signer, addresses=addresses)
+        record_signer_lane(chain_id=chain_id, address=signer, active=True)
+    return changes

@@ -58,6 +58,37 @@ def environment_problems(facts: EnvironmentFacts) -> list[str]:
     return problems
 
 
+def signer_pool_problems(
+    *,
+    django_env: str,
+    pool_keystores: list[str] | tuple[str, ...],
+    pool_password_files: list[str] | tuple[str, ...],
+    pool_private_keys: int,
+    allow_raw_private_key: bool,
+    has_keystore_password: bool,
+) -> list[str]:
+    """What is wrong with the signer pool settings (empty list = fine): pool keystores need a
+    password (the primary's, or one file per keystore), and raw pool keys are refused in production
+    like SIGNER_PRIVATE_KEY unless SIGNER_ALLOW_RAW_KEY accepts the risk explicitly."""
+    problems: list[str] = []
+    if pool_password_files and len(pool_password_files) != len(pool_keystores):
+        problems.append(
+            "SIGNER_POOL_PASSWORD_FILES must name one password file per SIGNER_POOL_KEYSTORES entry "
+            f"({len(pool_password_files)} for {len(pool_keystores)})"
+        )
+    if pool_keystores and not pool_password_files and not has_keystore_password:
+        problems.append(
+            "SIGNER_POOL_KEYSTORES is set but neither SIGNER_POOL_PASSWORD_FILES nor the primary's "
+            "SIGNER_PASSWORD_FILE / SIGNER_PASSWORD is"
+        )
+    if django_env == "production" and pool_private_keys and not allow_raw_private_key:
+        problems.append(
+            "SIGNER_POOL_PRIVATE_KEYS is refused in production; use SIGNER_POOL_KEYSTORES with a "
+            "password file (or set SIGNER_ALLOW_RAW_KEY=true to accept the risk explicitly)"
+        )
+    return problems
+
+
 def campaign_rule_problems(*, django_env: str, min_run_days: int) -> list[str]:
     """What is wrong with CAMPAIGN_MIN_RUN_DAYS, the minimum campaign run and early-close floor
     (empty list = fine): at least one day anywhere (the database refuses shorter runs), at least

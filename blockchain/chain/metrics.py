@@ -1,4 +1,4 @@
-"""Prometheus series of the node kit: JSON-RPC calls, RPC endpoints' health and the signer's balance."""
+"""Prometheus series of the node kit: JSON-RPC calls, RPC endpoints' health and the signers' balances."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ RPC_LATENCY = Histogram(
 
 SIGNER_BALANCE = Gauge(
     "chain_signer_balance",
-    "The signer's native balance (coin units), as last read",
+    "Each pool signer's native balance (coin units), as last read; `signer` is its address",
+    ["signer"],
     multiprocess_mode="mostrecent",
 )
 

@@ -28,7 +28,7 @@ from web3 import Web3
 from blockchain.announcements import subjects_settled
 from blockchain.chain.client import RpcError, get_web3, rpc_batch, rpc_call
 from blockchain.chain.fees import FeeCapExceeded, Fees, bumped, suggest_fees
-from blockchain.chain.signer import get_signer
+from blockchain.chain.signer import signer_for
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
 from blockchain.outbox.hooks import confirmed_logs, receipts_orphaned, rows_changed
 from blockchain.outbox.metrics import (
@@ -40,7 +40,7 @@ from blockchain.outbox.metrics import (
     OUTBOX_TRANSITIONS,
 )
 from blockchain.outbox.sender import broadcast, call_params, decode_revert, mark_failed, sign_into
-from blockchain.state import remember_head, remember_signer_balance
+from blockchain.state import remember_head, remember_signer_balances
 from core.bulk import bulk_set
 from core.log_format import describe_error
 
@@ -96,7 +96,7 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     head = w3.eth.block_number
     report.head = head
     remember_head(head)
-    remember_signer_balance(w3)
+    remember_signer_balances(w3)
     rows = _still_in_question(_watched_rows(head), w3=w3)
     report.checked = len(rows)
     if not rows:
@@ -412,7 +412,7 @@ def _replace(
             return False
         attempt = sign_into(
             locked,
-            signer=get_signer(),
+            signer=signer_for(locked.signer),  # the row's own lane: same signer, same nonce
             nonce=newest.nonce,
             gas=newest.gas_limit,
             fees=fees,

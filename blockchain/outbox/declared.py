@@ -47,7 +47,9 @@ class ChainIntent:
     row the outbox links to. `address(subject)` targets a contract the suite created (a campaign
     clone); by default the artifact's active deployment. `on_failure(tx)` runs once, in the failing
     transaction, when an outbox row of this kind fails; `balance_effects(tx)` says whose balances
-    the landed intent moves.
+    the landed intent moves. `ordering(subject)` names the entity whose intents must reach the chain
+    in the order they were asked for (they share one signer's nonce lane); by default the outbox row's
+    subject. A campaign's intents (create, record, cancel, finalize, mint) all order by the campaign.
     """
 
     kind: str
@@ -59,12 +61,15 @@ class ChainIntent:
     row: Callable[[Any], models.Model] | None = None
     on_failure: FailureHook | None = None
     balance_effects: BalanceEffects | None = None
+    ordering: Callable[[Any], models.Model] | None = None
 
     def enqueue(self, subject: Any) -> ChainTransaction:
         """The outbox row of this intent for `subject` (the existing one for the same attempt)."""
         from blockchain.outbox.enqueue import enqueue, intent_key
+        from blockchain.outbox.lanes import subject_ordering_key
 
         row = self.row(subject) if self.row else subject
+        ordered_by = self.ordering(subject) if self.ordering else row
         return enqueue(
             kind=self.kind,
             contract=self.contract,
@@ -73,6 +78,7 @@ class ChainIntent:
             address=self.address(subject) if self.address else None,
             idempotency_key=intent_key(self.kind, row, self.attempt(subject)),
             subject=row,
+            ordering_key=subject_ordering_key(ordered_by),
         )
 
 

@@ -15,6 +15,7 @@ from blockchain.chain.abi import interface, to_json_value
 from blockchain.chain.bindings import deployment_of
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
 from blockchain.outbox.hooks import rows_changed
+from blockchain.outbox.lanes import assign_lane, subject_ordering_key
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def enqueue(
     subject: models.Model | None = None,
     address: str | None = None,
     value: int = 0,
+    ordering_key: str = "",
 ) -> ChainTransaction:
     """Record a chain write as an outbox row, in the caller's DB transaction.
 
@@ -56,6 +58,10 @@ def enqueue(
     row: a retried request or a re-saved domain row never makes a second chain effect. The send
     task is queued when the transaction commits; if the broker is down then, the beat sweep finds
     the row.
+
+    The row gets its signer (nonce lane) now: intents with the same `ordering_key` (default: the
+    subject; without one, the idempotency key) stay on one lane while one of them is in flight
+    (blockchain.outbox.lanes).
     """
     if not connection.in_atomic_block:
         raise OutboxError("enqueue() must run inside the domain change's transaction.atomic()")
@@ -78,6 +84,10 @@ def enqueue(
     if subject is not None:
         row.content_type = ContentType.objects.get_for_model(subject, for_concrete_model=False)
         row.object_id = subject.pk
+    if not ordering_key:
+        ordering_key = subject_ordering_key(subject) if subject is not None else idempotency_key
+    row.ordering_key = ordering_key[:200]
+    row.signer = assign_lane(settings.CHAIN_ID, row.ordering_key)
     with transaction.atomic():  # a savepoint: a racing duplicate key loses cleanly
         row.save()
     # After commit: a read in between would cache a pending delta without this row.

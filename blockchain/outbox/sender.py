@@ -11,6 +11,7 @@ again: re-broadcasting identical bytes is idempotent.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -27,11 +28,12 @@ from blockchain.announcements import transaction_failed
 from blockchain.chain.abi import DecodedError, interface
 from blockchain.chain.client import RpcError, get_web3, rpc_batch
 from blockchain.chain.fees import FeeCapExceeded, Fees, suggest_fees
-from blockchain.chain.signer import get_signer
-from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
+from blockchain.chain.signer import get_signer_pool, signer_for
+from blockchain.models import AttemptStatus, ChainTransaction, NonceAccount, TxAttempt, TxStatus
 from blockchain.outbox.hooks import checkpoint, compensate, rows_changed
+from blockchain.outbox.lanes import assign_unlaned, queued_lanes
 from blockchain.outbox.metrics import OUTBOX_FAILURES, OUTBOX_FEE_WAITS, OUTBOX_TRANSITIONS
-from blockchain.outbox.nonces import lock_nonce_account, reconcile_nonce_account
+from blockchain.outbox.nonces import ensure_nonce_account, reconcile_nonce_account
 from core.bulk import bulk_set
 from core.log_format import describe_error
 
@@ -194,13 +196,33 @@ def _simulate(w3: Web3, rows: list[ChainTransaction], sender: str) -> list:
     return rpc_batch(w3, [("eth_estimateGas", [call_params(row, sender), "pending"]) for row in rows])
 
 
+def _lock_lane(w3: Web3, chain_id: int, address: str) -> NonceAccount | None:
+    """Lock the signer's allocator row for this DB transaction, or None when another worker holds
+    it (that worker is draining the lane; this one moves on to another lane)."""
+    ensure_nonce_account(w3=w3, chain_id=chain_id, address=address)
+    return (
+        NonceAccount.objects.select_for_update(skip_locked=True)
+        .filter(chain_id=chain_id, address=address)
+        .first()
+    )
+
+
+LANE_BUSY = None  # _claim_and_sign's answer when another worker holds the lane
+
+
 def _claim_and_sign(
     w3: Web3, signer: LocalAccount, chain_id: int, batch_size: int, report: SendReport
-) -> list[ChainTransaction]:
+) -> list[ChainTransaction] | None:
+    """One batch of one lane: lock the signer's nonce row first (one worker per lane at a time, so
+    the lane's rows are signed in id order), then claim its queued rows, simulate them from the
+    signer, sign at contiguous nonces. Returns the signed rows, or LANE_BUSY."""
     with transaction.atomic():
+        account = _lock_lane(w3, chain_id, signer.address)
+        if account is None:
+            return LANE_BUSY
         rows = list(
             ChainTransaction.objects.select_for_update(skip_locked=True)
-            .filter(status=TxStatus.QUEUED, chain_id=chain_id)
+            .filter(status=TxStatus.QUEUED, chain_id=chain_id, signer=signer.address)
             .order_by("id")[:batch_size]
         )
         if not rows:
@@ -230,7 +252,6 @@ def _claim_and_sign(
             # again (every pass checks). Operators see why on each row and get an alert.
             _wait_for_fees([row for row, _gas in ready], reason=str(exc), report=report)
             return []
-        account = lock_nonce_account(w3=w3, chain_id=chain_id, address=signer.address)
         now = timezone.now()
         attempts = []
         for row, gas in ready:
@@ -268,34 +289,69 @@ def _claim_and_sign(
         return signed_rows
 
 
+def _keyless_lane(address: str, chain_id: int) -> None:
+    """Queued rows on a signer this process has no key for (removed from settings while rows were
+    still on it): say so on the rows; a process that has the key, or an operator, must finish them."""
+    note = f"no key for signer {address} in this process's signer pool"
+    ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.QUEUED, signer=address).exclude(
+        last_error=note
+    ).update(last_error=note, updated_at=timezone.now())
+    logger.error("outbox: %s; its queued intents wait", note)
+
+
 def send_queued(
     *, batch_size: int | None = None, max_batches: int = 50, on_backlog: Callable[[], None] | None = None
 ) -> SendReport:
-    """Drain queued rows: simulate, sign and broadcast, a batch at a time, until none is left.
+    """Drain queued rows lane by lane: per signer, simulate, sign and broadcast a batch at a time,
+    until none is left. A lane another worker holds is skipped (that worker drains it).
 
     `on_backlog` is called once when a full batch shows more work is waiting (another worker can
     join the drain), and again if this run stops at `max_batches` with rows left.
     """
     w3 = get_web3()
-    signer = get_signer()
+    pool = get_signer_pool()
     chain_id = settings.CHAIN_ID
     size = batch_size or settings.OUTBOX_BATCH_SIZE
     report = SendReport()
     asked_for_help = False
-    for _ in range(max_batches):
-        claimed_before = report.claimed
-        signed = _claim_and_sign(w3, signer, chain_id, size, report)
-        full = report.claimed - claimed_before >= size
-        if full and on_backlog and not asked_for_help:
-            on_backlog()
+    batches = 0
+    while batches < max_batches:
+        assign_unlaned(chain_id)
+        lanes = queued_lanes(chain_id)
+        random.shuffle(lanes)  # workers start on different lanes
+        if on_backlog and not asked_for_help and len(lanes) > 1:
+            for _ in range(len(lanes) - 1):  # one more worker per other lane: they drain in parallel
+                on_backlog()
             asked_for_help = True
-        if signed:
-            broadcast(signed, w3=w3, report=report)
-        if not full or (not signed and (report.transient_errors or report.waiting_for_fees)):
-            break  # drained, or the node cannot simulate now: the next kick or sweep retries
-    else:
-        if on_backlog:
-            on_backlog()
+        more = False
+        stalled = False
+        for address in lanes:
+            signer = pool.get(address)
+            if signer is None:
+                _keyless_lane(address, chain_id)
+                continue
+            claimed_before = report.claimed
+            signed = _claim_and_sign(w3, signer, chain_id, size, report)
+            if signed is LANE_BUSY:
+                continue
+            batches += 1
+            full = report.claimed - claimed_before >= size
+            if full and on_backlog and not asked_for_help:
+                on_backlog()
+                asked_for_help = True
+            if signed:
+                checkpoint("after_sign")  # stored signed and committed; the node has nothing yet
+                broadcast(signed, w3=w3, report=report)
+            if not signed and (report.transient_errors or report.waiting_for_fees):
+                stalled = True  # the node cannot simulate now: the next kick or sweep retries
+            elif full:
+                more = True
+            if batches >= max_batches:
+                break
+        if not more or stalled:
+            return report
+    if on_backlog:
+        on_backlog()
     return report
 
 
@@ -418,7 +474,9 @@ def reject_permanently(row: ChainTransaction, error: RpcError, *, w3: Web3) -> N
         locked.tx_hash = ""
         locked.save(update_fields=["nonce", "raw_tx", "tx_hash", "updated_at"])
         mark_failed(locked, code="Rejected", error={"name": "Rejected", "message": error.message})
-        filler = create_nonce_filler(nonce=nonce, signer=get_signer(), chain_id=locked.chain_id, w3=w3)
+        filler = create_nonce_filler(
+            nonce=nonce, signer=signer_for(locked.signer), chain_id=locked.chain_id, w3=w3
+        )
     logger.error("outbox row %s rejected by the node (%s); nonce %s filled", row.pk, error.message, nonce)
     broadcast([filler], w3=w3)
 
@@ -444,9 +502,10 @@ def create_nonce_filler(*, nonce: int, signer: LocalAccount, chain_id: int, w3: 
     return row
 
 
-def fill_nonce_gaps(gaps: list[int], *, w3: Web3 | None = None) -> list[ChainTransaction]:
+def fill_nonce_gaps(gaps: list[int], *, w3: Web3 | None = None, address: str = "") -> list[ChainTransaction]:
+    """Fill each nonce of `gaps` of the signer `address` (default: the primary) with a filler."""
     w3 = w3 or get_web3()
-    signer = get_signer()
+    signer = signer_for(address)
     fillers = []
     for nonce in gaps:
         with transaction.atomic():

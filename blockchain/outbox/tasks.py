@@ -109,21 +109,24 @@ def sweep_outbox() -> dict:
 @shared_task(name="blockchain.outbox.tasks.reconcile_nonces", ignore_result=True)
 @single_instance("blockchain:reconcile-nonces", ttl=120)
 def reconcile_nonces() -> dict | None:
-    """Reconcile the signer's allocator with the chain and fill any nonce gap."""
+    """Reconcile every pool signer's allocator with the chain and fill any nonce gap, per signer."""
     from blockchain.chain.client import get_web3
-    from blockchain.chain.signer import get_signer
+    from blockchain.chain.signer import pool_addresses
     from blockchain.outbox.nonces import reconcile_nonce_account
     from blockchain.outbox.sender import fill_nonce_gaps
 
+    results = {}
     try:
         w3 = get_web3()
-        result = reconcile_nonce_account(w3=w3, chain_id=settings.CHAIN_ID, address=get_signer().address)
+        for address in pool_addresses():
+            result = reconcile_nonce_account(w3=w3, chain_id=settings.CHAIN_ID, address=address)
+            if result.gaps:
+                fill_nonce_gaps(result.gaps, w3=w3, address=address)
+            results[address] = asdict(result)
     except TRANSIENT_ERRORS as exc:
         logger.warning("nonce reconcile: chain unreachable (%s)", exc)
         return None
-    if result.gaps:
-        fill_nonce_gaps(result.gaps, w3=w3)
-    return asdict(result)
+    return results
 
 
 @worker_ready.connect

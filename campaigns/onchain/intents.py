@@ -110,6 +110,7 @@ RECORD_INVESTMENT = ChainIntent(
     attempt=lambda investment: investment.record_attempt,
     address=lambda investment: investment.campaign.contract_address,
     on_failure=record_investment_failed,
+    ordering=lambda investment: investment.campaign,  # one lane per campaign: create → record → finalize
 )
 
 CANCEL_INVESTMENT = ChainIntent(
@@ -120,6 +121,7 @@ CANCEL_INVESTMENT = ChainIntent(
     attempt=lambda investment: investment.cancel_attempt,
     address=lambda investment: investment.campaign.contract_address,
     on_failure=cancel_investment_failed,
+    ordering=lambda investment: investment.campaign,
 )
 
 MINT_CERTIFICATES = ChainIntent(
@@ -135,6 +137,7 @@ MINT_CERTIFICATES = ChainIntent(
     ],
     attempt=lambda batch: batch.number,
     row=lambda batch: batch.campaign,
+    ordering=lambda batch: batch.campaign,
     on_failure=mint_failed,
     balance_effects=certificates_to_owners,
 )

@@ -72,6 +72,7 @@ ISSUE = ChainIntent(
     ],
     attempt=lambda credential: credential.issue_attempt,
     on_failure=issue_failed,
+    ordering=lambda credential: credential.institution,  # behind the institution's upsert
 )
 
 ANCHOR_BATCH = ChainIntent(
@@ -81,6 +82,7 @@ ANCHOR_BATCH = ChainIntent(
     args=lambda batch: [bytes32_from_hex(batch.merkle_root), batch.count, batch.institution.address],
     attempt=lambda batch: batch.anchor_attempt,
     on_failure=anchor_batch_failed,
+    ordering=lambda batch: batch.institution,
 )
 
 REVOKE = ChainIntent(
@@ -90,6 +92,7 @@ REVOKE = ChainIntent(
     args=lambda credential: [credential.onchain_id, reason_hash(credential.revocation_reason)],
     attempt=lambda credential: credential.revoke_attempt,
     on_failure=revoke_failed,
+    ordering=lambda credential: credential.institution,
 )
 
 REVOKE_LEAF = ChainIntent(
@@ -103,6 +106,7 @@ REVOKE_LEAF = ChainIntent(
     ],
     attempt=lambda credential: credential.revoke_attempt,
     on_failure=revoke_failed,
+    ordering=lambda credential: credential.institution,
 )
 
 INTENTS = register_intents(UPSERT_INSTITUTION, ISSUE, ANCHOR_BATCH, REVOKE, REVOKE_LEAF)

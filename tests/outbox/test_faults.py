@@ -12,6 +12,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.test import override_settings
 from eth_utils import keccak
 
@@ -25,6 +26,8 @@ from devtools.devnode import AnvilNode
 from devtools.processes import free_port, port_is_open, wait_until
 from tests.conftest import LOG_DIR, celery_broker
 from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
+from tests.outbox.pool import WORKER_ENV as POOL_WORKER_ENV
+from tests.outbox.pool import nonces_by_signer, signer_pool
 
 pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -215,3 +218,75 @@ def test_broker_down_at_commit_rows_are_sent_after_it_returns(contracts, stopped
 def test_send_task_is_routed_to_the_chain_send_queue():
     assert send_outbox.app.amqp.router.route({}, send_outbox.name)["queue"].name == "chain-send"
     assert settings.CELERY_TASK_ROUTES["blockchain.outbox.tasks.confirm_*"]["queue"] == "chain-send"
+
+
+# --- the same faults with the signer pool (anvil accounts 1..3, each its own nonce lane) -----------
+
+
+@pytest.fixture
+def pool(contracts):
+    with signer_pool(contracts) as addresses:
+        yield addresses
+
+
+def _assert_lanes_contiguous(rows, start: dict[str, int], w3) -> dict[str, list[int]]:
+    by_signer = nonces_by_signer(ChainTransaction.objects.filter(pk__in=[r.pk for r in rows]))
+    for signer, nonces in by_signer.items():
+        assert sorted(nonces) == list(range(start[signer], start[signer] + len(nonces))), signer
+        assert w3.eth.get_transaction_count(signer, "latest") == start[signer] + len(nonces), signer
+    return by_signer
+
+
+def test_300_intents_two_workers_with_the_pool_contiguous_nonces_per_signer(
+    pool, isolated_broker, worker_factory
+):
+    w3 = get_web3()
+    start = {a: w3.eth.get_transaction_count(a, "pending") for a in pool}
+    env = {"REDIS_URL": isolated_broker, **POOL_WORKER_ENV}
+    worker_factory("pool-sender-a", extra_env=env)
+    worker_factory("pool-sender-b", extra_env=env)
+
+    rows = [enqueue_store_loan() for _ in range(300)]
+    confirm_until_all_confirmed(300, timeout=120)
+
+    by_signer = _assert_lanes_contiguous(rows, start, w3)
+    assert set(by_signer) == set(pool)
+    assert not TxAttempt.objects.filter(status=AttemptStatus.DROPPED).exists()
+    assert not ChainTransaction.objects.filter(last_error__icontains="nonce").exists()
+    assert TxAttempt.objects.count() == 300  # one version each: nothing was re-signed
+
+
+@pytest.mark.parametrize("failpoint", ["after_sign", "after_broadcast"])
+def test_worker_killed_with_the_pool_gives_exactly_one_transaction_per_intent(
+    pool, contracts, isolated_broker, worker_factory, failpoint
+):
+    w3 = get_web3()
+    start = {a: w3.eth.get_transaction_count(a, "pending") for a in pool}
+    crashing = worker_factory(
+        f"pool-crash-{failpoint}",
+        pool="solo",
+        concurrency=1,
+        extra_env={"REDIS_URL": isolated_broker, "LEDGERBRIDGE_FAILPOINTS": failpoint, **POOL_WORKER_ENV},
+    )
+    loan_ids = [unique_loan_id("PCRASH") for _ in range(12)]
+    with transaction.atomic():  # one commit, one kick: the worker dies in its first lane's batch
+        rows = [enqueue_store_loan(loan_id) for loan_id in loan_ids]
+    assert len({row.signer for row in rows}) > 1
+    wait_until(lambda: not crashing.running(), timeout=60, what="the worker to die at the failpoint")
+
+    signed = list(ChainTransaction.objects.filter(status=TxStatus.SIGNED))
+    assert signed, "the worker died holding signed rows"
+    assert len({row.signer for row in signed}) == 1, "it died inside one lane's batch"
+    lane = signed[0].signer
+    on_chain = w3.eth.get_transaction_count(lane, "latest") - start[lane]
+    assert on_chain == (len(signed) if failpoint == "after_broadcast" else 0)
+
+    worker_factory(f"pool-healthy-{failpoint}", extra_env={"REDIS_URL": isolated_broker, **POOL_WORKER_ENV})
+    with override_settings(OUTBOX_REBROADCAST_SECONDS=0):
+        confirm_until_all_confirmed(len(rows), timeout=60, sweep=True)
+    for row in signed:  # the stored bytes were broadcast (again), never re-signed
+        assert TxAttempt.objects.filter(transaction=row).count() == 1
+    for loan_id in loan_ids:
+        assert len(loan_stored_logs(w3, contracts["LoanRegistry"], loan_id)) == 1, loan_id
+    _assert_lanes_contiguous(rows, start, w3)
+    assert not TxAttempt.objects.filter(status=AttemptStatus.DROPPED).exists()

@@ -1,16 +1,24 @@
 from django.core.management.base import CommandError
 
 from blockchain.chain.client import get_web3
-from blockchain.chain.signer import SignerConfigurationError, get_signer
+from blockchain.chain.signer import SignerConfigurationError, get_signer, pool_addresses
 from blockchain.models import ContractDeployment
-from contracts.deployment import SUITE_NAMES, DeploymentError, deploy_suite, verify_deployments
+from contracts.deployment import (
+    SUITE_NAMES,
+    DeploymentError,
+    deploy_suite,
+    grant_pool_signers,
+    verify_deployments,
+)
 from core.commands import AuditedCommand
 
 
 class Command(AuditedCommand):
     help = (
         "Deploy the contract suite to CHAIN_RPC_URL with the configured signer. On a chain that already "
-        "has an active set this only verifies the code at each address; --redeploy makes a new set."
+        "has an active set this only verifies the code at each address; --redeploy makes a new set. "
+        "Every signer of the pool (SIGNER_POOL_KEYSTORES / SIGNER_POOL_PRIVATE_KEYS) is then granted "
+        "OPERATOR_ROLE on the suite and takes intents (a retired one stays retired)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -51,6 +59,7 @@ class Command(AuditedCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"contracts already deployed on chain {chain_id}; verified")
                 )
+                self._grant_pool(w3, signer, chain_id, {row.name: row.address for row in current})
                 return
             if not (redeploy_if_reset and reset):
                 problem = (
@@ -74,3 +83,24 @@ class Command(AuditedCommand):
         self.stdout.write(
             self.style.SUCCESS(f"deployment set {rows[0].deployment_set} recorded on chain {chain_id}")
         )
+        self._grant_pool(w3, signer, chain_id, {row.name: row.address for row in rows})
+
+    def _grant_pool(self, w3, signer, chain_id: int, addresses: dict[str, str]) -> None:
+        """OPERATOR_ROLE for every pool signer (the deployer has it from the constructors)."""
+        try:
+            signers = pool_addresses()
+        except SignerConfigurationError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            changes = grant_pool_signers(
+                w3=w3, admin=signer, chain_id=chain_id, addresses=addresses, signers=signers
+            )
+        except DeploymentError as exc:
+            raise CommandError(str(exc)) from None
+        granted = [c for c in changes if c.tx_hash]
+        for change in granted:
+            self.stdout.write(
+                f"  {self.style.SUCCESS('granted')} OPERATOR_ROLE on {change.contract:<18} "
+                f"to {change.account} tx {change.tx_hash}"
+            )
+        self.stdout.write(f"signer pool: {len(signers)} signer(s), {len(granted)} role grant(s) sent")
