@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
-from blockchain.selectors import chain_transactions_prefetch
+from blockchain.selectors import (
+    InFlight,
+    Requested,
+    ShownRule,
+    chain_transactions_prefetch,
+    derive_shown_status,
+    shown_status_annotation,
+)
 from campaigns.models import (
     PUBLIC_STATUSES,
     Campaign,
@@ -31,41 +35,36 @@ SHOWN_CAMPAIGN_STATUSES = [*S.values, CLOSING, CANCELLING]
 SHOWN_INVESTMENT_STATUSES = [*I.values, CANCELLING]
 
 
-def in_flight(model: type[models.Model], kind: str) -> Exists:
-    """Whether the outer row has an outbox row of `kind` still on its way (queued, sent, or mined
-    with fewer than CHAIN_CONFIRMATIONS blocks on top)."""
-    return Exists(
-        ChainTransaction.objects.filter(
-            content_type=ContentType.objects.get_for_model(model),
-            object_id=OuterRef("pk"),
-            kind=kind,
-            status__in=IN_FLIGHT_STATUSES,
-        )
-    )
+# What each shows and filters (one table per model, evaluated in SQL and in Python: see
+# blockchain.selectors.ShownRule). A campaign: `deploying` until createCampaign is confirmed (the
+# indexer may see CampaignCreated first), `closing` while finalize() is on its way, `cancelling`
+# while the finalize() of a cancelled live campaign is.
+CAMPAIGN_SHOWN_STATUS_RULES = (
+    ShownRule(S.DEPLOYING, (S.ACTIVE,), InFlight((CREATE_KIND,))),
+    ShownRule(CANCELLING, (S.CANCELLED,), InFlight((FINALIZE_KIND,))),
+    ShownRule(CLOSING, (S.ACTIVE, S.SUCCESSFUL, S.FAILED), InFlight((FINALIZE_KIND,))),
+)
+# An investment: `cancelling` from the investor's cancel until cancelInvestment is confirmed, and
+# `recording` until recordInvestment is (the indexer may see InvestmentRecorded before the receipt is).
+INVESTMENT_SHOWN_STATUS_RULES = (
+    ShownRule(CANCELLING, (I.CONFIRMED,), Requested("cancel_requested_at")),
+    ShownRule(CANCELLING, (I.CANCELLED,), InFlight((CANCEL_KIND,))),
+    ShownRule(I.RECORDING, (I.CONFIRMED,), InFlight((RECORD_KIND,))),
+)
 
 
 def with_shown_status(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
-    """Annotate `shown_status`, the campaign's status as the API shows and filters it: `deploying`
-    until createCampaign is confirmed (the indexer may see CampaignCreated first), `closing` while
-    finalize() is on its way, `cancelling` while the finalize() of a cancelled live campaign is."""
-    finalizing = in_flight(Campaign, FINALIZE_KIND)
-    return campaigns.annotate(
-        shown_status=Case(
-            When(in_flight(Campaign, CREATE_KIND), status=S.ACTIVE, then=Value(S.DEPLOYING.value)),
-            When(finalizing, status=S.CANCELLED, then=Value(CANCELLING)),
-            When(finalizing, status__in=[S.ACTIVE, S.SUCCESSFUL, S.FAILED], then=Value(CLOSING)),
-            default=F("status"),
-            output_field=models.CharField(),
-        )
-    )
+    """Annotate `shown_status` (CAMPAIGN_SHOWN_STATUS_RULES in SQL): for filtering by status and for
+    the webhook announcers. The API's reads derive it from the prefetched outbox rows instead."""
+    return campaigns.annotate(shown_status=shown_status_annotation(Campaign, CAMPAIGN_SHOWN_STATUS_RULES))
 
 
 def campaigns_for(user: User) -> QuerySet[Campaign]:
     """Everyone sees active and successful campaigns; an issuer also every campaign of its own
     companies; compliance officers and operators see all."""
-    campaigns = with_shown_status(
-        Campaign.objects.select_related("issuer").prefetch_related(chain_transactions_prefetch())
-    )
+    # No `shown_status` annotation: `shown_status()` derives it from the prefetched outbox rows (a
+    # filter by status annotates: views.CampaignFilter).
+    campaigns = Campaign.objects.select_related("issuer").prefetch_related(chain_transactions_prefetch())
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return campaigns
     public = Q(status__in=PUBLIC_STATUSES)
@@ -85,37 +84,35 @@ def sees_aml(user: User) -> bool:
 
 
 def with_shown_investment_status(investments: QuerySet[Investment]) -> QuerySet[Investment]:
-    """Annotate `shown_status`, the investment's status as the API shows and filters it:
-    `cancelling` from the investor's cancel until cancelInvestment is confirmed, and `recording`
-    until recordInvestment is (the indexer may see InvestmentRecorded before the receipt is)."""
+    """Annotate `shown_status` (INVESTMENT_SHOWN_STATUS_RULES in SQL): for filtering by status and for
+    the webhook announcers. The API's reads derive it from the prefetched outbox rows instead."""
     return investments.annotate(
-        shown_status=Case(
-            When(status=I.CONFIRMED, cancel_requested_at__isnull=False, then=Value(CANCELLING)),
-            When(in_flight(Investment, CANCEL_KIND), status=I.CANCELLED, then=Value(CANCELLING)),
-            When(in_flight(Investment, RECORD_KIND), status=I.CONFIRMED, then=Value(I.RECORDING.value)),
-            default=F("status"),
-            output_field=models.CharField(),
-        )
+        shown_status=shown_status_annotation(Investment, INVESTMENT_SHOWN_STATUS_RULES)
     )
 
 
 def shown_status(row: Campaign | Investment) -> str:
-    """The status the API shows for `row`: its `shown_status` when it was read through a selector
-    above, else read again through one (a row a service returned)."""
+    """The status the API shows for `row`: the `shown_status` annotation when the row has it (a
+    filtered list), else the rules over the outbox rows read with it (`campaigns_for`,
+    `investments_for`), else read again through a selector above (a row a service returned)."""
     annotated = getattr(row, "shown_status", None)
     if annotated is not None:
         return annotated
-    annotate = with_shown_status if isinstance(row, Campaign) else with_shown_investment_status
+    campaign = isinstance(row, Campaign)
+    derived = derive_shown_status(
+        row, CAMPAIGN_SHOWN_STATUS_RULES if campaign else INVESTMENT_SHOWN_STATUS_RULES
+    )
+    if derived is not None:
+        return derived
+    annotate = with_shown_status if campaign else with_shown_investment_status
     rows = type(row).objects.filter(pk=row.pk)
     return annotate(rows).values_list("shown_status", flat=True).first() or row.status
 
 
 def investments_for(user: User) -> QuerySet[Investment]:
     """Compliance and operators see every investment; an investor their own."""
-    investments = with_shown_investment_status(
-        Investment.objects.select_related("campaign", "investor").prefetch_related(
-            "alerts", chain_transactions_prefetch()
-        )
+    investments = Investment.objects.select_related("campaign", "investor").prefetch_related(
+        "alerts", chain_transactions_prefetch()
     )
     if user.is_authenticated and user.has_role("compliance", "operator"):
         return investments

@@ -35,12 +35,18 @@ CONFLICT = OpenApiResponse(description="not allowed in the campaign's state, or 
 class CampaignFilter(django_filters.FilterSet):
     # The status the API shows (selectors.with_shown_status), so a filter and a row never disagree.
     status = django_filters.ChoiceFilter(
-        field_name="shown_status", choices=[(s, s) for s in selectors.SHOWN_CAMPAIGN_STATUSES]
+        method="filter_shown_status",
+        field_name="shown_status",
+        choices=[(s, s) for s in selectors.SHOWN_CAMPAIGN_STATUSES],
     )
 
     class Meta:
         model = Campaign
         fields = ["status", "issuer"]
+
+    def filter_shown_status(self, queryset, name, value):
+        """Only a filtered list pays for the SQL form of the shown status."""
+        return selectors.with_shown_status(queryset).filter(shown_status=value)
 
 
 class CampaignViewSet(
@@ -180,12 +186,18 @@ class CampaignViewSet(
 
 class InvestmentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
-        field_name="shown_status", choices=[(s, s) for s in selectors.SHOWN_INVESTMENT_STATUSES]
+        method="filter_shown_status",
+        field_name="shown_status",
+        choices=[(s, s) for s in selectors.SHOWN_INVESTMENT_STATUSES],
     )
 
     class Meta:
         model = Investment
         fields = ["status", "campaign"]
+
+    def filter_shown_status(self, queryset, name, value):
+        """Only a filtered list pays for the SQL form of the shown status."""
+        return selectors.with_shown_investment_status(queryset).filter(shown_status=value)
 
 
 class InvestmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

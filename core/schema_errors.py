@@ -123,6 +123,8 @@ OPERATIONS: dict[str, dict[str, list[str]]] = {
     "webhooks_endpoints_create": {"400": ["unsafe_url"]},
     "webhooks_endpoints_partial_update": {"400": ["unsafe_url"]},
     "webhooks_deliveries_redeliver_create": {"409": ["endpoint_inactive"]},
+    # ?endpoint= is a number: out of range or not one is the filter's own refusal
+    "webhooks_deliveries_list": {"400": ["invalid", "min_value", "max_value", "invalid_choice"]},
 }
 
 # Refusals an operation's request may get whatever it is, by status.

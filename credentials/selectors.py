@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.expressions import Case
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import KycSummary
-from blockchain.models import IN_FLIGHT_STATUSES, ChainEvent, ChainTransaction, TxStatus
-from blockchain.selectors import chain_transactions_prefetch
+from blockchain.models import ChainEvent, ChainTransaction, TxStatus
+from blockchain.selectors import (
+    InFlight,
+    Requested,
+    ShownRule,
+    chain_transactions_prefetch,
+    derive_shown_status,
+    shown_status_annotation,
+)
 from core.api import StateConflict
 from credentials.models import (
     INELIGIBLE_MEMBER_ROLES,
@@ -26,67 +31,42 @@ from credentials.models import (
 from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND, REVOKE_LEAF_KIND
 from issuers.kyb import KybCredential
 
-
-def _anchoring_in_flight() -> Exists:
-    """Whether the outer credential's anchoring is still on its way: its issueCredential, or for a
-    batched one its batch's anchorBatch (queued, sent, or mined with fewer than CHAIN_CONFIRMATIONS
-    blocks on top)."""
-    in_flight = ChainTransaction.objects.filter(status__in=IN_FLIGHT_STATUSES)
-    own = in_flight.filter(
-        content_type=ContentType.objects.get_for_model(Credential), object_id=OuterRef("pk"), kind=ISSUE_KIND
-    )
-    batch = in_flight.filter(
-        content_type=ContentType.objects.get_for_model(CredentialBatch),
-        object_id=OuterRef("batch_id"),
-        kind=BATCH_KIND,
-    )
-    return Exists(own) | Exists(batch)
-
-
 # Shown, not stored: a revocation is asked for but its transaction is not confirmed yet.
 REVOKING = "revoking"
 SHOWN_CREDENTIAL_STATUSES = [*CredentialStatus.values, REVOKING]
 
-
-def _revocation_in_flight() -> Exists:
-    """Whether the outer credential's revocation (revokeCredential, or revokeBatchLeaf for a batched
-    one) is still on its way (queued, sent, or mined with fewer than CHAIN_CONFIRMATIONS on top)."""
-    return Exists(
-        ChainTransaction.objects.filter(
-            status__in=IN_FLIGHT_STATUSES,
-            content_type=ContentType.objects.get_for_model(Credential),
-            object_id=OuterRef("pk"),
-            kind__in=[REVOKE_KIND, REVOKE_LEAF_KIND],
-        )
-    )
+# The status the API shows and filters (one table, evaluated in SQL and in Python: see
+# blockchain.selectors.ShownRule): `revoking` from the revocation request until its transaction
+# (revokeCredential, or revokeBatchLeaf for a batched one) is confirmed (the indexer may store
+# `revoked` first), `pending` while the anchoring transaction (its issueCredential, or for a batched
+# one its batch's anchorBatch) is on its way, even when the indexer has already seen its event and
+# stored `issued`, so a credential (of a batch, too) never reads ahead of its `chain`.
+SHOWN_STATUS_RULES = (
+    ShownRule(REVOKING, (CredentialStatus.ISSUED,), Requested("revocation_requested_at")),
+    ShownRule(REVOKING, (CredentialStatus.REVOKED,), InFlight((REVOKE_KIND, REVOKE_LEAF_KIND))),
+    ShownRule(CredentialStatus.PENDING, (CredentialStatus.ISSUED,), InFlight((ISSUE_KIND,))),
+    ShownRule(
+        CredentialStatus.PENDING, (CredentialStatus.ISSUED,), InFlight((BATCH_KIND,), relation="batch")
+    ),
+)
 
 
 def with_shown_status(credentials: QuerySet[Credential]) -> QuerySet[Credential]:
-    """Annotate `shown_status`, the status the API shows and filters: `revoking` from the revocation
-    request until its transaction is confirmed (the indexer may store `revoked` first), `pending`
-    while the anchoring transaction is on its way, even when the indexer has already seen its event
-    and stored `issued`, so a credential (of a batch, too) never reads ahead of its `chain`."""
-    return credentials.annotate(
-        shown_status=Case(
-            When(status=CredentialStatus.ISSUED, revocation_requested_at__isnull=False, then=Value(REVOKING)),
-            When(_revocation_in_flight(), status=CredentialStatus.REVOKED, then=Value(REVOKING)),
-            When(
-                _anchoring_in_flight(),
-                status=CredentialStatus.ISSUED,
-                then=Value(CredentialStatus.PENDING.value),
-            ),
-            default=F("status"),
-            output_field=CharField(),
-        )
-    )
+    """Annotate `shown_status` (SHOWN_STATUS_RULES in SQL): for filtering by status and for the
+    webhook announcers. The API's reads derive it from the prefetched outbox rows instead."""
+    return credentials.annotate(shown_status=shown_status_annotation(Credential, SHOWN_STATUS_RULES))
 
 
 def shown_status(credential: Credential) -> str:
-    """`shown_status` of a credential read through `credentials_for`, else read again (a row a
-    service returned)."""
+    """The status the API shows: the `shown_status` annotation when the row has it (a filtered
+    list), else SHOWN_STATUS_RULES over the outbox rows read with it (`credentials_for`), else read
+    again through `with_shown_status` (a row a service returned)."""
     annotated = getattr(credential, "shown_status", None)
     if annotated is not None:
         return annotated
+    derived = derive_shown_status(credential, SHOWN_STATUS_RULES)
+    if derived is not None:
+        return derived
     rows = with_shown_status(Credential.objects.filter(pk=credential.pk))
     return rows.values_list("shown_status", flat=True).first() or credential.status
 
@@ -94,12 +74,12 @@ def shown_status(credential: Credential) -> str:
 def credentials_for(user: User) -> QuerySet[Credential]:
     """Compliance and operators see all; an institution's members its credentials; a user the
     credentials naming their verified wallet."""
-    credentials = with_shown_status(
-        Credential.objects.select_related("institution", "batch").prefetch_related(
-            chain_transactions_prefetch(),
-            # a batched credential's `chain` is its batch's anchoring (serializers.CredentialChainField)
-            chain_transactions_prefetch("batch__chain_transactions"),
-        )
+    # No `shown_status` annotation: `shown_status()` derives it from these outbox rows (a filter
+    # by status annotates: views.CredentialFilter).
+    credentials = Credential.objects.select_related("institution", "batch").prefetch_related(
+        chain_transactions_prefetch(),
+        # a batched credential's `chain` is its batch's anchoring (serializers.CredentialChainField)
+        chain_transactions_prefetch("batch__chain_transactions"),
     )
     if not user.is_authenticated:
         return credentials.none()

@@ -133,7 +133,9 @@ class CredentialFilter(django_filters.FilterSet):
     subject_wallet = django_filters.CharFilter(lookup_expr="iexact")
     # The status the API shows (selectors.with_shown_status), so a filter and a row never disagree.
     status = django_filters.ChoiceFilter(
-        choices=[(s, s) for s in selectors.SHOWN_CREDENTIAL_STATUSES], field_name="shown_status"
+        choices=[(s, s) for s in selectors.SHOWN_CREDENTIAL_STATUSES],
+        field_name="shown_status",
+        method="filter_shown_status",
     )
     credential_type = django_filters.CharFilter()
     batch = django_filters.UUIDFilter(
@@ -143,6 +145,10 @@ class CredentialFilter(django_filters.FilterSet):
     class Meta:
         model = Credential
         fields = ["institution", "subject_wallet", "status", "credential_type", "batch"]
+
+    def filter_shown_status(self, queryset, name, value):
+        """Only a filtered list pays for the SQL form of the shown status."""
+        return selectors.with_shown_status(queryset).filter(shown_status=value)
 
 
 class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

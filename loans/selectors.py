@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models import QuerySet
 
 from accounts.models import User
-from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
-from blockchain.selectors import chain_transactions_prefetch
+from blockchain.models import ChainTransaction
+from blockchain.selectors import (
+    InFlight,
+    Requested,
+    ShownRule,
+    chain_transactions_prefetch,
+    derive_shown_status,
+    shown_status_annotation,
+)
 from core.months import month_bounds
 from loans.models import Loan, LoanStatus
 from loans.onchain.intents import REPAY_KIND, STORE_KIND
@@ -25,53 +30,43 @@ REPAYING = "repaying"
 SHOWN_LOAN_STATUSES = [*LoanStatus.values, REPAYING]
 
 
-def _in_flight(kind: str) -> Exists:
-    """Whether the outer loan has an outbox row of `kind` still on its way (not yet confirmed)."""
-    return Exists(
-        ChainTransaction.objects.filter(
-            content_type=ContentType.objects.get_for_model(Loan),
-            object_id=OuterRef("pk"),
-            kind=kind,
-            status__in=IN_FLIGHT_STATUSES,
-        )
-    )
+# The status the API shows and filters (one table, evaluated in SQL and in Python: see
+# blockchain.selectors.ShownRule): `repaying` from the repayment request until markRepaid is
+# confirmed, and `anchoring` until storeLoan is (the indexer may apply LoanStored or LoanRepaid while
+# the transaction still reads `sent`).
+SHOWN_STATUS_RULES = (
+    ShownRule(REPAYING, (LoanStatus.ANCHORED, LoanStatus.DEFAULTED), Requested("repaid_hash", empty="")),
+    ShownRule(REPAYING, (LoanStatus.REPAID,), InFlight((REPAY_KIND,))),
+    ShownRule(LoanStatus.ANCHORING, (LoanStatus.ANCHORED,), InFlight((STORE_KIND,))),
+)
 
 
 def with_shown_status(loans: QuerySet[Loan]) -> QuerySet[Loan]:
-    """Annotate `shown_status`, the loan's status as the API shows and filters it: `repaying` from
-    the repayment request until markRepaid is confirmed, and `anchoring` until storeLoan is (the
-    indexer may apply LoanStored or LoanRepaid while the transaction still reads `sent`)."""
-    return loans.annotate(
-        shown_status=Case(
-            When(
-                status__in=[LoanStatus.ANCHORED, LoanStatus.DEFAULTED],
-                repaid_hash__gt="",
-                then=Value(REPAYING),
-            ),
-            When(_in_flight(REPAY_KIND), status=LoanStatus.REPAID, then=Value(REPAYING)),
-            When(_in_flight(STORE_KIND), status=LoanStatus.ANCHORED, then=Value(LoanStatus.ANCHORING.value)),
-            default=F("status"),
-            output_field=models.CharField(),
-        )
-    )
+    """Annotate `shown_status` (SHOWN_STATUS_RULES in SQL): for filtering by status and for the
+    webhook announcers. The API's reads derive it from the prefetched outbox rows instead."""
+    return loans.annotate(shown_status=shown_status_annotation(Loan, SHOWN_STATUS_RULES))
 
 
 def shown_status(loan: Loan) -> str:
-    """The status the API shows for `loan`: its `shown_status` when read through `loans_for`, else
+    """The status the API shows for `loan`: the `shown_status` annotation when the row has it (a
+    filtered list), else SHOWN_STATUS_RULES over the outbox rows read with it (`loans_for`), else
     read again through `with_shown_status` (a row a service returned)."""
     annotated = getattr(loan, "shown_status", None)
     if annotated is not None:
         return annotated
+    derived = derive_shown_status(loan, SHOWN_STATUS_RULES)
+    if derived is not None:
+        return derived
     rows = with_shown_status(Loan.objects.filter(pk=loan.pk))
     return rows.values_list("shown_status", flat=True).first() or loan.status
 
 
 def loans_for(user: User) -> QuerySet[Loan]:
     """Operators and compliance officers see every loan; nobody else sees any."""
-    loans = with_shown_status(
-        Loan.objects.select_related("created_by", "approved_by").prefetch_related(
-            chain_transactions_prefetch()
-        )
+    # No `shown_status` annotation: `shown_status()` derives it from the prefetched outbox rows (a
+    # filter by status annotates: views.LoanFilter).
+    loans = Loan.objects.select_related("created_by", "approved_by").prefetch_related(
+        chain_transactions_prefetch()
     )
     if user.is_authenticated and user.has_role("operator", "compliance"):
         return loans

@@ -55,7 +55,9 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 class LoanFilter(django_filters.FilterSet):
     # The status the API shows (selectors.with_shown_status), so a filter and a row never disagree.
     status = django_filters.ChoiceFilter(
-        field_name="shown_status", choices=[(s, s) for s in selectors.SHOWN_LOAN_STATUSES]
+        method="filter_shown_status",
+        field_name="shown_status",
+        choices=[(s, s) for s in selectors.SHOWN_LOAN_STATUSES],
     )
     currency = django_filters.CharFilter(method="filter_currency")
     borrower_wallet = django_filters.CharFilter(lookup_expr="iexact")
@@ -66,6 +68,10 @@ class LoanFilter(django_filters.FilterSet):
     class Meta:
         model = Loan
         fields = ["status", "currency", "borrower_wallet", "lender_wallet"]
+
+    def filter_shown_status(self, queryset, name, value):
+        """Only a filtered list pays for the SQL form of the shown status."""
+        return selectors.with_shown_status(queryset).filter(shown_status=value)
 
     def filter_currency(self, queryset, name, value):
         return queryset.filter(currency=value.upper())

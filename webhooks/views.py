@@ -70,7 +70,7 @@ class EndpointViewSet(
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id", min_value=1, max_value=2**63 - 1)
     event_type = django_filters.ChoiceFilter(
         field_name="event__event_type", choices=[(t, t) for t in sorted(EVENT_TYPES)]
     )
