@@ -13,9 +13,9 @@ import hashlib
 import hmac
 import secrets
 
-from Crypto.Cipher import AES
-from Crypto.Hash import SHA256
-from Crypto.Protocol.KDF import HKDF
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from core.secrets import Secret
@@ -30,15 +30,15 @@ def new_secret() -> Secret:
 
 def _key() -> bytes:
     material = (settings.WEBHOOK_SECRETS_KEY or settings.SECRET_KEY).encode()
-    return HKDF(material, 32, salt=b"ledgerbridge.webhooks", hashmod=SHA256, context=b"endpoint-secret")
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ledgerbridge.webhooks", info=b"endpoint-secret")
+    return kdf.derive(material)
 
 
 def seal(secret: Secret) -> str:
-    """The stored form of a secret: version, nonce, ciphertext and tag, base64."""
+    """The stored form of a secret: version, then base64 of nonce and ciphertext (tag included)."""
     nonce = secrets.token_bytes(12)
-    cipher = AES.new(_key(), AES.MODE_GCM, nonce=nonce)
-    ciphertext, tag = cipher.encrypt_and_digest(secret.reveal().encode())
-    return f"{_CIPHER_VERSION}:" + base64.b64encode(nonce + ciphertext + tag).decode()
+    sealed = AESGCM(_key()).encrypt(nonce, secret.reveal().encode(), _CIPHER_VERSION.encode())
+    return f"{_CIPHER_VERSION}:" + base64.b64encode(nonce + sealed).decode()
 
 
 def unseal(stored: str) -> Secret:
@@ -46,9 +46,8 @@ def unseal(stored: str) -> Secret:
     if version != _CIPHER_VERSION:
         raise ValueError("unknown webhook secret format")
     raw = base64.b64decode(payload)
-    nonce, ciphertext, tag = raw[:12], raw[12:-16], raw[-16:]
-    cipher = AES.new(_key(), AES.MODE_GCM, nonce=nonce)
-    return Secret(cipher.decrypt_and_verify(ciphertext, tag).decode())
+    plain = AESGCM(_key()).decrypt(raw[:12], raw[12:], _CIPHER_VERSION.encode())
+    return Secret(plain.decode())
 
 
 def signature(secret: Secret, *, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -3,10 +3,12 @@ SSRF guard and the failing-endpoint switch — delivered over real HTTP to a rec
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -369,3 +371,17 @@ def test_settled_events_past_the_retention_are_purged_and_unsettled_ones_kept(op
     assert services.purge_settled(older_than_days=30) == 1
     assert list(WebhookEvent.objects.values_list("id", flat=True)) == [failing.id]
     assert not WebhookDelivery.objects.filter(event_id=delivered.id).exists()
+
+
+def test_a_sealed_secret_is_bound_to_the_key_and_refuses_tampering(settings):
+    secret = signing.new_secret()
+    stored = signing.seal(secret)
+    assert signing.unseal(stored) == secret and signing.seal(secret) != stored, "a fresh nonce each time"
+    version, _, payload = stored.partition(":")
+    flipped = bytearray(base64.b64decode(payload))
+    flipped[-1] ^= 1
+    with pytest.raises(InvalidTag):
+        signing.unseal(f"{version}:{base64.b64encode(bytes(flipped)).decode()}")
+    settings.WEBHOOK_SECRETS_KEY = "another key entirely, so the stored secrets cannot be read"
+    with pytest.raises(InvalidTag):
+        signing.unseal(stored)
