@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
@@ -295,8 +296,11 @@ def anchoring_block(tx_hash: str) -> int | None:
     anchoring it again (or it was never mined).
     """
     stored = (
-        ChainEvent.objects.filter(
-            tx_hash=tx_hash, removed=False, event_name__in=["CredentialIssued", "BatchAnchored"]
+        ChainEvent.objects.filter(  # chain id first: the unique log index serves the lookup
+            chain_id=settings.CHAIN_ID,
+            tx_hash=tx_hash,
+            removed=False,
+            event_name__in=["CredentialIssued", "BatchAnchored"],
         )
         .values_list("block_number", flat=True)
         .first()
