@@ -5,7 +5,7 @@ before it was anchored and a revocation is never requested before it was confirm
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,10 +27,19 @@ from tests.support.loans import make_loan
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
 AHEAD = timedelta(days=30)
+# The wall clock stands still at this instant (inside the tests' open campaign runs), so a stamp is
+# exactly WALL (taken from the wall clock) or WALL + AHEAD (from the platform's), whatever the load.
+WALL = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def advanced_clock(contracts, settings, tmp_path):
+def frozen_wall_clock(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: WALL)
+    return WALL
+
+
+@pytest.fixture
+def advanced_clock(contracts, settings, tmp_path, frozen_wall_clock):
     """Development with the platform's clock moved 30 days ahead of the wall clock (advance_time)."""
     settings.VAR_DIR = tmp_path
     settings.DJANGO_ENV = "development"
@@ -39,8 +48,8 @@ def advanced_clock(contracts, settings, tmp_path):
 
 
 def on_platform_clock(moment) -> bool:
-    """`moment` was taken on the advanced platform clock (the wall clock is 30 days behind it)."""
-    return moment is not None and moment > timezone.now() + AHEAD - timedelta(minutes=5)
+    """`moment` was taken on the advanced platform clock, not on the (frozen) wall clock."""
+    return moment == WALL + AHEAD
 
 
 def test_loan_times_follow_the_platform_clock(advanced_clock):
@@ -80,7 +89,9 @@ def test_review_and_revocation_times_follow_the_platform_clock(advanced_clock, m
     assert on_platform_clock(revoked.revocation_requested_at)
 
 
-def test_an_investment_is_dated_on_the_platform_clock(open_campaign, make_investor, settings, tmp_path):
+def test_an_investment_is_dated_on_the_platform_clock(
+    open_campaign, make_investor, settings, tmp_path, frozen_wall_clock
+):
     campaign = open_campaign()
     investor, _client, _wallet = make_investor()
     settings.VAR_DIR, settings.DJANGO_ENV = tmp_path, "development"

@@ -28,6 +28,7 @@ class WebhookReceiver:
         self.default_status = default_status
         self.reply_body = b""
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,12 +70,10 @@ class WebhookReceiver:
         self.server.server_close()
 
     def wait_for(self, count: int, *, timeout: float = 30.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.02)
+        """The first `count` deliveries, as soon as they have arrived (woken by each arrival)."""
+        with self._arrived:
+            if self._arrived.wait_for(lambda: len(self.received) >= count, timeout=timeout):
+                return list(self.received)
         raise AssertionError(f"expected {count} webhook deliveries, got {len(self.received)}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -22,6 +22,8 @@ from webhooks.services import AnnouncedOutsideTransaction, announce
 pytestmark = pytest.mark.django_db
 
 LOAN = {"id": 7, "status": "anchored", "principal": "2500.00"}
+# A retry window that started long ago, whatever the wall clock reads: any next attempt falls after it.
+WINDOW_LONG_OVER = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -211,7 +213,7 @@ def test_a_delivery_whose_window_ends_is_dead(operator, receiver):
     _register(operator, receiver.url())
     receiver.default_status = 500
     event = _announce()
-    WebhookDelivery.objects.filter(event=event).update(window_started_at=timezone.now() - timedelta(hours=24))
+    WebhookDelivery.objects.filter(event=event).update(window_started_at=WINDOW_LONG_OVER)
     delivery.deliver()
     row = WebhookDelivery.objects.get(event=event)
     assert (row.status, row.next_attempt_at) == (DeliveryStatus.DEAD, None)
@@ -223,7 +225,7 @@ def test_redelivery_by_api_sends_a_dead_delivery_again(operator, receiver):
     _register(operator, receiver.url())
     receiver.answers.extend([500])
     event = _announce()
-    WebhookDelivery.objects.filter(event=event).update(window_started_at=timezone.now() - timedelta(hours=24))
+    WebhookDelivery.objects.filter(event=event).update(window_started_at=WINDOW_LONG_OVER)
     delivery.deliver()
     row = WebhookDelivery.objects.get(event=event)
     assert row.status == DeliveryStatus.DEAD
