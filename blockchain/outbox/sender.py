@@ -196,12 +196,12 @@ def _simulate(w3: Web3, rows: list[ChainTransaction], sender: str) -> list:
     return rpc_batch(w3, [("eth_estimateGas", [call_params(row, sender), "pending"]) for row in rows])
 
 
-def _lock_lane(w3: Web3, chain_id: int, address: str) -> NonceAccount | None:
-    """Lock the signer's allocator row for this DB transaction, or None when another worker holds
-    it (that worker is draining the lane; this one moves on to another lane)."""
+def _lock_lane(w3: Web3, chain_id: int, address: str, *, wait: bool) -> NonceAccount | None:
+    """Lock the signer's allocator row for this DB transaction. Without `wait`, None when another
+    worker holds it (that worker is draining the lane; this one moves on to another lane)."""
     ensure_nonce_account(w3=w3, chain_id=chain_id, address=address)
     return (
-        NonceAccount.objects.select_for_update(skip_locked=True)
+        NonceAccount.objects.select_for_update(skip_locked=not wait)
         .filter(chain_id=chain_id, address=address)
         .first()
     )
@@ -211,13 +211,13 @@ LANE_BUSY = None  # _claim_and_sign's answer when another worker holds the lane
 
 
 def _claim_and_sign(
-    w3: Web3, signer: LocalAccount, chain_id: int, batch_size: int, report: SendReport
+    w3: Web3, signer: LocalAccount, chain_id: int, batch_size: int, report: SendReport, *, wait: bool = False
 ) -> list[ChainTransaction] | None:
     """One batch of one lane: lock the signer's nonce row first (one worker per lane at a time, so
     the lane's rows are signed in id order), then claim its queued rows, simulate them from the
-    signer, sign at contiguous nonces. Returns the signed rows, or LANE_BUSY."""
+    signer, sign at contiguous nonces. Returns the signed rows, or LANE_BUSY (only without `wait`)."""
     with transaction.atomic():
-        account = _lock_lane(w3, chain_id, signer.address)
+        account = _lock_lane(w3, chain_id, signer.address, wait=wait)
         if account is None:
             return LANE_BUSY
         rows = list(
@@ -315,24 +315,30 @@ def send_queued(
     report = SendReport()
     asked_for_help = False
     batches = 0
+    wait_for: list[str] = []
     while batches < max_batches:
         assign_unlaned(chain_id)
-        lanes = queued_lanes(chain_id)
-        random.shuffle(lanes)  # workers start on different lanes
+        if wait_for:
+            lanes, wait, wait_for = wait_for, True, []
+        else:
+            lanes, wait = queued_lanes(chain_id), False
+            random.shuffle(lanes)  # workers start on different lanes
         if on_backlog and not asked_for_help and len(lanes) > 1:
             for _ in range(len(lanes) - 1):  # one more worker per other lane: they drain in parallel
                 on_backlog()
             asked_for_help = True
         more = False
         stalled = False
+        busy: list[str] = []
         for address in lanes:
             signer = pool.get(address)
             if signer is None:
                 _keyless_lane(address, chain_id)
                 continue
             claimed_before = report.claimed
-            signed = _claim_and_sign(w3, signer, chain_id, size, report)
+            signed = _claim_and_sign(w3, signer, chain_id, size, report, wait=wait)
             if signed is LANE_BUSY:
+                busy.append(address)
                 continue
             batches += 1
             full = report.claimed - claimed_before >= size
@@ -348,7 +354,15 @@ def send_queued(
                 more = True
             if batches >= max_batches:
                 break
-        if not more or stalled:
+        if stalled:
+            return report
+        if busy:
+            # Another worker holds these lanes. It claimed its batch before rows committed since
+            # (whose kick woke this worker), and may stop after it: wait for its lock, then take
+            # what it left, or a row would sit queued until the sweep.
+            wait_for = busy
+            continue
+        if not more:
             return report
     if on_backlog:
         on_backlog()

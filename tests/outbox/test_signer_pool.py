@@ -4,6 +4,7 @@ own signer, and the operator command."""
 
 from __future__ import annotations
 
+import threading
 from io import StringIO
 
 import pytest
@@ -112,6 +113,67 @@ def test_a_campaigns_create_record_and_finalize_go_through_one_lane(pool, open_c
     nonces = [n for _signer, n in rows.order_by("id").values_list("signer", "nonce")]
     assert nonces == sorted(nonces), "in the order they were asked for"
     assert set(rows.values_list("status", flat=True)) == {TxStatus.CONFIRMED}
+
+
+def _lock_waiters() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_finds_its_lane_busy_waits_and_sends_what_the_holder_left(pool):
+    """The lost wake-up: worker A holds a lane and claimed its batch; a row committed after that
+    claim kicks worker B, which finds the lane busy. B must wait for A and send the row, not skip
+    the lane (A may stop after its batch, and the row would sit queued until the sweep)."""
+    from django.db import connection, transaction
+
+    from blockchain.models import NonceAccount
+    from blockchain.outbox.nonces import ensure_nonce_account
+
+    row = enqueue_store_loan()
+    ensure_nonce_account(w3=get_web3(), chain_id=settings.CHAIN_ID, address=row.signer)
+    locked, release = threading.Event(), threading.Event()
+
+    def worker_a_holds_the_lane() -> None:
+        try:
+            with transaction.atomic():
+                NonceAccount.objects.select_for_update().get(chain_id=settings.CHAIN_ID, address=row.signer)
+                locked.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    def worker_b() -> None:
+        try:
+            send_queued()
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=worker_a_holds_the_lane)
+    holder.start()
+    assert locked.wait(60)
+    sender = threading.Thread(target=worker_b)
+    sender.start()
+    waited = False
+    for _ in range(600):  # B reaches the lane's lock and waits on it (bounded by count, not time)
+        if _lock_waiters():
+            waited = True
+            break
+        if not sender.is_alive():
+            break
+        sender.join(0.05)
+    row.refresh_from_db()
+    assert row.status == TxStatus.QUEUED, "nothing is signed while A holds the lane"
+    release.set()
+    holder.join(60)
+    sender.join(120)
+    assert waited, "B waited for the busy lane instead of skipping it"
+    row.refresh_from_db()
+    assert row.status == TxStatus.SENT, "B sent the row A left"
+    settle_outbox()
 
 
 def test_a_retired_signer_gets_no_new_lanes_while_its_queued_rows_confirm(pool):
