@@ -34,6 +34,13 @@ LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 POOL_WORKERS = 4
 POOL_SIZES = (1, 4)
+# The pool besides the primary: anvil dev accounts 1..3 (their keys are public). Which of them take
+# intents is the SignerLane rows' say.
+POOL_PRIVATE_KEYS = [
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",  # anvil account 1
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",  # anvil account 2
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",  # anvil account 3
+]
 
 
 def _ours(run: int, label: str = "") -> tuple[float, int, float]:
@@ -178,14 +185,13 @@ def _pool_runs(ctx: BenchContext, deployed) -> list[Measurement]:
     """The same intents through POOL_WORKERS workers, with 1 signer and then 4 (the primary and anvil
     accounts 1..3, granted OPERATOR_ROLE as deploy_contracts does); the workers are the same for
     both, only the active lanes (SignerLane rows) change."""
-    from bench import _pool_settings
     from blockchain.chain.signer import clear_signer_caches, pool_addresses
     from blockchain.models import SignerLane
     from contracts.deployment import grant_pool_signers, record_signer_lane
 
     addresses = {d.name: d.address for d in deployed}
     results: dict[int, list] = {}
-    with override_settings(SIGNER_POOL_PRIVATE_KEYS=_pool_settings.SIGNER_POOL_PRIVATE_KEYS):
+    with override_settings(SIGNER_POOL_PRIVATE_KEYS=POOL_PRIVATE_KEYS):
         clear_signer_caches()
         signers = pool_addresses()
         grant_pool_signers(
@@ -195,12 +201,11 @@ def _pool_runs(ctx: BenchContext, deployed) -> list[Measurement]:
             addresses=addresses,
             signers=signers,
         )
-        previous = os.environ.get("DJANGO_SETTINGS_MODULE")
-        os.environ["DJANGO_SETTINGS_MODULE"] = "bench._pool_settings"
+        os.environ["SIGNER_POOL_PRIVATE_KEYS"] = ",".join(POOL_PRIVATE_KEYS)  # the workers' pool
         try:
             workers = start_workers(POOL_WORKERS, name="outbox-pool-bench")
         finally:
-            os.environ["DJANGO_SETTINGS_MODULE"] = previous or "config.settings"
+            del os.environ["SIGNER_POOL_PRIVATE_KEYS"]
         try:
             for size in POOL_SIZES:
                 for index, address in enumerate(signers):

@@ -285,6 +285,34 @@ def signer_pool_balances() -> list[dict]:
     return out
 
 
+def signer_pool_status(*, chain_id: int) -> list[dict]:
+    """Every pool signer as operators see it: its balance (`signer_pool_balances`), whether its lane
+    takes new intents, and how many of its intents are in flight. Two small queries, no chain call."""
+    from blockchain.models import SignerLane
+
+    lanes = {
+        address.lower(): active
+        for address, active in SignerLane.objects.filter(chain_id=chain_id).values_list("address", "active")
+    }
+    in_flight = {
+        signer.lower(): n
+        for signer, n in ChainTransaction.objects.filter(chain_id=chain_id, status__in=IN_FLIGHT_STATUSES)
+        .exclude(signer="")
+        .values_list("signer")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return [
+        {
+            **balance,
+            # no lane row yet: the primary takes new intents, a pool signer not before its role is recorded
+            "active": lanes.get(balance["address"].lower(), index == 0),
+            "in_flight": in_flight.get(balance["address"].lower(), 0),
+        }
+        for index, balance in enumerate(signer_pool_balances())
+    ]
+
+
 def latest_reconcile_report(*, chain_id: int):
     from blockchain.models import ReconcileReport
 
@@ -310,7 +338,7 @@ def sync_status(*, chain_id: int, health: OutboxHealth | None = None, report=Non
         "reorgs_detected": state.reorgs_detected if state else 0,
         "indexer_error": state.last_error if state else "",
         "signer": signer_balance_summary(),
-        "signers": signer_pool_balances(),
+        "signers": signer_pool_status(chain_id=chain_id),
         "outbox": {
             "queued": health["by_status"]["queued"] + health["by_status"]["signed"],
             "sent": health["by_status"]["sent"] + health["by_status"]["mined"],

@@ -110,6 +110,15 @@ class SignerStatusSerializer(serializers.Serializer):
     minimum = serializers.CharField()
 
 
+class PoolSignerStatusSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    balance = serializers.CharField(help_text="native coin, decimal string (last measured)")
+    balance_at = serializers.CharField()
+    low = serializers.BooleanField(help_text="below SIGNER_MIN_BALANCE: this lane will soon stop")
+    active = serializers.BooleanField(help_text="its lane takes new intents (false once retired)")
+    in_flight = serializers.IntegerField(help_text="its intents queued, signed, sent or mined")
+
+
 class OutboxStatusSerializer(serializers.Serializer):
     queued = serializers.IntegerField()
     sent = serializers.IntegerField()
@@ -135,5 +144,6 @@ class SyncStatusSerializer(serializers.Serializer):
         allow_blank=True, help_text="why the last indexer run failed, if it did"
     )
     signer = SignerStatusSerializer()
+    signers = PoolSignerStatusSerializer(many=True, help_text="every signer of the pool, the primary first")
     outbox = OutboxStatusSerializer()
     last_reconcile = ReconcileSummarySerializer(allow_null=True)

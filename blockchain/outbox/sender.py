@@ -29,6 +29,7 @@ from blockchain.chain.abi import DecodedError, interface
 from blockchain.chain.client import RpcError, get_web3, rpc_batch
 from blockchain.chain.fees import FeeCapExceeded, Fees, suggest_fees
 from blockchain.chain.signer import get_signer_pool, signer_for
+from blockchain.chain.transactions import transaction_signer
 from blockchain.models import AttemptStatus, ChainTransaction, NonceAccount, TxAttempt, TxStatus
 from blockchain.outbox.hooks import checkpoint, compensate, rows_changed
 from blockchain.outbox.lanes import assign_unlaned, queued_lanes
@@ -151,25 +152,19 @@ def _wait_for_fees(rows: list[ChainTransaction], *, reason: str, report: SendRep
     logger.warning("outbox: %d intents wait for fees (%s)", len(rows), reason)
 
 
-def build_transaction(row: ChainTransaction, *, nonce: int, gas: int, fees: Fees, chain_id: int) -> dict:
-    return {
-        "type": 2,
-        "chainId": chain_id,
-        "nonce": nonce,
-        "to": Web3.to_checksum_address(row.contract_address),
-        "value": int(row.value),
-        "data": bytes(row.calldata),
-        "gas": gas,
-        **fees.as_tx_fields(),
-    }
-
-
 def sign_into(
     row: ChainTransaction, *, signer: LocalAccount, nonce: int, gas: int, fees: Fees, chain_id: int
 ) -> TxAttempt:
     """Sign `row` at `nonce`; fill the row's signed fields and return the (unsaved) attempt."""
-    signed = signer.sign_transaction(
-        build_transaction(row, nonce=nonce, gas=gas, fees=fees, chain_id=chain_id)
+    signed = transaction_signer(signer).sign_dynamic_fee(
+        chain_id=chain_id,
+        nonce=nonce,
+        max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+        max_fee_per_gas=fees.max_fee_per_gas,
+        gas=gas,
+        to=row.contract_address,
+        value=int(row.value),
+        data=bytes(row.calldata),
     )
     tx_hash = "0x" + bytes(signed.hash).hex()
     raw = bytes(signed.raw_transaction)

@@ -17,7 +17,9 @@ POOL_PRIVATE_KEYS = [
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",  # anvil account 3
 ]
 POOL_ADDRESSES = [Account.from_key(key).address for key in POOL_PRIVATE_KEYS]
-WORKER_ENV = {"DJANGO_SETTINGS_MODULE": "tests.outbox.pool_settings"}
+# A worker process signs with the pool through the same variable production uses for raw keys
+# (allowed outside production only).
+WORKER_ENV = {"SIGNER_POOL_PRIVATE_KEYS": ",".join(POOL_PRIVATE_KEYS)}
 
 
 @contextmanager

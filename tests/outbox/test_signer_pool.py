@@ -237,3 +237,25 @@ def test_signer_pool_grant_refuses_an_unconfigured_key_and_grants_a_configured_o
         with pytest.raises(CommandError, match="no active signer"):
             for address in active_lanes(settings.CHAIN_ID):
                 call_command("signer_pool", "retire", address, stdout=StringIO())
+
+
+def test_sync_status_lists_every_signer_with_balance_lane_and_in_flight_intents(pool, auth_client):
+    from blockchain.chain.signer import pool_addresses
+    from blockchain.state import remember_signer_balances
+
+    remember_signer_balances(get_web3())
+    rows = [enqueue_store_loan() for _ in range(9)]
+    waiting = {address: sum(1 for r in rows if r.signer == address) for address in pool}
+
+    body = auth_client("operator").get("/api/blockchain/sync/").json()
+    signers = body["signers"]
+    assert [s["address"] for s in signers] == pool_addresses(), "every signer, the primary first"
+    primary, *others = signers
+    assert primary["active"] is False, "the primary is retired in this pool"
+    assert primary["in_flight"] == 0
+    assert all(s["active"] for s in others)
+    assert {s["address"]: s["in_flight"] for s in others} == waiting
+    assert all(float(s["balance"]) > 0 and s["low"] is False for s in signers)
+    settle_outbox()
+    after = auth_client("operator").get("/api/blockchain/sync/").json()["signers"]
+    assert all(s["in_flight"] == 0 for s in after), "confirmed intents are no longer in flight"
