@@ -40,4 +40,6 @@ def child_exit(server, worker) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        from core.metrics_process import process_identity
+
+        multiprocess.mark_process_dead(process_identity(worker.pid))
