@@ -57,4 +57,18 @@ def canonical_json(value: object) -> bytes:
     try:
         return rfc8785.dumps(_numbers_as_doubles(value))
     except rfc8785.CanonicalizationError as exc:
-        raise NotCanonicalizable(str(exc)) from None
+        # Our own words: the library's text names Python types and may change between versions.
+        raise NotCanonicalizable(_why(exc)) from None
+
+
+def _why(error: rfc8785.CanonicalizationError) -> str:
+    if isinstance(error, rfc8785.FloatDomainError):
+        return "a number is NaN or infinite, which a JSON number cannot be"
+    if isinstance(error, rfc8785.IntegerDomainError):
+        return "a number is beyond the range of a JSON number (IEEE-754)"
+    text = str(error)
+    if "UTF-8" in text:
+        return "a string contains a code point UTF-8 cannot encode (a lone surrogate)"
+    if "keys must be strings" in text:
+        return "an object key is not a string"
+    return "a value is not JSON (an object, array, string, number, true, false or null)"

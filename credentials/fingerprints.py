@@ -41,8 +41,15 @@ def canonical_document(document: object) -> bytes:
         raise InvalidDocument("A credential document is a non-empty JSON object.")
     try:
         encoded = canonical_json({"scheme": CREDENTIAL_SCHEME, "document": document})
-    except (NotCanonicalizable, TypeError, ValueError, RecursionError) as exc:
+    except NotCanonicalizable as exc:  # its message is ours and names the value
         raise InvalidDocument(f"The document cannot be canonicalised: {exc}") from None
+    except RecursionError:
+        raise InvalidDocument("The document cannot be canonicalised: it is nested too deeply.") from None
+    except (TypeError, ValueError):  # never the library's text in a response
+        raise InvalidDocument(
+            "The document cannot be canonicalised: a value is not JSON "
+            "(an object, array, string, number, true, false or null)."
+        ) from None
     if len(encoded) > MAX_DOCUMENT_BYTES:
         raise InvalidDocument(f"The document is over {MAX_DOCUMENT_BYTES // 1024} KiB.")
     if _has_nul(document):  # PostgreSQL stores no NUL in jsonb (or text)

@@ -131,3 +131,35 @@ def test_an_inexact_integer_is_a_clear_400_and_nothing_is_issued(institution, ap
         content_type="application/json",
     )
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        ({"s": "\ud800"}, "a string contains a code point UTF-8 cannot encode"),
+        ({1: "x"}, "an object key is not a string"),
+        ({"v": {1, 2}}, "a value is not JSON"),
+        ({"f": float("nan")}, "NaN or infinite"),
+    ],
+)
+def test_refusals_are_in_our_words_never_the_librarys(document, why):
+    from credentials.fingerprints import InvalidDocument
+
+    with pytest.raises(InvalidDocument) as refused:
+        fingerprint_of(document)
+    message = str(refused.value)
+    assert why in message
+    for library_text in ("unsupported type", "<class", "codepoints", "must be strings"):
+        assert library_text not in message
+
+
+def test_a_document_nested_too_deeply_is_refused_in_our_words():
+    from credentials.fingerprints import InvalidDocument
+
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(InvalidDocument, match="nested too deeply"):
+        fingerprint_of(deep)
