@@ -345,6 +345,12 @@ def _concluded(result: Verification, checks: list[dict]) -> Verification:
     return result
 
 
+BUNDLE_FORMAT_FAMILY = BUNDLE_FORMAT.rsplit(".", 1)[0] + "."  # "ledgerbridge.proof-bundle."
+
+
 def looks_like_bundle(value: object) -> bool:
-    """Whether pasted JSON is a proof bundle rather than a bare credential document."""
-    return isinstance(value, dict) and value.get("format") == BUNDLE_FORMAT and "anchor" in value
+    """Whether pasted JSON is a proof bundle (of any version, complete or not) rather than a bare
+    credential document: it names a proof-bundle format. A bundle this verifier cannot read must be
+    refused as one, not hashed as a document (which would say "never issued")."""
+    fmt = value.get("format") if isinstance(value, dict) else None
+    return isinstance(fmt, str) and fmt.startswith(BUNDLE_FORMAT_FAMILY)

@@ -25,7 +25,7 @@ from blockchain.chain.client import explorer_tx_url
 from core.api import DomainError, NotConfigured
 from core.throttling import AnonymousVerifyThrottle
 from credentials import selectors
-from credentials.bundles import looks_like_bundle, verify_bundle
+from credentials.bundles import BUNDLE_FORMAT, looks_like_bundle, verify_bundle
 from credentials.disclosure import SHARE_ID, verify_for
 from credentials.serializers import ProofBundleSerializer
 from credentials.verification import Verification, checks_of, verify_credential, when
@@ -42,6 +42,10 @@ NOT_JSON = (
 )
 NOT_FINITE = "This is not JSON: it contains {constant}, which JSON does not allow."
 NUMBER_TOO_LONG = "This JSON holds a number too long to be read; a credential document has none."
+UNKNOWN_BUNDLE_FORMAT = (
+    "This proof bundle is in the format “{format}”, which this verifier does not read (it reads "
+    f"“{BUNDLE_FORMAT}”). Download the bundle again from its share link."
+)
 TOO_DEEP = "This JSON is nested too deeply to be a credential document or a proof bundle."
 INCOMPLETE_SHARE_LINK = "That share link is incomplete: copy the whole link."
 
@@ -188,6 +192,9 @@ def _verify_text(request, text: str, context: dict) -> None:
     try:
         if looks_like_bundle(value):
             context["given"] = "bundle"
+            if value["format"] != BUNDLE_FORMAT:
+                context["error"] = UNKNOWN_BUNDLE_FORMAT.format(format=value["format"][:80])
+                return
             body = ProofBundleSerializer(data=value)
             if not body.is_valid():
                 context["error"] = _bundle_error(body.errors)

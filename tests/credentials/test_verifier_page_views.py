@@ -152,6 +152,25 @@ def test_a_malformed_bundle_names_the_field_in_plain_words(client, change, field
     )
 
 
+@pytest.mark.parametrize("fmt", ["ledgerbridge.proof-bundle.v2", "ledgerbridge.proof-bundle.v0"])
+def test_a_bundle_in_a_format_this_verifier_does_not_read_is_refused_as_a_bundle(client, fmt):
+    bundle = fake_bundle()
+    bundle["format"] = fmt
+    response = client.post("/verify/", {"document": json.dumps(bundle)})
+    assert error_of(response) == (
+        f"This proof bundle is in the format “{fmt}”, which this verifier does not read (it reads "
+        f"“{BUNDLE_FORMAT}”). Download the bundle again from its share link."
+    )
+    assert not steps_of(response), "not hashed as a document (which would say it was never issued)"
+
+
+def test_a_bundle_without_its_anchor_is_malformed_not_a_document(client):
+    bundle = fake_bundle()
+    del bundle["anchor"]
+    message = error_of(client.post("/verify/", {"document": json.dumps(bundle)}))
+    assert message.startswith("This proof bundle is incomplete or malformed at “anchor”: "), message
+
+
 def test_an_incomplete_share_link_says_so(client):
     response = client.get("/verify/?share=abc")
     assert error_of(response) == "That share link is incomplete: copy the whole link."

@@ -20,7 +20,9 @@ def _two_containers_count(tmp_path, monkeypatch, *, per_host: bool) -> tuple[flo
     counters = []
     for host in hosts:  # both processes start before either counts
         monkeypatch.setattr(socket, "gethostname", lambda h=host: h)
-        monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue(process_identifier=process_identity))
+        monkeypatch.setattr(
+            values, "ValueClass", values.MultiProcessValue(process_identifier=process_identity)
+        )
         counters.append(Counter("lb_test_outbox_sent", "test", registry=None))
     for host, counter, amount in zip(hosts, counters, (2, 3), strict=True):  # web counts 2, the worker 3
         monkeypatch.setattr(socket, "gethostname", lambda h=host: h)
