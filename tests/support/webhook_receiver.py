@@ -45,6 +45,7 @@ class WebhookReceiver:
                     )
                     status = receiver.answers.popleft() if receiver.answers else receiver.default_status
                     reply = receiver.reply_body
+                    receiver._arrived.notify_all()  # wake wait_for at once, not at its timeout
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
