@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from eth_utils import to_checksum_address
 
 from blockchain.chain.abi import checksum_address, interface
@@ -59,43 +60,103 @@ def decode_log(
     raw: dict, *, chain_id: int, artifact: str, transaction_id: int | None = None
 ) -> DecodedEvent | None:
     """Decode one raw JSON log with `artifact`'s ABI; None for an event the ABI does not know."""
-    topics = [bytes.fromhex(t[2:]) for t in raw["topics"]]
-    if not topics:
-        return None
-    spec = interface(artifact).events_by_topic.get(topics[0])
+    topics = raw["topics"]
+    spec = interface(artifact).events_by_topic_hex.get(topics[0].lower()) if topics else None
     if spec is None:
         return None
-    data = bytes.fromhex(raw["data"][2:]) if raw.get("data") and raw["data"] != "0x" else b""
-    return DecodedEvent(
-        chain_id=chain_id,
-        address=checksum_address(raw["address"]),
-        artifact=artifact,
-        name=spec.name,
-        args=spec.decode(topics, data),
-        block_number=_hex_to_int(raw["blockNumber"]),
-        block_hash=raw["blockHash"],
-        tx_hash=raw["transactionHash"],
-        log_index=_hex_to_int(raw["logIndex"]),
-        transaction_id=transaction_id,
-        # Nodes that follow the 2025 execution-API change (anvil, geth ≥ 1.16, reth) put the
-        # block's timestamp in every log; for the others `with_block_times` reads the headers.
-        block_timestamp=_hex_to_int(raw["blockTimestamp"]) if raw.get("blockTimestamp") else None,
+    timestamp = raw.get("blockTimestamp")
+    return _decoded(
+        raw,
+        spec,
+        chain_id,
+        checksum_address(raw["address"]),
+        artifact,
+        transaction_id,
+        _hex_to_int(raw["blockNumber"]),
+        _hex_to_int(timestamp) if timestamp else None,
     )
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _decoded(
+    raw: dict,
+    spec: Any,
+    chain_id: int,
+    address: str,
+    artifact: str,
+    transaction_id: int | None,
+    block_number: int,
+    block_timestamp: int | None,
+) -> DecodedEvent:
+    """`DecodedEvent(...)` of one raw log, built without the frozen dataclass's __init__ (eleven
+    guarded attribute writes, a third of the cost of decoding a log): its fields as its __dict__,
+    the object the constructor makes (a test compares them)."""
+    log_index = raw["logIndex"]
+    event = _new_object(DecodedEvent)
+    _set_attribute(
+        event,
+        "__dict__",
+        {
+            "chain_id": chain_id,
+            "address": address,
+            "artifact": artifact,
+            "name": spec.name,
+            "args": spec.decode_hex(raw["topics"], raw.get("data")),
+            "block_number": block_number,
+            "block_hash": raw["blockHash"],
+            "tx_hash": raw["transactionHash"],
+            "log_index": int(log_index, 16) if isinstance(log_index, str) else int(log_index),
+            "transaction_id": transaction_id,
+            "block_timestamp": block_timestamp,
+        },
+    )
+    return event
 
 
 def decode_logs(
     raws: Iterable[dict], *, watched: WatchedAddresses, transaction_id: int | None = None
 ) -> list[DecodedEvent]:
     events = []
+    chain_id = watched.chain_id
+    # Per address seen in this call: (artifact, EIP-55 address, events by topic0), or None when it
+    # is not one of ours (a token we call, a foreign contract).
+    contracts: dict[str, tuple[str, str, dict] | None] = {}
+    block_key: tuple[Any, Any] | None = None  # a block's logs come together: its numbers read once
+    block_number, block_timestamp = 0, None
     for raw in raws:
         if raw.get("removed"):
             continue
-        artifact = watched.artifact_of(raw["address"])
-        if artifact is None:
-            continue  # not one of our contracts (a token we call, a foreign contract)
-        event = decode_log(raw, chain_id=watched.chain_id, artifact=artifact, transaction_id=transaction_id)
-        if event is not None:
-            events.append(event)
+        address = raw["address"]
+        if address in contracts:
+            contract = contracts[address]
+        else:
+            artifact = watched.artifact_of(address)
+            contract = contracts[address] = (
+                None
+                if artifact is None
+                else (artifact, checksum_address(address), interface(artifact).events_by_topic_hex)
+            )
+        if contract is None:
+            continue
+        topics = raw["topics"]
+        spec = contract[2].get(topics[0].lower()) if topics else None
+        if spec is None:
+            continue
+        key = (raw["blockNumber"], raw.get("blockTimestamp"))
+        if key != block_key:
+            block_key = key
+            block_number = _hex_to_int(key[0])
+            # Nodes that follow the 2025 execution-API change (anvil, geth ≥ 1.16, reth) put the
+            # block's timestamp in every log; for the others `with_block_times` reads the headers.
+            block_timestamp = _hex_to_int(key[1]) if key[1] else None
+        events.append(
+            _decoded(
+                raw, spec, chain_id, contract[1], contract[0], transaction_id, block_number, block_timestamp
+            )
+        )
     return events
 
 
@@ -180,6 +241,51 @@ def _revive(events: list[DecodedEvent]) -> int:
     return ChainEvent.objects.filter(pk__in=ids).update(removed=False) if ids else 0
 
 
+# One JSON encoder for every row (json.dumps builds a new one per call: a third of a row's cost),
+# with json.dumps's defaults but the circular-reference check (decoded arguments are trees, and a
+# marker left by a failed call would be shared by the next).
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_json = (
+    _c_make_encoder(
+        None,
+        json.JSONEncoder().default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+    if _c_make_encoder is not None
+    else None
+)
+
+
+def _json_text(value: Any) -> str:
+    return "".join(_encode_json(value, 0)) if _encode_json is not None else json.dumps(value)
+
+
+def copy_text(events: list[DecodedEvent], *, suffix: str = "") -> str:
+    """The events as COPY text rows of `_EVENT_COLUMNS` (+ `suffix`, tab-separated columns of its
+    own). Only the JSON can hold a backslash (its escapes; ensure_ascii leaves no raw tab, newline
+    or control character), which COPY's text format doubles; hex, names and numbers need nothing."""
+    times: dict[int | None, str] = {None: "\\N"}
+    lines = []
+    for e in events:
+        args = _json_text(e.args)
+        if "\\" in args:
+            args = args.replace("\\", "\\\\")
+        when = times.get(e.block_timestamp)
+        if when is None:
+            when = times[e.block_timestamp] = datetime.fromtimestamp(e.block_timestamp, tz=UTC).isoformat()
+        lines.append(
+            f"{e.chain_id}\t{e.address}\t{e.artifact}\t{e.name}\t{args}\t{e.block_number}\t"
+            f"{e.block_hash}\t{e.tx_hash}\t{e.log_index}\t{when}{suffix}\n"
+        )
+    return "".join(lines)
+
+
 def _copy_events(events: list[DecodedEvent]) -> int:
     table = ChainEvent._meta.db_table
     columns = ", ".join(_EVENT_COLUMNS)
@@ -192,21 +298,7 @@ def _copy_events(events: list[DecodedEvent]) -> int:
             "ON COMMIT DELETE ROWS"
         )
         with cursor.cursor.copy(f"COPY chain_event_incoming ({columns}) FROM STDIN") as copy:
-            for e in events:
-                copy.write_row(
-                    (
-                        e.chain_id,
-                        e.address,
-                        e.artifact,
-                        e.name,
-                        json.dumps(e.args),
-                        e.block_number,
-                        e.block_hash,
-                        e.tx_hash,
-                        e.log_index,
-                        block_datetime(e.block_timestamp),
-                    )
-                )
+            copy.write(copy_text(events))
         # Fixed identifiers from the model's meta; the rows came in through COPY.
         cursor.execute(
             f"INSERT INTO {table} ({columns}, removed, created_at) "  # noqa: S608  # nosec B608
@@ -218,6 +310,53 @@ def _copy_events(events: list[DecodedEvent]) -> int:
         )
         cursor.execute("TRUNCATE chain_event_incoming")
     return len(events)
+
+
+def range_is_new(chain_id: int, start: int, end: int) -> bool:
+    """No event of this chain is stored in blocks [start, end], live or removed (one index probe).
+    Any stored row that could share a log's unique key (same transaction, log and block hash) is in
+    its block, so the logs of such a range can be copied straight into the table."""
+    return (
+        connection.vendor == "postgresql"
+        and not ChainEvent.objects.filter(
+            chain_id=chain_id, block_number__gte=start, block_number__lte=end
+        ).exists()
+    )
+
+
+def store_new_range(
+    logs: list[dict], *, watched: WatchedAddresses, w3: Any = None, chunk: int = 500
+) -> tuple[list[DecodedEvent], bool]:
+    """Decode, time and store the raw logs of a range where `range_is_new` (in the caller's DB
+    transaction): COPY straight into the table, written chunk by chunk while the next chunk is
+    decoded, so PostgreSQL inserts while Python decodes; no temporary table, no ON CONFLICT.
+
+    A receipt path that stored one of these logs between the check and the COPY makes it fail on
+    the unique key: then everything goes through `store_events` (the conflict-safe path) instead.
+    Returns the decoded events, and False when that happened (the range was not new after all)."""
+    events: list[DecodedEvent] = []
+    decoded = 0
+    table = ChainEvent._meta.db_table
+    columns = ", ".join(_EVENT_COLUMNS)
+    suffix = f"\tf\t{datetime.now(tz=UTC).isoformat()}"  # removed, created_at
+    try:
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}, removed, created_at) FROM STDIN") as copy,
+        ):
+            for first in range(0, len(logs), chunk):
+                part = with_block_times(decode_logs(logs[first : first + chunk], watched=watched), w3=w3)
+                events.extend(part)
+                decoded = first + chunk
+                if part:
+                    copy.write(copy_text(part, suffix=suffix))
+    except psycopg.errors.UniqueViolation:
+        logger.info("indexer: a log of this range was stored meanwhile; storing with ON CONFLICT")
+        events.extend(with_block_times(decode_logs(logs[decoded:], watched=watched), w3=w3))
+        store_events(events)
+        return events, False
+    return events, True
 
 
 def ingest(events: list[DecodedEvent]) -> int:

@@ -135,12 +135,18 @@ def projected_kinds() -> set[tuple[str, str]]:
 
 def project_touched(events: Iterable[DecodedEvent]) -> int:
     """Re-derive every entity the events touch (added or orphaned alike). Returns projections run."""
-    events = list(events)
+    by_kind: dict[tuple[str, str], list[DecodedEvent]] = {}
+    for event in events:
+        kind = (event.artifact, event.name)
+        if kind in by_kind:
+            by_kind[kind].append(event)
+        else:
+            by_kind[kind] = [event]
     ran = 0
     for projection in list(_projections.values()):
         keys: set = set()
-        for event in events:
-            if (event.artifact, event.name) in projection.kinds:
+        for kind in projection.kinds & by_kind.keys():
+            for event in by_kind[kind]:
                 keys.update(projection.keys(event))
         if keys:
             projection.project(keys)

@@ -657,3 +657,32 @@ def test_a_backup_on_another_chain_is_refused_by_name(contracts, chain, settings
         proxy.close()
         failover.reset_health()
         get_web3.cache_clear()
+
+
+def test_large_answers_are_parsed_by_the_fast_parser_with_json_s_values(monkeypatch):
+    from blockchain.chain import client
+
+    logs = [
+        {
+            "address": "0x" + "ab" * 20,
+            "topics": ["0x" + "cd" * 32],
+            "data": "0x" + "00" * 300,
+            "n": 2**200,
+            "é": "ü😀",
+        }
+        for _ in range(client.LARGE_RESPONSE_BYTES // 300)
+    ]
+    raw = json.dumps({"jsonrpc": "2.0", "id": 1, "result": logs}).encode()
+    assert len(raw) >= client.LARGE_RESPONSE_BYTES
+    parsed = []
+    fast = client._from_json
+    monkeypatch.setattr(client, "_from_json", lambda body: parsed.append(len(body)) or fast(body))
+    provider = client.InstrumentedHTTPProvider("http://127.0.0.1:1")
+    assert provider.decode_rpc_response(raw) == json.loads(raw)
+    assert parsed == [len(raw)]
+    small = b'{"jsonrpc": "2.0", "id": 2, "result": "0x1"}'
+    assert provider.decode_rpc_response(small) == json.loads(small)
+    assert parsed == [len(raw)]  # small answers: web3's own decoding
+    # a cut large body is the endpoint's failure, as with the standard parser: the next one is tried
+    with pytest.raises(failover.UnreadableResponse):
+        provider.decode_rpc_response(raw[:-10])
