@@ -45,4 +45,5 @@ register_projection(
     kinds=[("CampaignFactory", "CampaignCreated")],
     keys=lambda event: [event.args["campaignAddress"]],
     project=project_watched_campaigns,
+    structural=True,
 )

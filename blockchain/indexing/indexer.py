@@ -51,7 +51,7 @@ from blockchain.indexing.metrics import (
     INDEXER_REORG_DEPTH,
     INDEXER_REORGS,
 )
-from blockchain.indexing.registry import DecodedEvent, project_touched, run_hooks
+from blockchain.indexing.registry import DecodedEvent, project_keys, project_touched, run_hooks, touched_keys
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, ReorgRecord, WatchedContract
 from blockchain.state import remember_head
 from core.log_format import describe_error
@@ -119,8 +119,15 @@ def _cursor(w: WatchedContract) -> int:
 class Indexer:
     """Index one chain; keeps its adaptive range between runs (in ChainSyncState)."""
 
-    def __init__(self, *, w3: Web3 | None = None, chain_id: int | None = None) -> None:
+    def __init__(
+        self, *, w3: Web3 | None = None, chain_id: int | None = None, defer_projections: bool = False
+    ) -> None:
+        """`defer_projections` (the rebuild's replay): entities are derived once, after the last
+        range, from all the events, instead of after each range from the events so far (a
+        half-replayed history would pass through states the constraints refuse, e.g. a finished
+        campaign of a company looking in progress again until its finalization's range)."""
         self.w3 = w3 or get_web3()
+        self.deferred: dict[str, set] | None = {} if defer_projections else None
         self.chain_id = chain_id or settings.CHAIN_ID
         self.state, _ = ChainSyncState.objects.get_or_create(chain_id=self.chain_id)
         self.range = self.state.range_size or settings.INDEXER_INITIAL_RANGE
@@ -161,9 +168,20 @@ class Indexer:
                 progress(report)
             if max_seconds is not None and time.perf_counter() - started > max_seconds:
                 break
+        if self.deferred:
+            with transaction.atomic():
+                project_keys(self.deferred)
+            self.deferred = {}
         self._save_state(head, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _project(self, events: list[DecodedEvent]) -> None:
+        if self.deferred is None:
+            project_touched(events)
+        else:
+            touched_keys(events, self.deferred)
+            project_keys(self.deferred, structural_only=True)  # new clones are watched in this range
 
     # -- fetching -----------------------------------------------------------------------------------
     def _get_logs(self, start: int, end: int, addresses: list[str]) -> list[dict] | None:
@@ -223,7 +241,7 @@ class Indexer:
             else:
                 events = with_block_times(decode_logs(logs, watched=watched), w3=self.w3)
                 store_events(events)
-            project_touched(events)
+            self._project(events)
             if not new:
                 removed += self._drop_vanished(start, end, [w.address for w in included], events)
             # Contracts created in this range: their own logs from their creation block, now.
@@ -247,7 +265,7 @@ class Indexer:
                 )
                 more_events = with_block_times(decode_logs(more, watched=watched), w3=self.w3)
                 store_events(more_events)
-                project_touched(more_events)
+                self._project(more_events)
                 events.extend(more_events)
                 included.extend(created)
             WatchedContract.objects.filter(pk__in=[w.pk for w in included]).update(next_block=end + 1)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from blockchain.indexing.indexer import INDEXER_LOCK, Indexer, IndexReport
-from blockchain.indexing.registry import rebuild_hooks
+from blockchain.indexing.registry import after_rebuild_hooks, rebuild_hooks
 from blockchain.models import ChainEvent, ChainSyncState, IndexedBlock, WatchedContract
 from core.locks import held_lock
 from webhooks.announcers import refresh_everything
@@ -50,7 +50,7 @@ def rebuild_from_chain(
             raise IndexerBusy("the indexer is running (poll_blockchain or the beat task): stop it first")
         deleted = clear_chain_derived(chain_id=probe.chain_id, say=say)
         say(f"deleted {deleted} cached events; replaying from the deployment blocks")
-        indexer = Indexer()
+        indexer = Indexer(defer_projections=True)
         head = indexer.w3.eth.block_number
         start = min(
             (w.start_block for w in WatchedContract.objects.filter(chain_id=probe.chain_id, active=True)),
@@ -61,6 +61,10 @@ def rebuild_from_chain(
         # Partners hear what the rebuild changed, not the cleared state it passed through.
         with suppressed():
             report = indexer.run(progress=report_progress)
+            with transaction.atomic():
+                for name, settle in after_rebuild_hooks().items():
+                    say(f"settling {name}")
+                    settle()
         announced = refresh_everything()
         if announced:
             say(f"announced {announced} changes to webhook endpoints")

@@ -61,13 +61,19 @@ class ReconcileResult:
 Reconciler = Callable[[Any], ReconcileResult]  # (w3) -> result
 
 _rebuild_hooks: dict[str, RebuildHook] = {}
+_after_rebuild_hooks: dict[str, RebuildHook] = {}
 _reconcilers: dict[str, Reconciler] = {}
 _run_hooks: dict[str, RunHook] = {}
 
 
-def register_rebuild_hook(name: str, hook: RebuildHook) -> None:
-    """Called by `rebuild_from_chain` before the replay: delete this app's chain-derived rows."""
+def register_rebuild_hook(name: str, hook: RebuildHook, *, after: RebuildHook | None = None) -> None:
+    """`hook` is called by `rebuild_from_chain` before the replay: reset this app's chain-derived
+    columns. `after`, if given, once the replay is done: settle rows no replayed event touched."""
     _rebuild_hooks[name] = hook
+    if after is not None:
+        _after_rebuild_hooks[name] = after
+    else:
+        _after_rebuild_hooks.pop(name, None)
 
 
 def register_reconciler(name: str, reconciler: Reconciler) -> None:
@@ -89,6 +95,10 @@ def rebuild_hooks() -> dict[str, RebuildHook]:
     return dict(_rebuild_hooks)
 
 
+def after_rebuild_hooks() -> dict[str, RebuildHook]:
+    return dict(_after_rebuild_hooks)
+
+
 def reconcilers() -> dict[str, Reconciler]:
     return dict(_reconcilers)
 
@@ -108,6 +118,7 @@ class Projection:
     kinds: frozenset[tuple[str, str]]
     keys: Callable[[DecodedEvent], Iterable[Any]]
     project: Callable[[set], None]
+    structural: bool = False  # what the indexer itself needs at once (watched addresses): never deferred
 
 
 _projections: dict[str, Projection] = {}
@@ -119,10 +130,14 @@ def register_projection(
     kinds: Iterable[tuple[str, str]],
     keys: Callable[[DecodedEvent], Iterable[Any]],
     project: Callable[[set], None],
+    structural: bool = False,
 ) -> None:
     """Projections run in registration order (an app registers the ones others' consequences
-    depend on first)."""
-    _projections[name] = Projection(name=name, kinds=frozenset(kinds), keys=keys, project=project)
+    depend on first). A `structural` one shapes the indexing itself (which addresses are watched)
+    and runs with its range even when a replay defers the domain projections to its end."""
+    _projections[name] = Projection(
+        name=name, kinds=frozenset(kinds), keys=keys, project=project, structural=structural
+    )
 
 
 def projections() -> dict[str, Projection]:
@@ -133,8 +148,8 @@ def projected_kinds() -> set[tuple[str, str]]:
     return {kind for projection in _projections.values() for kind in projection.kinds}
 
 
-def project_touched(events: Iterable[DecodedEvent]) -> int:
-    """Re-derive every entity the events touch (added or orphaned alike). Returns projections run."""
+def touched_keys(events: Iterable[DecodedEvent], into: dict[str, set]) -> dict[str, set]:
+    """Add the keys each projection must re-derive for `events` to `into` (by projection name)."""
     by_kind: dict[tuple[str, str], list[DecodedEvent]] = {}
     for event in events:
         kind = (event.artifact, event.name)
@@ -142,13 +157,28 @@ def project_touched(events: Iterable[DecodedEvent]) -> int:
             by_kind[kind].append(event)
         else:
             by_kind[kind] = [event]
-    ran = 0
-    for projection in list(_projections.values()):
-        keys: set = set()
+    for name, projection in _projections.items():
         for kind in projection.kinds & by_kind.keys():
+            keys = into.setdefault(name, set())
             for event in by_kind[kind]:
                 keys.update(projection.keys(event))
+    return into
+
+
+def project_keys(touched: dict[str, set], *, structural_only: bool = False) -> int:
+    """Run each projection (in registration order) for its collected keys (with `structural_only`,
+    only the structural ones, whose keys are then taken out of `touched`). Returns projections run."""
+    ran = 0
+    for name, projection in list(_projections.items()):
+        if structural_only and not projection.structural:
+            continue
+        keys = touched.pop(name, None) if structural_only else touched.get(name)
         if keys:
             projection.project(keys)
             ran += 1
     return ran
+
+
+def project_touched(events: Iterable[DecodedEvent]) -> int:
+    """Re-derive every entity the events touch (added or orphaned alike). Returns projections run."""
+    return project_keys(touched_keys(events, {}))

@@ -33,7 +33,7 @@ register_projection(
     keys=projection.certificate_keys,
     project=projection.project_certificates,
 )
-register_rebuild_hook("campaigns", projection.reset_chain_facts)
+register_rebuild_hook("campaigns", projection.reset_chain_facts, after=projection.settle_after_rebuild)
 register_reconciler("campaigns", reconcile_campaigns)
 register_reconciler("investments", reconcile_investments)
 register_reconciler("certificates", reconcile_certificates)

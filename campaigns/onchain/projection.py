@@ -55,11 +55,12 @@ def _surviving(**filters) -> Iterable[ChainEvent]:
 # --- campaigns ---------------------------------------------------------------------------------------
 
 
-def project_campaigns(addresses: set[str]) -> list[int]:
+def project_campaigns(addresses: set[str], *, refs: Iterable[str] = ()) -> list[int]:
     """Contract address, status (active / successful / failed), `raised` and the finalization of the
-    campaigns at `addresses`, then the consequences: their investments when the outcome changed,
-    certificates for a success. Returns the campaigns whose status changed."""
-    refs = set(
+    campaigns at `addresses` (and those with these `refs`, seen on chain or not), then the
+    consequences: their investments when the outcome changed, certificates for a success. Returns
+    the campaigns whose status changed."""
+    refs = set(refs) | set(
         ChainEvent.objects.filter(
             chain_id=settings.CHAIN_ID,
             event_name="CampaignCreated",
@@ -335,15 +336,18 @@ def reset_chain_facts() -> None:
     chain yet". The platform's own columns (requests, attempts) stay and the chain's times come back
     from the blocks, so the replay reproduces the same answers; nothing here reaches a signal or the
     outbox."""
-    Campaign.objects.filter(status__in=CHAIN_DECIDED).update(status=S.DEPLOYING)
+    # Statuses and contract addresses stay: the replay derives them from a chain-decided start as it
+    # does from any other (it finds the same address in the creation event). Moving every finished
+    # campaign back to `deploying` at once would break "one campaign in progress per company" for a
+    # company with several. Those the chain no longer shows are settled after the replay.
     Campaign.objects.update(
-        contract_address="",
         created_tx_hash="",
         finalized_tx_hash="",
         raised=0,
         activated_at=None,
         closed_at=None,
     )
+    Campaign.objects.exclude(status__in=CHAIN_DECIDED).update(contract_address="")
     asked = Investment.objects.exclude(status=I.CANCELLED, record_attempt=0)  # not cancelled while held
     asked.filter(status__in=(I.CONFIRMED, I.CANCELLED, I.REFUNDED)).update(status=I.RECORDING)
     asked.filter(status__in=(I.RECORDING, I.FAILED)).update(
@@ -351,3 +355,23 @@ def reset_chain_facts() -> None:
     )
     ShareCertificate.objects.filter(status=CertificateStatus.MINTED).update(status=CertificateStatus.MINTING)
     ShareCertificate.objects.update(token_id=None, owner="", minted_tx_hash="")
+
+
+def settle_after_rebuild() -> None:
+    """After the replay: a chain-decided campaign whose creation the replay did not see (its
+    `created_tx_hash` is still empty) is projected like one whose creation a reorg took away: back
+    to `deploying`, its createCampaign intent re-broadcast by the confirmer. One that cannot (its
+    company already has a campaign in progress) is left as it was and logged; reconcile reports it."""
+    from django.db import IntegrityError, transaction
+
+    unseen = Campaign.objects.filter(status__in=CHAIN_DECIDED, created_tx_hash="").order_by("pk")
+    for ref in unseen.values_list("campaign_ref", flat=True):
+        try:
+            with transaction.atomic():
+                project_campaigns(set(), refs=[ref])
+        except IntegrityError:
+            logger.error(
+                "rebuild: campaign %s is not on this chain, but its company has a campaign in progress; "
+                "left as it was",
+                ref,
+            )

@@ -8,7 +8,7 @@ anchored and repaid loan.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -21,6 +21,7 @@ from campaigns.models import Campaign, Investment
 from credentials.models import Credential, CredentialBatch
 from issuers.models import Company
 from loans.models import Loan
+from tests.support.issuance import OPEN_FROM, end_campaign
 from tests.support.outbox import settle_outbox
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -121,3 +122,57 @@ def test_chain_times_are_their_blocks_and_a_rebuild_keeps_them(world):
     before = chain_times()
     call_command("rebuild_from_chain", "--no-progress", stdout=StringIO(), stderr=StringIO())
     assert chain_times() == before
+
+
+def test_a_company_with_a_finished_and_a_running_campaign_is_rebuilt_as_it_was(open_campaign, officer):
+    """Finished campaigns once all passed through `deploying` during the reset, and a company with
+    more than one broke "one campaign in progress per company" (the rebuild failed)."""
+    from campaigns import services as campaign_services
+    from campaigns.models import CampaignStatus
+
+    first = open_campaign(goal="500")
+    end_campaign(first)
+    assert first.status == CampaignStatus.FAILED  # nobody invested
+    second = campaign_services.create_campaign(
+        actor=first.issuer.owner,
+        issuer=first.issuer,
+        title="Second round",
+        goal="100",
+        hard_cap="1000",
+        min_investment="10",
+        share_price="1",
+        starts_at=OPEN_FROM + timedelta(days=366),  # a company runs one campaign in 12 months
+        ends_at=OPEN_FROM + timedelta(days=400),
+    )
+    campaign_services.submit_campaign(campaign=second, actor=first.issuer.owner)
+    campaign_services.review_campaign(campaign=second, officer=officer, decision="approve")
+    settle_outbox()
+    before = {c.pk: (c.status, c.contract_address, c.finalized_tx_hash) for c in Campaign.objects.all()}
+    assert before[second.pk][0] == CampaignStatus.ACTIVE
+    outbox_rows = ChainTransaction.objects.count()
+
+    call_command("rebuild_from_chain", "--no-progress", stdout=StringIO(), stderr=StringIO())
+
+    after = {c.pk: (c.status, c.contract_address, c.finalized_tx_hash) for c in Campaign.objects.all()}
+    assert after == before
+    assert ChainTransaction.objects.count() == outbox_rows, "a rebuild writes nothing to the chain"
+
+
+def test_a_finished_campaign_the_chain_no_longer_shows_goes_back_to_deploying_after_a_rebuild(open_campaign):
+    from django.db import transaction
+
+    from blockchain.models import ChainEvent
+    from campaigns.models import CampaignStatus
+    from campaigns.onchain.projection import settle_after_rebuild
+
+    campaign = open_campaign(goal="500")
+    end_campaign(campaign)
+    assert campaign.status == CampaignStatus.FAILED
+    # What a rebuild sees of a campaign whose creation is not on this chain: its events gone, its
+    # chain columns reset, its status still the chain-decided one.
+    ChainEvent.objects.filter(args__campaignRef=campaign.campaign_ref).delete()
+    Campaign.objects.filter(pk=campaign.pk).update(created_tx_hash="", finalized_tx_hash="")
+    with transaction.atomic():
+        settle_after_rebuild()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DEPLOYING
