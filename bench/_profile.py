@@ -1,13 +1,15 @@
 """Where one API request's time goes, in process, through the full middleware stack.
 
-`python -m bench._profile [N]` (or `profile_requests()` from the api_reads bench): N authenticated
-`GET /api/credentials/{id}/` requests through Django's test client (every middleware, DRF, the real
-PostgreSQL and Redis), with
+`python -m bench._profile [N] [credential|campaigns|verify]` (or `profile_requests()` from the
+api_reads bench): N authenticated `GET /api/credentials/{id}/` requests (or anonymous `GET
+/api/campaigns/`, `POST /api/blockchain/verify/`) through Django's test client (every middleware,
+DRF, the real PostgreSQL and Redis), with
 
 - a timing shim between every two middlewares, so each middleware's own cost is the difference of
   two neighbouring shims;
 - inclusive timers on DRF's steps (authentication, permissions, throttles, the object's queries,
-  serializer construction, to_representation, rendering);
+  serializer construction, to_representation, rendering) and on the hot reads' own steps (the
+  user's row, `credential_detail`, `first_campaign_page` and the representations);
 - every SQL statement and every Redis round trip counted (and their time summed).
 
 Prints the breakdown in ms per request. Not a bench module (its name starts with "_").
@@ -16,6 +18,7 @@ Prints the breakdown in ms per request. Not a bench module (its name starts with
 from __future__ import annotations
 
 import contextlib
+import json
 import statistics
 import sys
 import time
@@ -94,8 +97,21 @@ def instrumented() -> Iterator[None]:
     from rest_framework.response import Response
     from rest_framework.views import APIView
 
+    import accounts.authentication
+    import campaigns.views
+    import credentials.views
+    from campaigns import selectors as campaign_selectors
+    from credentials import selectors as credential_selectors
+
     undo = [
         _timed(APIView, "perform_authentication", "drf: authentication"),
+        _timed(accounts.authentication, "read_user", "auth: user row (prepared statement)"),
+        # the hot reads' own paths (views take them without a query string)
+        _timed(credential_selectors, "credential_detail", "view: credential_detail (one statement)"),
+        _timed(credentials.views, "credential_representation", "view: credential_representation"),
+        _timed(credentials.views, "verification_representation", "view: verification_representation"),
+        _timed(campaign_selectors, "first_campaign_page", "view: first_campaign_page (one statement)"),
+        _timed(campaigns.views, "campaign_representation", "view: campaign_representation (all rows)"),
         _timed(APIView, "check_permissions", "drf: permissions"),
         _timed(APIView, "check_throttles", "drf: throttles"),
         _timed(GenericAPIView, "get_object", "view: get_object (queries + prefetch)"),
@@ -243,11 +259,84 @@ def _seed():
     return user, credential
 
 
+def _seed_campaigns(owner) -> None:
+    """20 public campaigns of one company (as the api_reads bench makes them), unless the database
+    has 20 already (the page the profile reads is the first 20 public ones, at most 50)."""
+    import time as _time
+
+    from django.utils import timezone
+    from eth_account import Account
+
+    from campaigns.models import Campaign, CampaignStatus
+    from issuers.models import Company
+
+    if Campaign.objects.filter(status__in=[CampaignStatus.ACTIVE, CampaignStatus.SUCCESSFUL]).count() >= 20:
+        return
+    company = Company.objects.create(
+        owner=owner,
+        legal_name="Profile AG",
+        registration_number=f"P-{_time.time_ns()}",
+        country="CH",
+        wallet_address=Account.create().address,
+        document_cid="QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+    )
+    Campaign.objects.bulk_create(
+        [
+            Campaign(
+                issuer=company,
+                title=f"Public {i}",
+                goal=1000,
+                hard_cap=2000,
+                min_investment=10,
+                share_price=1,
+                starts_at=timezone.now(),
+                ends_at=timezone.now() + timezone.timedelta(days=30),
+                status=CampaignStatus.SUCCESSFUL if i else CampaignStatus.ACTIVE,
+                contract_address=Account.create().address,
+                campaign_ref="0x" + f"{_time.time_ns():032x}{i + 1:032x}",
+            )
+            for i in range(20)
+        ]
+    )
+
+
+def _seed_verifiable():
+    """A credential the verify endpoint finds by its document (the cache path)."""
+    import uuid
+
+    from eth_account import Account
+
+    from credentials.fingerprints import fingerprint_of
+    from credentials.models import Credential, Institution
+
+    document = {"profile": "verify", "n": uuid.uuid4().hex}
+    institution = Institution.objects.create(address=Account.create().address, name="Verify University")
+    Credential.objects.create(
+        credential_ref="0x" + uuid.uuid4().hex * 2,
+        institution=institution,
+        subject_wallet="0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        credential_type="diploma",
+        document=document,
+        fingerprint=fingerprint_of(document),
+        status="issued",
+    )
+    return {"document": document}
+
+
+ENDPOINTS = ("credential", "campaigns", "verify")
+
+
 def main(argv: list[str]) -> int:
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_ENV", "test")
+    # As bench.run: the rate limits stay on (their Redis round trip is measured), far above the load.
+    unlimited = "100000000/min"
+    os.environ.setdefault(
+        "THROTTLE_RATES",
+        json.dumps({scope: unlimited for scope in ("login", "register", "verify_anon", "writes")}),
+    )
     import django
 
     django.setup()
@@ -257,29 +346,53 @@ def main(argv: list[str]) -> int:
     from bench import _profile as this  # run as __main__: the shims MIDDLEWARE names live in bench._profile
 
     n = int(argv[0]) if argv else 300
+    endpoint = argv[1] if len(argv) > 1 else "credential"
+    if endpoint not in ENDPOINTS:
+        print(f"usage: python -m bench._profile [N] [{'|'.join(ENDPOINTS)}]", file=sys.stderr)
+        return 2
     user, credential = _seed()
     token = str(AccessToken.for_user(user))
+    method, body, headers = "get", None, {}
+    if endpoint == "credential":
+        title, path = (
+            "GET /api/credentials/{id}/ (authenticated operator)",
+            f"/api/credentials/{credential.pk}/",
+        )
+        headers = {"authorization": f"Bearer {token}"}
+    elif endpoint == "campaigns":
+        _seed_campaigns(user)
+        title, path = "GET /api/campaigns/ (anonymous, a 20-row page)", "/api/campaigns/"
+    else:
+        title, path, method = (
+            "POST /api/blockchain/verify/ (anonymous, by document)",
+            "/api/blockchain/verify/",
+            "post",
+        )
+        body = _seed_verifiable()
     if os.environ.get("PROFILE_CPROFILE"):
         import cProfile
         import pstats
 
         client = Client()
-        headers = {"authorization": f"Bearer {token}"}
-        path = f"/api/credentials/{credential.pk}/"
+
+        def one():
+            if method == "get":
+                client.get(path, headers=headers)
+            else:
+                client.post(path, body, content_type="application/json", headers=headers)
+
         for _ in range(50):
-            client.get(path, headers=headers)
+            one()
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(n):
-            client.get(path, headers=headers)
+            one()
         profiler.disable()
         stats = pstats.Stats(profiler).sort_stats(os.environ["PROFILE_CPROFILE"])
         stats.print_stats(60)
         return 0
-    result = this.profile_requests(
-        Client(), f"/api/credentials/{credential.pk}/", headers={"authorization": f"Bearer {token}"}, n=n
-    )
-    print(format_profile("GET /api/credentials/{id}/ (authenticated operator)", result))
+    result = this.profile_requests(Client(), path, headers=headers, n=n, method=method, body=body)
+    print(format_profile(title, result))
     return 0
 
 

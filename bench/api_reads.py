@@ -18,6 +18,9 @@ import statistics
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -88,21 +91,33 @@ class CountingProxy:
 
 
 async def _load(
-    url: str, *, method: str, bodies: list[dict] | None, seconds: float, clients: int = CLIENTS
+    url: str,
+    *,
+    method: str,
+    bodies: list[dict] | None,
+    seconds: float,
+    clients: int = CLIENTS,
+    urls: list[str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> list[float]:
+    """`clients` connections for `seconds`; a GET with `urls` goes round them (each client from its
+    own offset), a POST round `bodies`."""
     import aiohttp
 
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    targets = urls or [url]
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def client(index: int) -> None:
             n = index
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 if method == "GET":
-                    async with session.get(url) as response:
+                    target = targets[n % len(targets)]
+                    n += clients
+                    async with session.get(target) as response:
                         await response.read()
                         status = response.status
                 else:
@@ -112,7 +127,7 @@ async def _load(
                         await response.read()
                         status = response.status
                 if status != 200:
-                    raise RuntimeError(f"{method} {url}: HTTP {status}")
+                    raise RuntimeError(f"{method} {target if method == 'GET' else url}: HTTP {status}")
                 latencies.append((time.perf_counter() - started) * 1000)
 
         await asyncio.gather(*(client(i) for i in range(clients)))
@@ -129,11 +144,21 @@ def _measure(
     bodies=None,
     seconds=DURATION,
     clients=CLIENTS,
+    paths: list[str] | None = None,
+    headers: dict[str, str] | None = None,
 ):
     before = proxy.calls
     started = time.perf_counter()
     latencies = asyncio.run(
-        _load(base + path, method=method, bodies=bodies, seconds=seconds, clients=clients)
+        _load(
+            base + path,
+            method=method,
+            bodies=bodies,
+            seconds=seconds,
+            clients=clients,
+            urls=[base + p for p in paths] if paths else None,
+            headers=headers,
+        )
     )
     elapsed = time.perf_counter() - started
     return {
@@ -146,10 +171,21 @@ def _measure(
     }
 
 
-def run(ctx: BenchContext) -> list[Measurement]:
+@dataclass
+class ReadSet:
+    """What the read bench's requests need: the verify documents, a credential id and the bearer
+    token of an operator (who reads every credential)."""
+
+    documents: list[dict]
+    credential_id: int
+    token: str
+
+
+def setup_read_set(ctx: BenchContext) -> ReadSet:
+    """A fresh suite on the bench's anvil; an institution and COUNT credentials made through the
+    services and the outbox, and 20 public campaigns (one active)."""
     from campaigns.models import Campaign, CampaignStatus
     from credentials import services as credentials
-    from credentials.fingerprints import fingerprint_of
     from credentials.models import Credential
     from issuers.models import Company
 
@@ -203,8 +239,13 @@ def run(ctx: BenchContext) -> list[Measurement]:
     from django.contrib.auth import get_user_model
 
     reader = get_user_model().objects.get(pk=owner.pk)  # an operator reads credentials
-    token = _token_for(reader)
+    return ReadSet(documents=documents, credential_id=credential_id, token=_token_for(reader))
 
+
+@contextmanager
+def serving(ctx: BenchContext) -> Iterator[tuple[str, CountingProxy]]:
+    """gunicorn (2 workers, deploy/gunicorn.conf.py) serving the platform plus the baseline route,
+    its chain calls through a counting proxy: yields (base URL, proxy)."""
     proxy = CountingProxy(ctx.node.url)
     port = free_port()
     root = Path(__file__).resolve().parent.parent
@@ -233,11 +274,23 @@ def run(ctx: BenchContext) -> list[Measurement]:
         cwd=root,
         log_path=root / "var" / "bench-logs" / "gunicorn.log",
     ).start()
-    credential_path = f"/api/credentials/{credential_id}/"
-    verify_bodies = [{"document": d} for d in documents]
     try:
         wait_until(lambda: port_is_open("127.0.0.1", port), timeout=60, what="gunicorn")
-        base = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proxy
+    finally:
+        web.stop()
+        proxy.close()
+
+
+def run(ctx: BenchContext) -> list[Measurement]:
+    from credentials.fingerprints import fingerprint_of
+    from credentials.models import Credential
+
+    read_set = setup_read_set(ctx)
+    documents, token = read_set.documents, read_set.token
+    credential_path = f"/api/credentials/{read_set.credential_id}/"
+    verify_bodies = [{"document": d} for d in documents]
+    with serving(ctx) as (base, proxy):
         _measure(base, "warm-up", "/api/campaigns/", proxy, seconds=2)
         # The ceiling twice (before and after the endpoints), so a load change on this shared
         # machine during the run shows, and the ratios use the mean of the two.
@@ -274,9 +327,6 @@ def run(ctx: BenchContext) -> list[Measurement]:
             seconds=min(DURATION, 10),
         )
         Credential.objects.filter(batch__isnull=True).update(status="issued")
-    finally:
-        web.stop()
-        proxy.close()
     baseline_rps = statistics.fmean(run["rps"] for run in baseline_runs)
     rows = [
         Measurement(
@@ -445,17 +495,6 @@ def _token_for(user) -> str:
 
 
 def _measure_authenticated(base: str, path: str, token: str, proxy: CountingProxy, **options) -> dict:
-    import aiohttp
-
-    original = aiohttp.ClientSession
-
-    class Authenticated(original):  # the same load, with the operator's bearer token
-        def __init__(self, *args, **kwargs) -> None:
-            kwargs.setdefault("headers", {"Authorization": f"Bearer {token}"})
-            super().__init__(*args, **kwargs)
-
-    aiohttp.ClientSession = Authenticated
-    try:
-        return _measure(base, f"GET {path.rsplit('/', 2)[0]}/{{id}}/", path, proxy, **options)
-    finally:
-        aiohttp.ClientSession = original
+    """The same load with the operator's bearer token (`paths`: several credentials in turn)."""
+    name = f"GET {path.rsplit('/', 2)[0]}/{{id}}/"
+    return _measure(base, name, path, proxy, headers={"Authorization": f"Bearer {token}"}, **options)

@@ -191,6 +191,18 @@ def shown_status_annotation(model: type[models.Model], rules: Sequence[ShownRule
     return models.Case(*whens, default=models.F("status"), output_field=models.CharField())
 
 
+def where_shown(queryset: models.QuerySet, rules: Sequence[ShownRule], value: str) -> models.QuerySet:
+    """Rows whose shown status is `value`. The stored statuses that can show it come first (a plain
+    indexed filter the planner estimates well: at 2,000 campaigns the CASE alone was estimated at 9
+    rows of 1,250 and planned as a nested loop 10x slower), then the rules' SQL on those rows only."""
+    stored = {str(value), *(str(s) for rule in rules if str(rule.shown) == str(value) for s in rule.statuses)}
+    return (
+        queryset.filter(status__in=sorted(stored))
+        .annotate(shown_status=shown_status_annotation(queryset.model, rules))
+        .filter(shown_status=value)
+    )
+
+
 class _NotLoaded(Exception):
     """The outbox rows a rule needs were not prefetched with the row."""
 

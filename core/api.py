@@ -206,6 +206,18 @@ class StandardPagination(PageNumberPagination):
                 )
         return parameters
 
+    def first_page(self, rows: list, count: int, request) -> list:
+        """What `paginate_queryset` answers for the first page when the caller read that page's
+        `rows` and the total `count` itself (one statement: e.g. campaigns.selectors's), so that
+        `get_paginated_response` gives the same `count`, `next` and `previous`."""
+        self.request = request
+        paginator = self.django_paginator_class(rows, self.get_page_size(request))
+        paginator.count = count  # a cached_property: the total given, not len(rows)
+        self.page = paginator.page(1)
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(self.page)
+
     def paginate_queryset(self, queryset, request, view=None):
         for name in (self.page_query_param, self.page_size_query_param):
             raw = request.query_params.get(name)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, router
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import KycSummary
 from blockchain.models import ChainEvent, ChainTransaction, TxStatus
 from blockchain.selectors import (
+    PREFETCHED_TRANSACTIONS,
+    SUMMARY_FIELDS,
     InFlight,
     Requested,
     ShownRule,
@@ -19,6 +23,7 @@ from blockchain.selectors import (
     shown_status_annotation,
 )
 from core.api import StateConflict
+from core.rows import JsonRows, RowReader
 from credentials.models import (
     INELIGIBLE_MEMBER_ROLES,
     Credential,
@@ -90,6 +95,122 @@ def credentials_for(user: User) -> QuerySet[Credential]:
     if user.wallet_verified and user.wallet_address:
         visible |= Q(subject_wallet=user.wallet_address)
     return credentials.filter(visible).distinct()
+
+
+# --- one credential, one statement (GET /api/credentials/{id}/) -----------------------------------
+#
+# `credentials_for(user).get(pk=…)` costs the ORM building and compiling a three-table SELECT of every
+# column, then a second statement for the outbox rows (a third for a batched credential's batch's),
+# on every request. `credential_detail` reads what the API shows of one credential with the same
+# visibility in one statement built once per process: the credential's shown columns, its
+# institution's address and `active`, its batch's id and root, and both sets of outbox rows
+# (SUMMARY_FIELDS) as JSON arrays. It returns what `credentials_for` would (a Credential with its
+# institution and batch cached and `PREFETCHED_TRANSACTIONS` set on it and its batch), so
+# `shown_status`, `chain` and `valid` are computed by the same code; tests compare the two reads.
+
+# The credential columns the API shows or computes from (CredentialSerializer, the shown-status rules,
+# `valid`, `expired`); the rest stay deferred.
+_DETAIL_CREDENTIAL = RowReader(
+    Credential,
+    [
+        "id", "share_id", "institution_id", "subject_wallet", "credential_type", "document",
+        "fingerprint", "onchain_id", "batch_id", "leaf", "proof", "expires_at", "status", "issued_at",
+        "revocation_reason", "revocation_requested_at", "revoked_at", "last_chain_error", "created_at",
+    ],
+)  # fmt: skip
+_DETAIL_INSTITUTION = RowReader(Institution, ["id", "address", "active"])
+_DETAIL_BATCH = RowReader(CredentialBatch, ["id", "public_id", "merkle_root"])
+# The outbox rows the API reads (what chain_transactions_prefetch loads), aggregated in the statement.
+_OUTBOX = JsonRows(ChainTransaction, SUMMARY_FIELDS)
+
+
+def _outbox_about(alias: str, object_id: str) -> str:
+    """The outbox rows about the row `object_id` (an SQL expression) of the content type given as the
+    subquery's one parameter."""
+    content_type, subject = _OUTBOX.column(alias, "content_type"), _OUTBOX.column(alias, "object_id")
+    return _OUTBOX.sql(alias, where=f"{content_type} = %s AND {subject} = {object_id}")
+
+
+class _CredentialDetailRead:
+    def __init__(self) -> None:
+        self.sql: dict[tuple[str, bool], str] = {}
+
+    def _sql(self, alias: str, *, scoped: bool) -> str:
+        sql = self.sql.get((alias, scoped))
+        if sql is not None:
+            return sql
+        q = connections[alias].ops.quote_name
+        credential, institution, batch = Credential._meta, Institution._meta, CredentialBatch._meta
+        c_pk, c_institution, c_batch, c_subject = (
+            q(credential.pk.column),
+            q(credential.get_field("institution").column),
+            q(credential.get_field("batch").column),
+            q(credential.get_field("subject_wallet").column),
+        )
+        columns = [
+            *_DETAIL_CREDENTIAL.columns(alias, "c"),
+            *_DETAIL_INSTITUTION.columns(alias, "i"),
+            *_DETAIL_BATCH.columns(alias, "b"),
+            _outbox_about(alias, f"c.{c_pk}"),
+            _outbox_about(alias, f"c.{c_batch}"),
+        ]
+        # Every name comes from the models' _meta, quoted; values are parameters.
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {q(credential.db_table)} c "  # noqa: S608  # nosec B608
+            f"INNER JOIN {q(institution.db_table)} i ON i.{q(institution.pk.column)} = c.{c_institution} "
+            f"LEFT OUTER JOIN {q(batch.db_table)} b ON b.{q(batch.pk.column)} = c.{c_batch} "
+            f"WHERE c.{c_pk} = %s"
+        )
+        if scoped:  # credentials_for's visibility: a member of its institution, or its subject
+            members = institution.get_field("members").remote_field.through._meta
+            m_institution, m_user = (
+                q(members.get_field("institution").column),
+                q(members.get_field("user").column),
+            )
+            sql += (
+                f" AND (EXISTS (SELECT 1 FROM {q(members.db_table)} m "  # noqa: S608  # nosec B608
+                f"WHERE m.{m_institution} = c.{c_institution} AND m.{m_user} = %s) OR c.{c_subject} = %s)"
+            )
+        self.sql[(alias, scoped)] = sql
+        return sql
+
+    def __call__(self, user: User, pk: int) -> Credential | None:
+        if not user.is_authenticated or not 0 < pk < 2**63:
+            return None
+        alias = router.db_for_read(Credential)
+        if connections[alias].vendor != "postgresql":  # JSON aggregates: PostgreSQL's (SQLite: `make run`)
+            return credentials_for(user).filter(pk=pk).first()
+        types = ContentType.objects.db_manager(alias)
+        params: list = [
+            types.get_for_model(Credential).pk,
+            types.get_for_model(CredentialBatch).pk,
+            pk,
+        ]
+        scoped = not user.has_role("compliance", "operator")
+        if scoped:
+            # Without a verified wallet: NULL, which equals nothing (subject_wallet is never NULL).
+            wallet = user.wallet_address if user.wallet_verified and user.wallet_address else None
+            params += [user.pk, wallet]
+        with connections[alias].cursor() as cursor:
+            cursor.execute(self._sql(alias, scoped=scoped), params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        n, m = len(_DETAIL_CREDENTIAL), len(_DETAIL_CREDENTIAL) + len(_DETAIL_INSTITUTION)
+        credential = _DETAIL_CREDENTIAL.build(alias, row[:n])
+        Credential.institution.field.set_cached_value(credential, _DETAIL_INSTITUTION.build(alias, row[n:m]))
+        batch = None
+        if credential.batch_id is not None:
+            batch = _DETAIL_BATCH.build(alias, row[m : m + len(_DETAIL_BATCH)])
+            setattr(batch, PREFETCHED_TRANSACTIONS, _OUTBOX.build(alias, row[-1]))
+        Credential.batch.field.set_cached_value(credential, batch)
+        setattr(credential, PREFETCHED_TRANSACTIONS, _OUTBOX.build(alias, row[-2]))
+        return credential
+
+
+credential_detail = _CredentialDetailRead()
+"""`credential_detail(user, pk)`: the credential `credentials_for(user)` would give for `pk`, read with
+everything the API shows of it in one statement, or None (no such credential, or not the user's)."""
 
 
 def institutions() -> QuerySet[Institution]:

@@ -12,6 +12,7 @@ from accounts.models import User
 from blockchain.chain.fields import EthereumAddressField, address_schema
 from blockchain.selectors import chain_summary, latest_transaction
 from blockchain.serializers import ChainStatusField
+from core.representation import Representation
 from credentials.bundles import BUNDLE_FORMAT
 from credentials.fingerprints import CREDENTIAL_SCHEME, LEAF_ENCODING
 from credentials.models import SHARE_ID_PATTERN, Credential, CredentialBatch, CredentialStatus, Institution
@@ -113,6 +114,12 @@ class CredentialSerializer(serializers.ModelSerializer):
 
     def get_batch_id(self, credential: Credential) -> str | None:
         return str(credential.batch.public_id) if credential.batch_id else None
+
+
+# `CredentialSerializer(credential).data` with the serializer's fields built once per process
+# (core.representation): the hot read (`GET /api/credentials/{id}/`) shows a row from
+# `selectors.credential_detail` with it. CredentialSerializer reads nothing but the credential.
+credential_representation = Representation(CredentialSerializer)
 
 
 class DocumentField(serializers.JSONField):
@@ -391,6 +398,10 @@ class VerificationSerializer(serializers.Serializer):
     @extend_schema_field(VerificationCheckSerializer(many=True))
     def get_checks(self, result) -> list[dict]:
         return checks_of(result)
+
+
+# `VerificationSerializer(result).data`, fields built once (POST /api/blockchain/verify/).
+verification_representation = Representation(VerificationSerializer)
 
 
 class CredentialStatusRequestSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blockchain.selectors import chain_summary, latest_transaction
+from blockchain.selectors import chain_summary, latest_transaction, where_shown
 from core.api import role_required
 from core.query_params import KnownQueryParameters
 from loans import selectors, services
@@ -71,7 +71,7 @@ class LoanFilter(django_filters.FilterSet):
 
     def filter_shown_status(self, queryset, name, value):
         """Only a filtered list pays for the SQL form of the shown status."""
-        return selectors.with_shown_status(queryset).filter(shown_status=value)
+        return where_shown(queryset, selectors.SHOWN_STATUS_RULES, value)
 
     def filter_currency(self, queryset, name, value):
         return queryset.filter(currency=value.upper())

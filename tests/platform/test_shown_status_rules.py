@@ -24,7 +24,7 @@ from django.utils import timezone
 from eth_account import Account
 
 from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction, TxStatus
-from blockchain.selectors import InFlight, Requested, derive_shown_status
+from blockchain.selectors import InFlight, Requested, derive_shown_status, where_shown
 from campaigns import selectors as campaign_selectors
 from campaigns.models import Campaign, CampaignStatus, Investment, InvestmentStatus, RejectionReason
 from credentials import selectors as credential_selectors
@@ -150,6 +150,10 @@ def check_agreement(*, row, related: dict, rules, statuses, annotate, selected, 
             dict(zip(requested, requested_values, strict=True)),
             subject_states,
         )
+        # The list filter (`?status=`) finds the row by what it shows, and not by another status.
+        other = next(v for v in (str(status), *sorted(_shown_values(rules))) if v != in_sql)
+        assert where_shown(model.objects.filter(pk=row.pk), rules, in_sql).exists()
+        assert not where_shown(model.objects.filter(pk=row.pk), rules, other).exists()
         seen.add(in_sql)
     assert checked
     return seen
