@@ -262,42 +262,12 @@ def _seed():
 def _seed_campaigns(owner) -> None:
     """20 public campaigns of one company (as the api_reads bench makes them), unless the database
     has 20 already (the page the profile reads is the first 20 public ones, at most 50)."""
-    import time as _time
-
-    from django.utils import timezone
-    from eth_account import Account
-
+    from bench.api_reads import seed_public_campaigns
     from campaigns.models import Campaign, CampaignStatus
-    from issuers.models import Company
 
     if Campaign.objects.filter(status__in=[CampaignStatus.ACTIVE, CampaignStatus.SUCCESSFUL]).count() >= 20:
         return
-    company = Company.objects.create(
-        owner=owner,
-        legal_name="Profile AG",
-        registration_number=f"P-{_time.time_ns()}",
-        country="CH",
-        wallet_address=Account.create().address,
-        document_cid="QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
-    )
-    Campaign.objects.bulk_create(
-        [
-            Campaign(
-                issuer=company,
-                title=f"Public {i}",
-                goal=1000,
-                hard_cap=2000,
-                min_investment=10,
-                share_price=1,
-                starts_at=timezone.now(),
-                ends_at=timezone.now() + timezone.timedelta(days=30),
-                status=CampaignStatus.SUCCESSFUL if i else CampaignStatus.ACTIVE,
-                contract_address=Account.create().address,
-                campaign_ref="0x" + f"{_time.time_ns():032x}{i + 1:032x}",
-            )
-            for i in range(20)
-        ]
-    )
+    seed_public_campaigns(owner=owner, legal_name="Profile AG")
 
 
 def _seed_verifiable():

@@ -184,10 +184,8 @@ class ReadSet:
 def setup_read_set(ctx: BenchContext) -> ReadSet:
     """A fresh suite on the bench's anvil; an institution and COUNT credentials made through the
     services and the outbox, and 20 public campaigns (one active)."""
-    from campaigns.models import Campaign, CampaignStatus
     from credentials import services as credentials
     from credentials.models import Credential
-    from issuers.models import Company
 
     w3 = build_web3(ctx.node.url)
     record_suite(chain_id=settings.CHAIN_ID, deployed=deploy_suite_onchain(w3=w3, signer=get_signer()))
@@ -207,16 +205,32 @@ def setup_read_set(ctx: BenchContext) -> ReadSet:
         )
     settle_outbox()
     owner = _public_campaign_owner()
+    seed_public_campaigns(owner=owner, legal_name="Bench AG")
+    credential_id = Credential.objects.order_by("id").values_list("pk", flat=True)[0]
+    from django.contrib.auth import get_user_model
+
+    reader = get_user_model().objects.get(pk=owner.pk)  # an operator reads credentials
+    return ReadSet(documents=documents, credential_id=credential_id, token=_token_for(reader))
+
+
+def seed_public_campaigns(*, owner, legal_name: str, count: int = 20) -> None:
+    """COUNT public campaigns of one new company owned by OWNER, the first active and the rest
+    successful (what GET /api/campaigns/ lists); addresses and refs unique across repeated runs."""
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, CampaignStatus
+    from issuers.models import Company
+
+    run = time.time_ns()
     company = Company.objects.create(
         owner=owner,
-        legal_name="Bench AG",
-        registration_number=f"B-{time.time_ns()}",
+        legal_name=legal_name,
+        registration_number=f"B-{run}",
         country="CH",
         wallet_address=Account.create().address,
         document_cid="QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
     )
-    from django.utils import timezone
-
+    now = timezone.now()
     Campaign.objects.bulk_create(
         [
             Campaign(
@@ -226,20 +240,15 @@ def setup_read_set(ctx: BenchContext) -> ReadSet:
                 hard_cap=2000,
                 min_investment=10,
                 share_price=1,
-                starts_at=timezone.now(),
-                ends_at=timezone.now() + timezone.timedelta(days=30),
+                starts_at=now,
+                ends_at=now + timezone.timedelta(days=30),
                 status=CampaignStatus.SUCCESSFUL if i else CampaignStatus.ACTIVE,
-                contract_address="0x" + f"{i + 1:040x}",
-                campaign_ref="0x" + f"{i + 1:064x}",
+                contract_address=Account.create().address,
+                campaign_ref="0x" + f"{run:032x}{i + 1:032x}",
             )
-            for i in range(20)
+            for i in range(count)
         ]
     )
-    credential_id = Credential.objects.order_by("id").values_list("pk", flat=True)[0]
-    from django.contrib.auth import get_user_model
-
-    reader = get_user_model().objects.get(pk=owner.pk)  # an operator reads credentials
-    return ReadSet(documents=documents, credential_id=credential_id, token=_token_for(reader))
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from pydantic_core import from_json
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc import HTTPProvider
@@ -23,11 +24,6 @@ from blockchain.chain.metrics import RPC_CALLS, RPC_ERRORS, RPC_LATENCY
 # endpoints, "none could serve it" is failover.EndpointsUnavailable, a requests.ConnectionError.
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 
-
-try:  # installed with web3 (pydantic); the standard library's parser when it is not
-    from pydantic_core import from_json as _from_json
-except ImportError:  # pragma: no cover
-    _from_json = None
 
 # Responses this large (eth_getLogs over a range, receipt batches) are parsed by pydantic-core's JSON
 # parser (Rust): the same Python values as json.loads, 2-3x faster on 10 MB of logs, straight from
@@ -69,8 +65,8 @@ class InstrumentedHTTPProvider(HTTPProvider):
     def decode_rpc_response(self, raw_response: bytes) -> Any:
         # Not JSON (a proxy's error page, a cut body): the endpoint failed, the next one may answer.
         try:
-            if _from_json is not None and len(raw_response) >= LARGE_RESPONSE_BYTES:
-                return _from_json(raw_response)
+            if len(raw_response) >= LARGE_RESPONSE_BYTES:
+                return from_json(raw_response)
             return super().decode_rpc_response(raw_response)
         except ValueError as exc:
             raise UnreadableResponse(f"not a JSON-RPC answer ({len(raw_response)} bytes)") from exc

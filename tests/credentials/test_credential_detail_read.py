@@ -12,18 +12,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from eth_account import Account
 from rest_framework.renderers import JSONRenderer
 
-from blockchain.models import ChainTransaction, TxStatus
+from blockchain.models import TxStatus
 from credentials import selectors
 from credentials.models import Credential, CredentialBatch, CredentialStatus, Institution
 from credentials.onchain.intents import BATCH_KIND, ISSUE_KIND, REVOKE_KIND
 from credentials.serializers import CredentialSerializer, credential_representation
+from tests.support.outbox import outbox_row
 from tests.support.users import create_user, jwt_client
 
 pytestmark = pytest.mark.django_db
@@ -33,27 +33,6 @@ _numbers = itertools.count(1)
 
 def _hash() -> str:
     return "0x" + uuid.uuid4().hex * 2
-
-
-def _outbox(subject, kind: str, status: str, **fields) -> ChainTransaction:
-    n = next(_numbers)
-    return ChainTransaction.objects.create(
-        kind=kind,
-        idempotency_key=f"detail-read-{uuid.uuid4().hex}",
-        chain_id=31337,
-        contract_name="CredentialVault",
-        contract_address=Account.create().address,
-        function="f",
-        calldata=b"",
-        content_type=ContentType.objects.get_for_model(subject),
-        object_id=subject.pk,
-        status=status,
-        signer="0x" + "1" * 40,
-        nonce=n,
-        raw_tx=b"\x01",
-        tx_hash=_hash(),
-        **fields,
-    )
 
 
 def _credential(institution: Institution, **fields) -> Credential:
@@ -78,19 +57,19 @@ def _batched(institution: Institution, **fields) -> Credential:
 
 def _issued(institution):
     credential = _credential(institution, onchain_id=next(_numbers) + 10**12)
-    _outbox(credential, ISSUE_KIND, TxStatus.CONFIRMED, block_number=120)
+    outbox_row(credential, ISSUE_KIND, TxStatus.CONFIRMED, block_number=120)
     return credential
 
 
 def _pending(institution):
     credential = _credential(institution)  # stored issued, but its issueCredential is on its way
-    _outbox(credential, ISSUE_KIND, TxStatus.SENT)
+    outbox_row(credential, ISSUE_KIND, TxStatus.SENT)
     return credential
 
 
 def _failed(institution):
     credential = _credential(institution, status=CredentialStatus.PENDING, issued_at=None)
-    _outbox(
+    outbox_row(
         credential,
         ISSUE_KIND,
         TxStatus.FAILED,
@@ -106,7 +85,7 @@ def _revoking(institution):
     credential.revocation_requested_at = timezone.now()
     credential.revocation_reason = "a typo in the name"
     credential.save()
-    _outbox(credential, REVOKE_KIND, TxStatus.QUEUED)
+    outbox_row(credential, REVOKE_KIND, TxStatus.QUEUED)
     return credential
 
 
@@ -116,7 +95,7 @@ def _revoked(institution):
     Credential.objects.filter(pk=credential.pk).update(
         status=CredentialStatus.REVOKED, revocation_requested_at=now, revoked_at=now, revocation_reason="x"
     )
-    _outbox(credential, REVOKE_KIND, TxStatus.CONFIRMED, block_number=130)
+    outbox_row(credential, REVOKE_KIND, TxStatus.CONFIRMED, block_number=130)
     return credential
 
 
@@ -134,14 +113,14 @@ def _no_document(institution):
 
 def _batch_anchoring(institution):
     credential = _batched(institution)
-    _outbox(credential.batch, BATCH_KIND, TxStatus.MINED, block_number=140)
+    outbox_row(credential.batch, BATCH_KIND, TxStatus.MINED, block_number=140)
     return credential
 
 
 def _batch_anchored_then_revoking(institution):
     credential = _batched(institution)
-    _outbox(credential.batch, BATCH_KIND, TxStatus.CONFIRMED, block_number=141)
-    _outbox(credential, "credentials.revoke_batch_leaf", TxStatus.SIGNED)
+    outbox_row(credential.batch, BATCH_KIND, TxStatus.CONFIRMED, block_number=141)
+    outbox_row(credential, "credentials.revoke_batch_leaf", TxStatus.SIGNED)
     Credential.objects.filter(pk=credential.pk).update(revocation_requested_at=timezone.now())
     return credential
 

@@ -11,18 +11,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from eth_account import Account
 from rest_framework.test import APIClient
 
-from blockchain.models import ChainTransaction, TxStatus
+from blockchain.models import TxStatus
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.onchain.intents import CREATE_KIND, FINALIZE_KIND
 from core.api import StandardPagination
 from issuers.models import Company
+from tests.support.outbox import outbox_row
 from tests.support.users import create_user, jwt_client
 
 pytestmark = pytest.mark.django_db
@@ -68,27 +68,6 @@ def _campaign(company, status, **fields) -> Campaign:
     return Campaign.objects.create(**values)
 
 
-def _outbox(subject, kind: str, status: str, **fields) -> ChainTransaction:
-    n = next(_numbers)
-    return ChainTransaction.objects.create(
-        kind=kind,
-        idempotency_key=f"first-page-{uuid.uuid4().hex}",
-        chain_id=31337,
-        contract_name="CampaignFactory",
-        contract_address=Account.create().address,
-        function="f",
-        calldata=b"",
-        content_type=ContentType.objects.get_for_model(subject),
-        object_id=subject.pk,
-        status=status,
-        signer="0x" + "1" * 40,
-        nonce=n,
-        raw_tx=b"\x01",
-        tx_hash=_hash(),
-        **fields,
-    )
-
-
 @pytest.fixture
 def world():
     owner, _ = create_user("issuer")
@@ -102,12 +81,12 @@ def world():
         return _company(other_issuer)
 
     deploying = _campaign(mine(), CampaignStatus.ACTIVE, raised="12.5", investor_count=3)
-    _outbox(deploying, CREATE_KIND, TxStatus.SENT)
+    outbox_row(deploying, CREATE_KIND, TxStatus.SENT)
     closing = _campaign(theirs(), CampaignStatus.SUCCESSFUL, closed_at=timezone.now())
-    _outbox(closing, CREATE_KIND, TxStatus.CONFIRMED, block_number=10)
-    _outbox(closing, FINALIZE_KIND, TxStatus.MINED, block_number=20)
+    outbox_row(closing, CREATE_KIND, TxStatus.CONFIRMED, block_number=10)
+    outbox_row(closing, FINALIZE_KIND, TxStatus.MINED, block_number=20)
     failed_tx = _campaign(mine(), CampaignStatus.ACTIVE)
-    _outbox(
+    outbox_row(
         failed_tx,
         FINALIZE_KIND,
         TxStatus.FAILED,

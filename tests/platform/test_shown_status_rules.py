@@ -18,8 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from eth_account import Account
 
@@ -32,6 +31,7 @@ from credentials.models import Credential, CredentialBatch, CredentialStatus, In
 from issuers.models import Company
 from loans import selectors as loan_selectors
 from loans.models import Loan, LoanStatus
+from tests.support.outbox import outbox_row
 from tests.support.users import create_user
 
 pytestmark = pytest.mark.django_db
@@ -47,26 +47,6 @@ def _hash() -> str:
 
 def _address() -> str:
     return Account.create().address
-
-
-def _transaction(subject: models.Model, kind: str, status: str) -> ChainTransaction:
-    n = next(_numbers)
-    return ChainTransaction(
-        kind=kind,
-        idempotency_key=f"shown-status-rules-{n}",
-        chain_id=31337,
-        contract_name="Test",
-        contract_address=_address(),
-        function="f",
-        calldata=b"",
-        content_type=ContentType.objects.get_for_model(subject),
-        object_id=subject.pk,
-        status=status,
-        signer="0x" + "1" * 40,
-        nonce=n,
-        raw_tx=b"\x01",
-        tx_hash=_hash(),
-    )
 
 
 @dataclass
@@ -128,7 +108,7 @@ def check_agreement(*, row, related: dict, rules, statuses, annotate, selected, 
             if chosen is None:
                 continue
             target = row if subject.relation is None else related[subject.relation]
-            transactions.append(_transaction(target, NOISE_KIND, TxStatus.QUEUED))
+            transactions.append(outbox_row(target, NOISE_KIND, TxStatus.QUEUED, save=False))
             for offset, (kind, state) in enumerate(zip(subject.kinds, chosen, strict=True)):
                 if state == "in_flight":
                     tx_status = IN_FLIGHT_STATUSES[(index + offset) % len(IN_FLIGHT_STATUSES)]
@@ -136,7 +116,7 @@ def check_agreement(*, row, related: dict, rules, statuses, annotate, selected, 
                     tx_status = SETTLED_STATUSES[(index + offset) % len(SETTLED_STATUSES)]
                 else:
                     continue
-                transactions.append(_transaction(target, kind, tx_status))
+                transactions.append(outbox_row(target, kind, tx_status, save=False))
         ChainTransaction.objects.bulk_create(transactions)
 
         in_sql = annotate(model.objects.filter(pk=row.pk)).values_list("shown_status", flat=True).get()
@@ -294,7 +274,8 @@ def test_a_row_read_without_its_outbox_rows_is_read_through_sql():
         approved_at=timezone.now(),
         status=LoanStatus.ANCHORED,
     )
-    ChainTransaction.objects.bulk_create([_transaction(loan, loan_selectors.STORE_KIND, TxStatus.SENT)])
+    row = outbox_row(loan, loan_selectors.STORE_KIND, TxStatus.SENT, save=False)
+    ChainTransaction.objects.bulk_create([row])
     plain = Loan.objects.get(pk=loan.pk)
     assert derive_shown_status(plain, loan_selectors.SHOWN_STATUS_RULES) is None
     assert loan_selectors.shown_status(plain) == LoanStatus.ANCHORING
@@ -353,10 +334,12 @@ def test_the_api_reads_only_the_prefetched_outbox_fields(monkeypatch):
         for rule in rules:
             if isinstance(rule.when, InFlight):
                 target = batch if rule.when.relation else subject
-                transactions += [_transaction(target, kind, TxStatus.MINED) for kind in rule.when.kinds]
+                transactions += [
+                    outbox_row(target, kind, TxStatus.MINED, save=False) for kind in rule.when.kinds
+                ]
     for subject in (company, campaign, investment, institution, batch, credential, loan):
         for tx_status in (TxStatus.SENT, TxStatus.CONFIRMED, TxStatus.FAILED):
-            tx = _transaction(subject, NOISE_KIND, tx_status)
+            tx = outbox_row(subject, NOISE_KIND, tx_status, save=False)
             tx.block_number = 7
             tx.error_code = "Failed" if tx_status == TxStatus.FAILED else ""
             transactions.append(tx)

@@ -1,8 +1,16 @@
-"""Driving the outbox in-process (sender + confirmer against anvil) and waiting for conditions."""
+"""Driving the outbox in-process (sender + confirmer against anvil), waiting for conditions, and
+outbox rows written straight into the table for read-path tests that need no chain."""
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import time
+import uuid
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from eth_utils import to_checksum_address
 
 from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
 from blockchain.outbox.confirmer import confirm_pending
@@ -29,3 +37,35 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "c
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+_nonces = itertools.count(1)
+
+
+def outbox_row(
+    subject: models.Model, kind: str, status: str, *, save: bool = True, **fields
+) -> ChainTransaction:
+    """An outbox row of SUBJECT in STATUS as the sender would have left it (signed, hashed, a nonce of
+    its own), saved unless `save=False` (for bulk_create); FIELDS override any column."""
+    nonce = next(_nonces)
+    values = {
+        "kind": kind,
+        "idempotency_key": f"test-row-{uuid.uuid4().hex}",
+        "chain_id": 31337,
+        "contract_name": "Test",
+        "contract_address": to_checksum_address("0x" + secrets.token_hex(20)),
+        "function": "f",
+        "calldata": b"",
+        "content_type": ContentType.objects.get_for_model(subject),
+        "object_id": subject.pk,
+        "status": status,
+        "signer": "0x" + "1" * 40,
+        "nonce": nonce,
+        "raw_tx": b"\x01",
+        "tx_hash": "0x" + uuid.uuid4().hex * 2,
+        **fields,
+    }
+    row = ChainTransaction(**values)
+    if save:
+        row.save()
+    return row
