@@ -675,8 +675,8 @@ def test_large_answers_are_parsed_by_the_fast_parser_with_json_s_values(monkeypa
     raw = json.dumps({"jsonrpc": "2.0", "id": 1, "result": logs}).encode()
     assert len(raw) >= client.LARGE_RESPONSE_BYTES
     parsed = []
-    fast = client._from_json
-    monkeypatch.setattr(client, "_from_json", lambda body: parsed.append(len(body)) or fast(body))
+    fast = client.from_json
+    monkeypatch.setattr(client, "from_json", lambda body: parsed.append(len(body)) or fast(body))
     provider = client.InstrumentedHTTPProvider("http://127.0.0.1:1")
     assert provider.decode_rpc_response(raw) == json.loads(raw)
     assert parsed == [len(raw)]
