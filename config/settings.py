@@ -19,6 +19,7 @@ from core.env_checks import (
     signer_pool_problems,
 )
 from core.log_format import logging_config
+from core.redis import RETRY_OPTIONS as REDIS_RETRY_OPTIONS
 from core.secrets import Secret
 from core.sentry import init_sentry
 
@@ -249,6 +250,7 @@ if USES_REDIS:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="lb"),
+            "OPTIONS": dict(REDIS_RETRY_OPTIONS),  # bounded retries, as core.redis's clients
         }
     }
 else:

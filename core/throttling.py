@@ -159,18 +159,33 @@ def acquire(limits: Sequence[Limit]) -> float:
     return 0.0
 
 
+# After the cache fails, requests go uncounted this long before it is tried again.
+UNCOUNTED_PAUSE_SECONDS = 5.0
+_uncounted_until = 0.0
+
+
 def check(limits: Sequence[Limit | None], *, scope: str) -> int | None:
     """Count one request under `limits` (None entries are scopes turned off): None when it may
     go on, otherwise the whole seconds to wait (at least 1). With Redis down the request goes on."""
+    global _uncounted_until
     active = [limit for limit in limits if limit is not None]
     if not active:
+        return None
+    if now() < _uncounted_until:
         return None
     try:
         wait = acquire(active)
     except Exception:
         # Rate limiting is protection, not a dependency: with Redis down the site keeps answering
-        # (health reports the broker) rather than failing every request.
-        logger.warning("throttle %s not counted: cache unavailable", scope, exc_info=True)
+        # (health reports the broker) rather than failing every request; and for a while it stops
+        # asking, so that only one request per process in each pause waits on the dead server.
+        _uncounted_until = now() + UNCOUNTED_PAUSE_SECONDS
+        logger.warning(
+            "throttle %s not counted: cache unavailable; not counting for %ss",
+            scope,
+            UNCOUNTED_PAUSE_SECONDS,
+            exc_info=True,
+        )
         return None
     return max(1, math.ceil(wait)) if wait > 0 else None
 
