@@ -52,8 +52,11 @@ browser:
 # picks tests; `make test SMOKE_NODES=` leaves it out, `SMOKE_RPC_URL=` moves its port.
 SMOKE_NODES ?= hardhat anvil
 SMOKE_RPC_URL ?= http://127.0.0.1:18546
+# The whole suite runs as two pytest sessions side by side (devtools/run_tests.py: each its own test
+# database, Redis databases, anvil port and log file; TEST_SHARDS=1 for one); PYTEST_ARGS runs pytest
+# alone on what it names.
 test: $(STAMP_DEV) $(STAMP_NPM) browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(if $(PYTEST_ARGS),$(PY) -m pytest $(PYTEST_ARGS),$(PY) -m devtools.run_tests)
 	@for node in $(if $(PYTEST_ARGS),,$(SMOKE_NODES)); do \
 	  echo "node smoke suite on $$node ($(SMOKE_RPC_URL))"; \
 	  CHAIN_RPC_URL=$(SMOKE_RPC_URL) CHAIN_RPC_URLS=$(SMOKE_RPC_URL) SMOKE_NODE=$$node \

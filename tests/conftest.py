@@ -81,7 +81,7 @@ def anvil_node():
     node = AnvilNode(
         port=port,
         chain_id=settings.CHAIN_ID,
-        log_path=LOG_DIR / "anvil.log",
+        log_path=LOG_DIR / f"anvil-{port}.log",  # `make test`'s shards each run a node
         # Every block the session ever mines keeps its state, so a reorg or historical read down to
         # the snapshot base works however late a test runs (a full run mines some thousands).
         historical_states=SESSION_HISTORICAL_STATES,

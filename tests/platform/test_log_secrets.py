@@ -1,8 +1,9 @@
 """After the whole run: no log line of any platform process contains the signer key or a password.
 
-Runs last (marker `last`). It reads what this session appended to the shared JSON log file (the test
-process, Celery workers and gunicorn all write there) and the output files of the workers and the
-poller. The anvil nodes' logs are not ours: anvil prints its well-known dev keys in its banner.
+Runs last (marker `last`), in each of `make test`'s shards (devtools/run_tests.py). It reads what this
+session appended to its JSON log file (the test process, Celery workers and gunicorn all write there)
+and the output files of the workers and the poller, its own and the other shard's. The anvil nodes'
+logs are not ours: anvil prints its well-known dev keys in its banner.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def test_no_log_line_of_the_run_contains_the_signer_key_or_a_password(make_user)
     assert weak.status_code == 400
 
     logs = this_runs_logs()
-    assert logs["platform.log"].count("\n") > 0, "the run wrote no log lines: the check would prove nothing"
+    written = logs[Path(os.environ["LOG_FILE"]).name]
+    assert written.count("\n") > 0, "the run wrote no log lines: the check would prove nothing"
     secrets = secret_spellings()
     assert password in secrets and WRONG_PASSWORD in secrets
     leaks = [
