@@ -82,7 +82,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 ROLES = ["operator", "compliance", "issuer", "investor", "institution"]
 # Examples per operation in the fuzzing phase; the coverage phase adds its own deterministic cases
 # (boundary values, wrong types, missing fields) on top.
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 25
 SCHEMA_CONFIG = schemathesis.Config.from_dict(
     {
         "generation": {"mode": "all", "database": "none", "deterministic": True},

@@ -18,7 +18,7 @@ from devtools.processes import EmbeddedRedis, ManagedProcess, celery_worker_argv
 from tests.support.broker_probe import BY_WORKER, DELIVERIES, SEEN
 
 PRODUCERS = 4
-PER_PRODUCER = 500
+PER_PRODUCER = 1000
 
 
 @pytest.fixture
