@@ -48,6 +48,7 @@ def configure_environment(chain_port: int, redis_url: str) -> None:
     os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("CACHE_KEY_PREFIX", "lbbench")
     os.environ["CHAIN_RPC_URL"] = f"http://127.0.0.1:{chain_port}"
+    os.environ.pop("CHAIN_RPC_URLS", None)  # the bench's own node, whatever the shell exported
     os.environ.setdefault("CHAIN_ID", "31337")
     os.environ.setdefault("CHAIN_CONFIRMATIONS", "0")
     # One client address makes every request here: the rate limits stay on (their Redis INCR is part

@@ -15,6 +15,7 @@ from core.env_checks import (
     DEV_SECRET_KEY,
     EnvironmentFacts,
     environment_problems,
+    rpc_url_problems,
     safe_confirmations,
     signer_pool_problems,
 )
@@ -53,6 +54,10 @@ CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 # Ordered RPC endpoints (blockchain/chain/client.py fails over between them); CHAIN_RPC_URL alone still
 # works and is then the only one. Every endpoint must report CHAIN_ID.
 CHAIN_RPC_URLS = env.list("CHAIN_RPC_URLS", default=[CHAIN_RPC_URL])
+if _rpc_problems := rpc_url_problems(
+    rpc_url=env.str("CHAIN_RPC_URL", default=""), rpc_urls=env.list("CHAIN_RPC_URLS", default=[])
+):
+    raise ImproperlyConfigured("Refusing to start: " + "; ".join(_rpc_problems))
 CHAIN_RPC_URL = CHAIN_RPC_URLS[0]
 # RPC failover (blockchain/chain/failover.py): an endpoint leaves service after this many consecutive
 # transport failures, for a cooldown doubled per further failure up to the max; the probe that brings

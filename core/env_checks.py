@@ -113,6 +113,18 @@ def webhook_problems(*, django_env: str, allow_private_targets: bool) -> list[st
     return []
 
 
+def rpc_url_problems(*, rpc_url: str | None, rpc_urls: list[str] | None) -> list[str]:
+    """CHAIN_RPC_URLS wins over CHAIN_RPC_URL; both set and disagreeing means a process (a test, a
+    second worker, an operator's shell that exported one of them) would talk to another node than
+    the one it names. No URL in the message: they may carry API keys."""
+    if rpc_url and rpc_urls and rpc_url.rstrip("/") not in {u.rstrip("/") for u in rpc_urls}:
+        return [
+            "CHAIN_RPC_URL is set and is not one of CHAIN_RPC_URLS, which would be used instead: "
+            "set only CHAIN_RPC_URLS (its first entry is the primary), or include CHAIN_RPC_URL in it"
+        ]
+    return []
+
+
 # Blocks after which a receipt counts as confirmed, per chain id, when CHAIN_CONFIRMATIONS is not set
 # (deploy/README.md has the table and the reasoning). Ethereum and its testnets: two epochs (64 blocks),
 # the finality gadget's horizon; Polygon PoS: 128, deeper than any reorg it has had since its

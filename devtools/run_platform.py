@@ -1,7 +1,7 @@
 """`make run`: the whole platform in the foreground until Ctrl-C.
 
-Starts anvil (unless CHAIN_RPC_URL is set), migrates, deploys the contracts, seeds demo users,
-then runs gunicorn, a Celery worker, Celery beat and the chain poller. Usage:
+Starts anvil (unless CHAIN_RPC_URL or CHAIN_RPC_URLS is set), migrates, deploys the contracts, seeds
+demo users, then runs gunicorn, a Celery worker, Celery beat and the chain poller. Usage:
 python -m devtools.run_platform
 
 - Ctrl-C, SIGTERM or SIGHUP stop every child, anvil last and gracefully: the binary dumps the chain
@@ -198,7 +198,7 @@ def quiet_logging(env: dict[str, str], var: Path) -> None:
 def write_run_env(path: Path, env: dict[str, str]) -> None:
     """What commands in another terminal need to reach this platform (the embedded broker's password
     included, so only this user may read it)."""
-    keys = ("CHAIN_RPC_URL", "DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX")
+    keys = ("CHAIN_RPC_URL", "CHAIN_RPC_URLS", "DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX")
     path.touch(mode=0o600)
     path.chmod(0o600)
     path.write_text(
@@ -235,7 +235,7 @@ def main() -> int:
         )
 
     try:
-        if "CHAIN_RPC_URL" not in env:
+        if "CHAIN_RPC_URL" not in env and "CHAIN_RPC_URLS" not in env:  # else the operator's nodes
             if port_is_open("127.0.0.1", ANVIL_PORT):
                 raise SystemExit(f"[run] port {ANVIL_PORT} is busy: stop that process or set CHAIN_RPC_URL")
             env["CHAIN_RPC_URL"] = f"http://127.0.0.1:{ANVIL_PORT}"

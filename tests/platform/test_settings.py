@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems
+from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems, rpc_url_problems
 from core.secrets import Secret
 
 ROOT = Path(settings.BASE_DIR)
@@ -145,3 +145,25 @@ def test_production_refuses_webhooks_to_private_targets():
     assert webhook_problems(django_env="production", allow_private_targets=True)
     assert webhook_problems(django_env="production", allow_private_targets=False) == []
     assert webhook_problems(django_env="development", allow_private_targets=True) == []
+
+
+@pytest.mark.parametrize(
+    "rpc_url, rpc_urls, refused",
+    [
+        ("http://a:1", None, False),  # CHAIN_RPC_URL alone
+        (None, ["http://a:1", "http://b:2"], False),  # CHAIN_RPC_URLS alone
+        ("http://a:1/", ["http://b:2", "http://a:1"], False),  # one of the list (a backup, say)
+        ("http://c:3", ["http://a:1", "http://b:2"], True),  # another node than the one it names
+    ],
+)
+def test_chain_rpc_url_must_be_one_of_chain_rpc_urls_when_both_are_set(rpc_url, rpc_urls, refused):
+    assert bool(rpc_url_problems(rpc_url=rpc_url, rpc_urls=rpc_urls)) is refused
+
+
+def test_a_chain_rpc_url_outside_chain_rpc_urls_refuses_to_start_without_echoing_either():
+    primary = "https://rpc.example/v3/secret-api-key-1"
+    other = "https://other.example/v3/secret-api-key-2"
+    result = _manage(["check"], CHAIN_RPC_URL=other, CHAIN_RPC_URLS=primary)
+    assert result.returncode != 0
+    assert "Refusing to start" in result.stderr and "CHAIN_RPC_URL is set and is not one of" in result.stderr
+    assert "secret-api-key" not in result.stderr + result.stdout
