@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from devtools.run_tests import EVERY_SHARD, ROOT, shard_environment, shard_paths
+from devtools.run_tests import ALONE, EVERY_SHARD, ROOT, alone_paths, shard_environment, shard_paths
 
 BASE = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ledgerbridge",
@@ -26,12 +26,15 @@ def _files(paths: list[str]) -> set[Path]:
     return found
 
 
-def test_every_test_file_runs_in_exactly_one_shard_and_the_log_check_in_each():
-    first, second = (_files(paths) for paths in shard_paths(2))
+def test_every_test_file_runs_in_exactly_one_session_and_the_log_check_in_each():
+    first, second = (_files([p for p in paths if not p.startswith("--")]) for paths in shard_paths(2))
+    ignored = {ROOT / path.removeprefix("--ignore=") for path in shard_paths(2)[0] if path.startswith("--")}
+    alone = _files(alone_paths())
     every = {ROOT / path for path in EVERY_SHARD}
     everything = set((ROOT / "tests").rglob("test_*.py"))
-    assert first | second == everything
-    assert first & second == every
+    assert ignored == {ROOT / path for path in ALONE} and ignored <= first | second
+    assert (first | second) - ignored | alone == everything
+    assert first & second == every and alone & (first | second) - ignored == every
     assert shard_paths(1) == [[]]  # one shard: pytest's own collection
 
 
