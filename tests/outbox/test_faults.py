@@ -118,16 +118,23 @@ def test_worker_killed_after_broadcast_gives_exactly_one_transaction(
 
 @pytest.fixture
 def private_anvil(tmp_path):
-    """An anvil of this test's own that can be stopped and restarted with its state."""
+    """An anvil of this test's own that can be stopped and restarted with its state. It mines a block
+    every second, as a real chain does, instead of one per arriving transaction: after the restart
+    the workers send 47 transactions at once, and anvil's automine once mined 12 of them and left the
+    other 35 in its pool, ready and never mined (every re-broadcast answered "already imported")."""
     port = free_port()
     state = tmp_path / "anvil-state.json"
-    node = AnvilNode(port=port, state_path=state, log_path=LOG_DIR / "private-anvil.log").start()
+
+    def start() -> AnvilNode:
+        return AnvilNode(
+            port=port, state_path=state, block_time=1, log_path=LOG_DIR / "private-anvil.log"
+        ).start()
+
+    node = start()
     holder = {"node": node}
 
     def restart() -> AnvilNode:
-        holder["node"] = AnvilNode(
-            port=port, state_path=state, log_path=LOG_DIR / "private-anvil.log"
-        ).start()
+        holder["node"] = start()
         return holder["node"]
 
     with override_settings(CHAIN_RPC_URL=node.url):
