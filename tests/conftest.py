@@ -114,8 +114,12 @@ def chain(anvil_node, deployed_suite):
 def contracts(chain, deployed_suite, db):
     """The session's deployed suite recorded in this test's database: {name: address}."""
     from contracts.deployment import record_suite
+    from wallets.balances import forget_certificates_contract
 
     record_suite(chain_id=settings.CHAIN_ID, deployed=deployed_suite)
+    # Balances remember the certificates' address for a minute: an earlier test's own deployment,
+    # reverted with its snapshot, must not be read here (its code is gone: an empty eth_call answer).
+    forget_certificates_contract()
     return {d.name: d.address for d in deployed_suite}
 
 

@@ -87,6 +87,12 @@ def _certificates_contract() -> str | None:
     return address
 
 
+def forget_certificates_contract() -> None:
+    """Look the ShareCertificate deployment up again on the next read (after a deployment changed
+    the suite: a test's own deployment reverted with its snapshot, a redeploy)."""
+    _certificates_address.clear()
+
+
 def assets() -> list[Asset]:
     """The native coin, every configured ERC-20, and the share certificates (a count)."""
     found = [Asset(NATIVE, settings.CHAIN_NATIVE_SYMBOL, 18, "native")]
