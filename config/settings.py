@@ -50,14 +50,12 @@ ANVIL_CHAIN_ID = 31337
 # anvil's well-known dev account 0: public knowledge, funds only exist on local dev chains.
 ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
-CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 # Ordered RPC endpoints (blockchain/chain/client.py fails over between them); CHAIN_RPC_URL alone still
 # works and is then the only one. Every endpoint must report CHAIN_ID.
-CHAIN_RPC_URLS = env.list("CHAIN_RPC_URLS", default=[CHAIN_RPC_URL])
-if _rpc_problems := rpc_url_problems(
-    rpc_url=env.str("CHAIN_RPC_URL", default=""), rpc_urls=env.list("CHAIN_RPC_URLS", default=[])
-):
+_rpc_url, _rpc_urls = env.str("CHAIN_RPC_URL", default=""), env.list("CHAIN_RPC_URLS", default=[])
+if _rpc_problems := rpc_url_problems(rpc_url=_rpc_url, rpc_urls=_rpc_urls):
     raise ImproperlyConfigured("Refusing to start: " + "; ".join(_rpc_problems))
+CHAIN_RPC_URLS = _rpc_urls or [_rpc_url or "http://127.0.0.1:8545"]
 CHAIN_RPC_URL = CHAIN_RPC_URLS[0]
 # RPC failover (blockchain/chain/failover.py): an endpoint leaves service after this many consecutive
 # transport failures, for a cooldown doubled per further failure up to the max; the probe that brings

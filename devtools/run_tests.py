@@ -31,9 +31,8 @@ TESTS = ROOT / "tests"
 FIRST_SHARD = ("platform", "accounts", "browser", "wallets", "loans")
 # Tests every session runs: they check what their own session left behind.
 EVERY_SHARD = ("tests/platform/test_log_secrets.py",)
-# Fault scenarios timed against a node outage and worker crashes: they run after the shards, in a
-# session of their own on a quiet machine (one of three sharded runs left 35 of 50 intents sent and
-# unmined after the 30 s outage while the other shard loaded both cores).
+# Fault scenarios timed against a node outage and worker crashes (waits of 30 s and more): they run
+# after the shards, in a session of their own, on a machine the other shard does not load.
 ALONE = ("tests/outbox/test_faults.py",)
 ISOLATED_REDIS_DB = 12  # config/settings.py's TEST_ISOLATED_REDIS_DB default
 HEARTBEAT_SECONDS = 60
