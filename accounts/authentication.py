@@ -19,6 +19,7 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts.models import User
 from accounts.tokens import is_current
 from core.request_context import remember_bearer, remembered_bearer
+from core.rows import prepared_cursor
 
 _BIGINT_MAX = 2**63 - 1
 
@@ -47,7 +48,7 @@ class _UserRead:
 
     def __call__(self, pk: int) -> User | None:
         alias = router.db_for_read(User)
-        with connections[alias].cursor() as cursor:
+        with prepared_cursor(alias) as cursor:
             cursor.execute(self._sql(alias), [pk])
             row = cursor.fetchone()
         return None if row is None else User.from_db(alias, self.names, row)

@@ -30,7 +30,7 @@ from campaigns.models import (
 )
 from campaigns.onchain.intents import CANCEL_KIND, CREATE_KIND, FINALIZE_KIND, RECORD_KIND
 from core.months import month_bounds
-from core.rows import JsonRows, RowReader
+from core.rows import JsonRows, RowReader, prepared_cursor
 from issuers.models import Company
 
 S, I = CampaignStatus, InvestmentStatus  # noqa: E741
@@ -152,7 +152,7 @@ class _FirstCampaignPage:
             scope, where_params = "public", [public]
         content_type = ContentType.objects.db_manager(alias).get_for_model(Campaign).pk
         params = [content_type, *where_params, size]
-        with connections[alias].cursor() as cursor:
+        with prepared_cursor(alias) as cursor:
             cursor.execute(self._sql(alias, scope), params)
             fetched = cursor.fetchall()
         page, total = [], 0

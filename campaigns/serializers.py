@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from accounts.models import InvestorProfile
 from blockchain.models import ChainTransaction
@@ -160,11 +162,27 @@ _DATETIME = serializers.DateTimeField(read_only=True)
 
 
 def _amount(value) -> str | None:
-    return None if value is None else _AMOUNT.to_representation(value)
+    """`_AMOUNT.to_representation(value)`; a Decimal that already has its six places and fits the
+    field's digits (every amount read from a numeric(30, 6) column) is formatted directly, since
+    quantizing it changes nothing."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value.is_finite():
+        _sign, digits, exponent = value.as_tuple()
+        if exponent == -_AMOUNT.decimal_places and len(digits) <= _AMOUNT.max_digits:
+            return f"{value:f}"
+    return _AMOUNT.to_representation(value)
 
 
-def _datetime(value) -> str | None:
-    return None if value is None else _DATETIME.to_representation(value)
+def _datetime(value, zone) -> str | None:
+    """`_DATETIME.to_representation(value)` with the current time zone looked up by the caller once
+    per row instead of once per value (DRF asks asgiref's context-local for it on every call)."""
+    if value is None:
+        return None
+    if timezone.is_naive(value) or api_settings.DATETIME_FORMAT.lower() != ISO_8601:
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def campaign_representation(campaign: Campaign, *, user) -> dict:
@@ -172,6 +190,7 @@ def campaign_representation(campaign: Campaign, *, user) -> dict:
     field for field and in its order, without DRF building the serializer's 28 fields per request
     and walking them per row (the list's first page uses it on `selectors.first_campaign_page`'s
     rows; tests check the two agree for every state and kind of caller)."""
+    zone = timezone.get_current_timezone()
     return {
         "issuer": campaign.issuer_id,
         "title": campaign.title,
@@ -180,8 +199,8 @@ def campaign_representation(campaign: Campaign, *, user) -> dict:
         "hard_cap": _amount(campaign.hard_cap),
         "min_investment": _amount(campaign.min_investment),
         "share_price": _amount(campaign.share_price),
-        "starts_at": _datetime(campaign.starts_at),
-        "ends_at": _datetime(campaign.ends_at),
+        "starts_at": _datetime(campaign.starts_at, zone),
+        "ends_at": _datetime(campaign.ends_at, zone),
         "id": campaign.pk,
         "status": shown_status(campaign),
         "contract_address": campaign.contract_address,
@@ -190,15 +209,15 @@ def campaign_representation(campaign: Campaign, *, user) -> dict:
         "pending_amount": _amount(campaign.pending_amount),
         "investor_count": campaign.investor_count,
         "last_chain_error": campaign.last_chain_error,
-        "submitted_at": _datetime(campaign.submitted_at),
-        "approved_at": _datetime(campaign.approved_at),
-        "activated_at": _datetime(campaign.activated_at),
-        "close_requested_at": _datetime(campaign.close_requested_at),
-        "closed_at": _datetime(campaign.closed_at),
-        "cancelled_at": _datetime(campaign.cancelled_at),
+        "submitted_at": _datetime(campaign.submitted_at, zone),
+        "approved_at": _datetime(campaign.approved_at, zone),
+        "activated_at": _datetime(campaign.activated_at, zone),
+        "close_requested_at": _datetime(campaign.close_requested_at, zone),
+        "closed_at": _datetime(campaign.closed_at, zone),
+        "cancelled_at": _datetime(campaign.cancelled_at, zone),
         "cancellation_reason": campaign.cancellation_reason,
-        "created_at": _datetime(campaign.created_at),
-        "updated_at": _datetime(campaign.updated_at),
+        "created_at": _datetime(campaign.created_at, zone),
+        "updated_at": _datetime(campaign.updated_at, zone),
         "allowed_actions": allowed_actions(campaign=campaign, user=user),
         "chain": campaign_chain(campaign),
     }

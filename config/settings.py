@@ -241,6 +241,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that costs no round trip on a healthy connection.
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        # The statements run through core.rows.prepared_cursor (the hot reads, the idempotency
+        # claim) are prepared at their first run on a connection; the ORM's client-side-binding
+        # cursors never prepare. Off (None): behind a pooler that cannot keep prepared statements.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # The test suite's fault scenarios run their own workers on a second database of the same Redis.

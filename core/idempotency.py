@@ -37,6 +37,7 @@ from prometheus_client import Counter
 
 from core.api import bearer_authentication_classes
 from core.models import IdempotencyRecord, IdempotencyState
+from core.rows import prepared_cursor
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "Idempotency-Key"
@@ -226,7 +227,7 @@ def _complete(record_id: int, *, digest: str, request, created_at: datetime, res
         current_time(),
         record_id,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(_COMPLETE_SQL.format(table=table), params)  # nosec B608 - the table name is ours
 
 
@@ -235,7 +236,7 @@ def _claim(*, user_id: int, key: str, digest: str, request, now: datetime) -> tu
     another running request holds the key."""
     table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
     params = [user_id, key, digest, request.method, request.path[:500], now, _lock_key(user_id, key)]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(_CLAIM_SQL.format(table=table), params)  # nosec B608 - the table name is ours
         return cursor.fetchone()
 

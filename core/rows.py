@@ -6,14 +6,64 @@ instead keep its SQL text, built once from the models' `_meta`, and turn each ro
 instances the ORM would have built: `RowReader` does the second half, with the ORM's own value
 converters (backend and field: e.g. a JSONField's text → Python), and `Model.from_db`, so a column
 not read stays deferred exactly as with `.only()`.
+
+Such a statement is also worth preparing: PostgreSQL plans a three-table SELECT with JSON subqueries in
+≈ 0.25 ms and runs it in 0.05 ms. `prepared_cursor` gives a cursor whose statements the server plans
+once per connection (psycopg's server-side binding; the ORM's own cursors keep client-side binding,
+which never prepares, so only statements run through it are kept on the server).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import connections, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """The debug log (`connection.queries`, CaptureQueriesContext, the SQL log) of a prepared run: the
+    statement with its parameters inlined, as Django logs a server-side-binding statement (psycopg
+    keeps no query text on the cursor for a prepared run, so Django's own lookup finds none)."""
+
+    def execute(self, sql, params=None):
+        from django.db.backends.postgresql.psycopg_any import errors
+
+        try:
+            shown = self.db.ops.compose_sql(sql, params)
+        except errors.DataError:  # as Django's last_executed_query: a value psycopg cannot inline
+            shown = sql
+        with self.debug_sql(shown, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+@contextmanager
+def prepared_cursor(alias: str) -> Iterator[CursorWrapper]:
+    """`connections[alias].cursor()`, except that on PostgreSQL (psycopg 3) its statements are sent
+    with server-side binding, so the server prepares each one the first time a connection runs it
+    (`DB_PREPARED_STATEMENTS`, on by default; off, e.g. behind a pooler that cannot keep prepared
+    statements, they are bound and planned on every execution). Django's wrapper is kept: health
+    checks, error wrapping, execute wrappers and the debug log of statements apply as to any cursor."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    # What BaseDatabaseWrapper.cursor() does, with another psycopg cursor class.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    cursor = (
+        _PreparedDebugCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    )
+    with cursor:
+        yield cursor
 
 
 class RowReader:

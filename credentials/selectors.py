@@ -23,7 +23,7 @@ from blockchain.selectors import (
     shown_status_annotation,
 )
 from core.api import StateConflict
-from core.rows import JsonRows, RowReader
+from core.rows import JsonRows, RowReader, prepared_cursor
 from credentials.models import (
     INELIGIBLE_MEMBER_ROLES,
     Credential,
@@ -191,7 +191,7 @@ class _CredentialDetailRead:
             # Without a verified wallet: NULL, which equals nothing (subject_wallet is never NULL).
             wallet = user.wallet_address if user.wallet_verified and user.wallet_address else None
             params += [user.pk, wallet]
-        with connections[alias].cursor() as cursor:
+        with prepared_cursor(alias) as cursor:
             cursor.execute(self._sql(alias, scoped=scoped), params)
             row = cursor.fetchone()
         if row is None:

@@ -22,6 +22,7 @@ from blockchain.chain.bindings import NotDeployed
 from core import clock
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError
 from core.log_format import describe_error
+from core.rows import prepared_cursor
 from credentials.fingerprints import InvalidDocument, fingerprint_of
 from credentials.models import Credential, CredentialStatus
 
@@ -359,7 +360,7 @@ def _lookup(**key) -> SimpleNamespace | None:
     """What verification reads of a credential, by one unique key (pk, onchain_id or fingerprint)."""
     ((name, value),) = key.items()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection.alias) as cursor:
             cursor.execute(_LOOKUP_SQL[name], {"value": value, "chain_id": settings.CHAIN_ID})
             row = cursor.fetchone()
         if row is None:
