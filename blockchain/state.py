@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import time
 
-from django.core.cache import cache
 from django.utils import timezone
 from web3 import Web3
 
 from blockchain.chain.metrics import SIGNER_BALANCE
 from blockchain.chain.signer import pool_addresses
+from core.cache import cached, cached_many, keep
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +32,12 @@ def cached_head() -> int | None:
     block is seconds apart anyway."""
     now = time.monotonic()
     if _head_memo[0] is None or now - _head_memo[1] > 1.0:
-        _head_memo[0], _head_memo[1] = cache.get(HEAD_CACHE_KEY), now
+        _head_memo[0], _head_memo[1] = cached("chain head", HEAD_CACHE_KEY), now
     return _head_memo[0]
 
 
 def remember_head(head: int) -> None:
-    cache.set(HEAD_CACHE_KEY, head, timeout=None)
+    keep("chain head", HEAD_CACHE_KEY, head, timeout=None)
     _head_memo[0], _head_memo[1] = head, time.monotonic()
 
 
@@ -60,12 +60,12 @@ def remember_signer_balances(w3: Web3) -> None:
                 continue
             wei = int(result, 16)
             entry = {"address": address, "wei": wei, "at": at}
-            cache.set(_balance_key(address), entry, timeout=None)
+            keep("signer balance", _balance_key(address), entry, timeout=None)
             SIGNER_BALANCE.labels(address).set(wei / 10**18)
             seen.append(entry)
         if seen and seen[0]["address"] == addresses[0]:
-            cache.set(SIGNER_BALANCE_CACHE_KEY, seen[0], timeout=None)  # the primary, as before
-        cache.set(f"{SIGNER_BALANCE_CACHE_KEY}:pool", addresses, timeout=None)
+            keep("signer balance", SIGNER_BALANCE_CACHE_KEY, seen[0], timeout=None)  # the primary
+        keep("signer balance", f"{SIGNER_BALANCE_CACHE_KEY}:pool", addresses, timeout=None)
     except Exception as exc:  # informational only; the caller's real work goes on
         logger.debug("signer balances not refreshed: %s", exc)
 
@@ -77,11 +77,11 @@ def remember_signer_balance(w3: Web3) -> None:
 
 def cached_signer_balance() -> dict | None:
     """The primary signer's last measured balance."""
-    return cache.get(SIGNER_BALANCE_CACHE_KEY)
+    return cached("signer balance", SIGNER_BALANCE_CACHE_KEY)
 
 
 def cached_signer_balances() -> list[dict]:
     """Every pool signer's last measured balance (those measured at least once), primary first."""
-    addresses = cache.get(f"{SIGNER_BALANCE_CACHE_KEY}:pool") or []
-    found = cache.get_many([_balance_key(a) for a in addresses]) if addresses else {}
+    addresses = cached("signer balance", f"{SIGNER_BALANCE_CACHE_KEY}:pool") or []
+    found = cached_many("signer balance", [_balance_key(a) for a in addresses])
     return [found[_balance_key(a)] for a in addresses if _balance_key(a) in found]

@@ -42,6 +42,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from core.cache import Pause
 from core.redis import get_redis
 from core.request_context import client_ip
 
@@ -159,19 +160,19 @@ def acquire(limits: Sequence[Limit]) -> float:
     return 0.0
 
 
-# After the cache fails, requests go uncounted this long before it is tried again.
+# After the cache fails, requests go uncounted this long before it is tried again (on the limiter's
+# clock, which tests move).
 UNCOUNTED_PAUSE_SECONDS = 5.0
-_uncounted_until = 0.0
+UNCOUNTED = Pause(UNCOUNTED_PAUSE_SECONDS, clock=lambda: now())
 
 
 def check(limits: Sequence[Limit | None], *, scope: str) -> int | None:
     """Count one request under `limits` (None entries are scopes turned off): None when it may
     go on, otherwise the whole seconds to wait (at least 1). With Redis down the request goes on."""
-    global _uncounted_until
     active = [limit for limit in limits if limit is not None]
     if not active:
         return None
-    if now() < _uncounted_until:
+    if UNCOUNTED.active():
         return None
     try:
         wait = acquire(active)
@@ -179,7 +180,7 @@ def check(limits: Sequence[Limit | None], *, scope: str) -> int | None:
         # Rate limiting is protection, not a dependency: with Redis down the site keeps answering
         # (health reports the broker) rather than failing every request; and for a while it stops
         # asking, so that only one request per process in each pause waits on the dead server.
-        _uncounted_until = now() + UNCOUNTED_PAUSE_SECONDS
+        UNCOUNTED.start()
         logger.warning(
             "throttle %s not counted: cache unavailable; not counting for %ss",
             scope,

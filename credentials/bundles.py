@@ -13,7 +13,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from eth_utils import keccak
 from web3 import Web3
 
@@ -21,6 +20,7 @@ from blockchain.chain.abi import bytes32_from_hex
 from blockchain.chain.bindings import NotDeployed, deployment_of
 from blockchain.chain.merkle import verify_proof
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, StateConflict
+from core.cache import cached, keep
 from core.log_format import describe_error
 from credentials.fingerprints import (
     CREDENTIAL_SCHEME,
@@ -210,12 +210,12 @@ def verify_bundle(bundle: dict) -> Verification:
     """Check a (shape-validated) proof bundle against the chain, step by step (docs/proof-bundles.md).
     Chain reads are cached for CREDENTIAL_CHAIN_CACHE_SECONDS like the other chain answers."""
     key = _cache_key(bundle)
-    cached = cache.get(key)
-    if cached is not None:
-        result = Verification(**cached)
+    hit = cached("bundle verification", key)
+    if hit is not None:
+        result = Verification(**hit)
     else:
         result = _check(bundle)
-        cache.set(key, asdict(result), timeout=settings.CREDENTIAL_CHAIN_CACHE_SECONDS)
+        keep("bundle verification", key, asdict(result), timeout=settings.CREDENTIAL_CHAIN_CACHE_SECONDS)
     VERIFICATIONS.labels("bundle", result.outcome).inc()
     return result
 

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from prometheus_client import Counter
 
 from blockchain.chain.bindings import NotDeployed
 from core import clock
 from core.api import PUBLIC_CHAIN_UNAVAILABLE, ChainUnavailable, DomainError
+from core.cache import cached, keep
 from core.log_format import describe_error
 from core.rows import prepared_cursor
 from credentials.fingerprints import InvalidDocument, fingerprint_of
@@ -232,9 +232,9 @@ def _from_chain(
             str(fingerprint),
         ]
     )
-    cached = cache.get(key)
-    if cached is not None:
-        return Verification(**{**cached, "source": "chain"})
+    hit = cached("verification", key)
+    if hit is not None:
+        return Verification(**{**hit, "source": "chain"})
     try:
         if credential is not None and credential.batch_id:
             anchored, valid, revoked, expired = read_batch_credential(credential)
@@ -306,7 +306,7 @@ def _from_chain(
     except Exception as exc:
         logger.warning("credential chain read failed: %s", describe_error(exc))
         raise ChainUnavailable(PUBLIC_CHAIN_UNAVAILABLE) from exc
-    cache.set(key, asdict(result), timeout=settings.CREDENTIAL_CHAIN_CACHE_SECONDS)
+    keep("verification", key, asdict(result), timeout=settings.CREDENTIAL_CHAIN_CACHE_SECONDS)
     return result
 
 

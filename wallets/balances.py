@@ -37,6 +37,7 @@ from blockchain.indexing.registry import (
 )
 from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction, WatchedContract
 from blockchain.outbox.hooks import NATIVE, balance_effects
+from core.cache import best_effort
 from core.redis import get_redis
 from wallets.models import Balance
 
@@ -114,6 +115,11 @@ def _cache_key(address: str, asset: str | None = None) -> str:
 
 
 def _hot_get(address: str, keys: list[str]) -> dict[str, dict]:
+    # Best effort (core.cache): with Redis down every key misses and the rows or the chain answer.
+    return best_effort("balances", lambda: _hot_read(address, keys), fallback={})
+
+
+def _hot_read(address: str, keys: list[str]) -> dict[str, dict]:
     if settings.USES_REDIS:
         values = get_redis().hmget(_cache_key(address), keys)
         found = {}
@@ -127,6 +133,7 @@ def _hot_get(address: str, keys: list[str]) -> dict[str, dict]:
 
 
 def _hot_forget(pairs: set[tuple[str, str]]) -> None:
+    # Not best effort: an entry that should be dropped must never be read later, so a failure raises.
     if settings.USES_REDIS:
         with get_redis().pipeline(transaction=False) as pipe:
             for address, asset in pairs:
@@ -175,6 +182,10 @@ def clear_hot_cache() -> None:
 
 
 def _remember(address: str, asset: str, amount: int, block: int, pending: int) -> None:
+    best_effort("balances", lambda: _hot_write(address, asset, amount, block, pending), fallback=None)
+
+
+def _hot_write(address: str, asset: str, amount: int, block: int, pending: int) -> None:
     if settings.USES_REDIS:
         # The hash expires as a whole; each refresh of any asset of the address extends it, so the
         # rows' own freshness (updated_at, stale) stays the rule and this is only the fast path.

@@ -251,7 +251,7 @@ def test_redis_outage_does_not_lock_everyone_out(make_user, monkeypatch, clock):
     user, password = make_user("investor")
     dead = connect("redis://127.0.0.1:1/0")
     monkeypatch.setattr("core.throttling.get_redis", lambda: dead)
-    monkeypatch.setattr(throttling, "_uncounted_until", 0.0)  # restored after the test
+    monkeypatch.setattr(throttling.UNCOUNTED, "until", 0.0)  # restored after the test
     attempts = []
     real_connect = redis.connection.Connection._connect
     monkeypatch.setattr(

@@ -4,7 +4,9 @@ checks of the alert rules (tests/platform/test_metrics.py) and the Grafana dashb
 
 from __future__ import annotations
 
+import importlib
 import re
+from pathlib import Path
 
 # Gauges computed from the database at scrape time (OutboxCollector): registered only once an app's
 # ready() ran with a database, so named here as well.
@@ -22,10 +24,24 @@ def series_in(expr: str) -> set[str]:
 
 
 def platform_series() -> set[str]:
-    """Every metric family this process's registry exposes (the platform's collectors are imported by
-    Django's app loading), plus the scrape-time gauges."""
+    """Every metric family the platform's processes expose, plus the scrape-time gauges: first this
+    process imports what a running web process and worker have imported (the middleware a WSGI
+    handler loads, the URLconf's views, the Celery tasks), so the answer does not depend on which
+    tests ran before."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import get_resolver
     from prometheus_client import REGISTRY
 
+    from config.celery import app
+
+    WSGIHandler()
+    _ = get_resolver().url_patterns
+    app.loader.import_default_modules()
+    for module in sorted(Path(settings.BASE_DIR).glob("*/**/metrics.py")):  # collectors tasks import late
+        relative = module.relative_to(settings.BASE_DIR).with_suffix("")
+        if relative.parts[0] not in (".venv", "node_modules", "tests", "bench"):
+            importlib.import_module(".".join(relative.parts))
     return {family.name for family in REGISTRY.collect()} | SCRAPE_TIME_SERIES
 
 
