@@ -17,6 +17,9 @@ import select
 
 from django.db.backends.postgresql import base
 
+# What asking a connection for its socket can raise when there is none to poll.
+_NO_SOCKET = (OSError, ValueError, AttributeError, base.Database.Error)
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self) -> bool:
@@ -27,6 +30,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             poller = select.poll()
             poller.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)
             pending = poller.poll(0)
-        except (OSError, ValueError, AttributeError):  # no socket to poll: ask the server
+        except _NO_SOCKET:  # nothing to poll: ask the server
             pending = True
         return super().is_usable() if pending else True

@@ -96,3 +96,16 @@ def test_something_unread_falls_back_to_select_1():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("UNLISTEN *")
+
+
+def test_a_socket_that_cannot_be_polled_falls_back_to_select_1(monkeypatch):
+    connection.ensure_connection()
+
+    class Unpollable:
+        def register(self, *args):
+            raise OSError("poll unavailable")
+
+    monkeypatch.setattr("core.postgresql.base.select.poll", Unpollable)
+    _new_request()
+    assert b"SELECT 1" in _wire_trace(connection.close_if_health_check_failed)
+    assert connection.connection is not None
