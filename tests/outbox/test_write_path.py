@@ -72,6 +72,12 @@ def test_bad_arguments_fail_at_enqueue_and_nothing_is_stored(contracts):
     assert not ChainTransaction.objects.filter(idempotency_key="k-bad").exists()
 
 
+def _mined(row: ChainTransaction) -> None:
+    # The confirmer reads receipts; it does not wait for the node to mine. anvil mines a sent
+    # transaction at once, but on a loaded machine "at once" came after confirm_pending had looked.
+    get_web3().eth.wait_for_transaction_receipt(row.tx_hash, timeout=60, poll_latency=0.05)
+
+
 def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handled):
     loan_id = unique_loan_id()
     row = enqueue_store_loan(loan_id)
@@ -83,6 +89,7 @@ def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handle
     assert row.status == TxStatus.SENT
     assert row.raw_tx and row.tx_hash.startswith("0x") and row.nonce is not None
 
+    _mined(row)
     confirm_pending()
     row.refresh_from_db()
     assert row.status == TxStatus.CONFIRMED
@@ -102,8 +109,10 @@ def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handle
 
 
 def test_confirming_twice_does_not_dispatch_twice(contracts, handled):
-    enqueue_store_loan()
+    row = enqueue_store_loan()
     send_queued()
+    row.refresh_from_db()
+    _mined(row)
     confirm_pending()
     confirm_pending()
     assert len(handled["events"]) == 1
