@@ -14,6 +14,7 @@ from blockchain.outbox.confirmer import confirm_pending
 from blockchain.outbox.sender import send_queued
 from credentials.models import Credential, CredentialStatus
 from credentials.onchain.intents import BATCH_KIND
+from tests.support.outbox import confirm_mined
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -100,7 +101,7 @@ def test_a_revocation_shows_on_the_revoked_credential_only(institution):
     row, client = institution
     batch = post_batch(client, row, size=2, tag="revoke")
     send_queued()
-    confirm_pending()
+    confirm_mined()
     revoked_id, kept_id = batch["credential_ids"]
     revoked = client.post(
         f"/api/credentials/{revoked_id}/revoke/", {"reason": "issued in error"}, format="json"

@@ -14,6 +14,7 @@ from core.env_checks import SAFE_CONFIRMATIONS, UNKNOWN_CHAIN_CONFIRMATIONS, saf
 from loans.models import Loan
 from loans.onchain.intents import STORE_KIND
 from tests.support.loans import TERMS, new_loan_id
+from tests.support.outbox import confirm_mined
 from tests.support.webhook_receiver import partner_endpoint
 
 DEPTH = 3
@@ -30,7 +31,7 @@ def test_a_loan_is_anchored_only_once_its_receipt_is_deep_enough(contracts, chai
         ]
         operator.post(f"/api/loans/{loan_id}/approve/")
         send_queued()
-        confirm_pending()
+        confirm_mined()
         Indexer().run()  # the indexer sees LoanStored at once; the API still waits for the depth
         row = ChainTransaction.objects.get(loan__loan_id=loan_id, kind=STORE_KIND)
         assert row.status == TxStatus.MINED
@@ -58,7 +59,7 @@ def test_a_reorg_inside_the_depth_never_confirms_the_lost_receipt(contracts, cha
     ]
     operator.post(f"/api/loans/{loan_id}/approve/")
     send_queued()
-    confirm_pending()
+    confirm_mined()
     row = ChainTransaction.objects.get(loan__loan_id=loan_id, kind=STORE_KIND)
     lost_block = row.block_hash
     chain.rpc("anvil_reorg", 1, [])  # its block is replaced before the depth was reached

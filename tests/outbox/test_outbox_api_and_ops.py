@@ -13,6 +13,7 @@ from blockchain.outbox.confirmer import confirm_pending
 from blockchain.outbox.sender import send_queued
 from blockchain.selectors import chain_summary
 from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
+from tests.support.outbox import confirm_mined
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 def failed_row(loan_id: str) -> ChainTransaction:
     enqueue_store_loan(loan_id)
     send_queued()
-    confirm_pending()
+    confirm_mined()
     duplicate = enqueue_store_loan(loan_id, key=f"dup:{loan_id}")
     send_queued()
     duplicate.refresh_from_db()
@@ -69,7 +70,7 @@ def test_outbox_api_lists_filters_and_shows_attempts(contracts, auth_client):
     operator = auth_client("operator")
     enqueue_store_loan()
     send_queued()
-    confirm_pending()
+    confirm_mined()
     queued = enqueue_store_loan()
     body = operator.get("/api/blockchain/transactions/", {"status": "queued"}).json()
     assert [r["id"] for r in body["results"]] == [queued.pk]
@@ -129,7 +130,7 @@ def test_signer_info_shows_address_balance_nonce_and_never_the_key(contracts, se
 def test_metrics_expose_outbox_series(contracts, client):
     enqueue_store_loan()
     send_queued()
-    confirm_pending()
+    confirm_mined()
     enqueue_store_loan()
     text = client.get("/metrics").content.decode()
     assert 'outbox_rows{status="queued"} 1.0' in text

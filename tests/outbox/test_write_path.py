@@ -24,6 +24,7 @@ from blockchain.outbox.confirmer import confirm_pending
 from blockchain.outbox.sender import send_queued
 from tests.outbox.helpers import enqueue_store_loan, unique_loan_id
 from tests.support.chain import BORROWER, LENDER, record_projected
+from tests.support.outbox import confirm_mined
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -72,12 +73,6 @@ def test_bad_arguments_fail_at_enqueue_and_nothing_is_stored(contracts):
     assert not ChainTransaction.objects.filter(idempotency_key="k-bad").exists()
 
 
-def _mined(row: ChainTransaction) -> None:
-    # The confirmer reads receipts; it does not wait for the node to mine. anvil mines a sent
-    # transaction at once, but on a loaded machine "at once" came after confirm_pending had looked.
-    get_web3().eth.wait_for_transaction_receipt(row.tx_hash, timeout=60, poll_latency=0.05)
-
-
 def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handled):
     loan_id = unique_loan_id()
     row = enqueue_store_loan(loan_id)
@@ -89,8 +84,7 @@ def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handle
     assert row.status == TxStatus.SENT
     assert row.raw_tx and row.tx_hash.startswith("0x") and row.nonce is not None
 
-    _mined(row)
-    confirm_pending()
+    confirm_mined()
     row.refresh_from_db()
     assert row.status == TxStatus.CONFIRMED
     assert row.block_number and row.block_hash and row.gas_used > 21_000
@@ -109,11 +103,9 @@ def test_intent_is_signed_sent_confirmed_and_its_event_handled(contracts, handle
 
 
 def test_confirming_twice_does_not_dispatch_twice(contracts, handled):
-    row = enqueue_store_loan()
+    enqueue_store_loan()
     send_queued()
-    row.refresh_from_db()
-    _mined(row)
-    confirm_pending()
+    confirm_mined()
     confirm_pending()
     assert len(handled["events"]) == 1
 
@@ -135,7 +127,7 @@ def test_simulation_revert_fails_the_row_with_the_custom_error_and_uses_no_nonce
     loan_id = unique_loan_id()
     enqueue_store_loan(loan_id)
     send_queued()
-    confirm_pending()
+    confirm_mined()
     next_nonce = NonceAccount.objects.get().next_nonce
 
     duplicate = enqueue_store_loan(loan_id, key="second-store")
@@ -190,7 +182,7 @@ def test_nonce_used_outside_the_platform_is_recovered(contracts):
     report = send_queued()
     assert report.requeued == 1
     send_queued()
-    confirm_pending()
+    confirm_mined()
     row.refresh_from_db()
     assert row.status == TxStatus.CONFIRMED
     assert row.nonce == nonce + 1
@@ -225,7 +217,7 @@ def test_stuck_transaction_is_replaced_with_bumped_fees_and_one_version_lands(co
 def test_reorged_transaction_is_rebroadcast_and_lands_again(contracts, chain):
     row = enqueue_store_loan()
     send_queued()
-    confirm_pending()
+    confirm_mined()
     row.refresh_from_db()
     assert row.status == TxStatus.CONFIRMED
     old_block_hash = row.block_hash
@@ -247,7 +239,7 @@ def test_retry_failed_queues_a_fresh_attempt(contracts, handled):
     loan_id = unique_loan_id()
     enqueue_store_loan(loan_id)
     send_queued()
-    confirm_pending()
+    confirm_mined()
     duplicate = enqueue_store_loan(loan_id, key="dup-for-retry")
     send_queued()
     duplicate.refresh_from_db()
@@ -278,6 +270,6 @@ def test_intents_wait_queued_while_the_network_fee_is_above_the_cap_and_go_once_
 
     settings.CHAIN_MAX_FEE_GWEI = 500.0  # the fee fell under the cap
     send_queued()
-    confirm_pending()
+    confirm_mined()
     row.refresh_from_db()
     assert row.status == TxStatus.CONFIRMED and row.last_error == ""

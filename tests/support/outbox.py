@@ -12,7 +12,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from eth_utils import to_checksum_address
 
-from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction
+from blockchain.chain.client import get_web3
+from blockchain.models import IN_FLIGHT_STATUSES, ChainTransaction, TxStatus
 from blockchain.outbox.confirmer import confirm_pending
 from blockchain.outbox.sender import send_queued
 
@@ -26,6 +27,16 @@ def settle_outbox(*, rounds: int = 10) -> None:
         if not ChainTransaction.objects.filter(status__in=IN_FLIGHT_STATUSES).exists():
             return
     raise AssertionError("the outbox did not settle")
+
+
+def confirm_mined(*, timeout: float = 60) -> None:
+    """`confirm_pending()` once the node holds a receipt for every sent row. The confirmer reads
+    receipts and never waits for mining; anvil mines a sent transaction at once, but on a loaded
+    machine "at once" has come after confirm_pending looked (the row then correctly stays sent)."""
+    w3 = get_web3()
+    for tx_hash in ChainTransaction.objects.filter(status=TxStatus.SENT).values_list("tx_hash", flat=True):
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+    confirm_pending()
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
