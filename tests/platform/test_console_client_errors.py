@@ -4,13 +4,10 @@ Found", ...); its log file keeps them, and server errors still reach the termina
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 from devtools.run_platform import quiet_logging
+from tests.support.processes import manage
 
-ROOT = Path(__file__).resolve().parents[2]
 EMIT = (
     "import logging; log = logging.getLogger('django.request'); "
     "log.warning('Conflict: /api/campaigns/1/close/', extra={'status_code': 409}); "
@@ -34,14 +31,7 @@ def test_the_console_drops_4xx_request_lines_and_the_file_keeps_them(tmp_path):
         "LOG_CONSOLE_LEVEL": "WARNING",
         "LOG_CONSOLE_CLIENT_ERRORS": "false",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", EMIT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("shell", "-c", EMIT, env=env)
     assert result.returncode == 0, result.stderr
     console = result.stdout + result.stderr
     assert "Conflict: /api/campaigns/1/close/" not in console and "Not Found: /api/nope/" not in console
@@ -58,12 +48,5 @@ def test_by_default_the_console_keeps_them(tmp_path):
         "LOG_CONSOLE_LEVEL": "WARNING",
     }
     env.pop("LOG_CONSOLE_CLIENT_ERRORS", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", EMIT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("shell", "-c", EMIT, env=env)
     assert "Conflict: /api/campaigns/1/close/" in result.stdout + result.stderr

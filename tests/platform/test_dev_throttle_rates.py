@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import manage
+
 SHOW = (
     "import json; from django.conf import settings as s; "
     "print(json.dumps({k: s.THROTTLE_RATES[k] for k in ('login', 'login_account', 'register')}))"
@@ -19,14 +17,7 @@ SHOW = (
 def rates(tmp_path, **env_overrides: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_ENV", "THROTTLE_RATES"))}
     env.update(VAR_DIR=str(tmp_path), **env_overrides)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SHOW],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("shell", "-c", SHOW, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

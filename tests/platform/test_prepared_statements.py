@@ -5,9 +5,6 @@ server's statement cache; and the cursor stays Django's: captured, wrapped, usab
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -15,11 +12,11 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from core.rows import prepared_cursor
+from tests.support.processes import manage
 from tests.support.users import jwt_client
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBE = "SELECT %s::int + 1 AS prepared_statement_probe"
 
 
@@ -115,13 +112,6 @@ def test_the_settings_prepare_on_postgresql_unless_turned_off(url, value, expect
     env["DATABASE_URL"] = url
     if value:
         env["DB_PREPARED_STATEMENTS"] = value
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SHOW_SETTINGS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = manage("shell", "-c", SHOW_SETTINGS, env=env)
+    assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected

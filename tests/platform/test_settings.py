@@ -2,16 +2,13 @@
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from core.env_checks import DEV_SECRET_KEY, EnvironmentFacts, environment_problems, rpc_url_problems
 from core.secrets import Secret
+from tests.support.processes import manage
 
-ROOT = Path(settings.BASE_DIR)
 GOOD_SECRET = "p" * 20 + "-unique-production-secret-value-" + "q" * 20
 
 
@@ -75,9 +72,7 @@ def _manage(args: list[str], **env_overrides: str) -> subprocess.CompletedProces
         if not k.startswith(("SIGNER_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"))
     }
     env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return manage(*args, env=env)
 
 
 @pytest.fixture
