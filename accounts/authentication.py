@@ -2,9 +2,14 @@
 
 The user row is read on every request (nothing cached: a deactivation, a revocation or a role change
 written anywhere, even straight into the table, counts from the next request), but by one statement
-built once per process (`_UserRead`) instead of a queryset the ORM builds and compiles each time."""
+built once per process (`_UserRead`) instead of a queryset the ORM builds and compiles each time.
+What a token's bytes say (signature, claims, type) is checked once per process and remembered until
+the token expires (`_VerifiedTokens`); its expiry is checked again on every request."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router
@@ -15,6 +20,7 @@ from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import BlacklistMixin
 
 from accounts.models import User
 from accounts.tokens import is_current
@@ -57,6 +63,51 @@ class _UserRead:
 read_user = _UserRead()
 
 
+class _VerifiedTokens:
+    """Access tokens this process has verified, by their exact bytes, until they expire.
+
+    Verifying a bearer JWT (base64, JSON, HMAC, claims, type) costs about 0.1 ms, and a client sends
+    the same token with every request until it expires. The same bytes verify the same way every
+    time, except for time: `exp` is checked again on each use (with simplejwt's LEEWAY, as its own
+    check does), and an expired entry is dropped and goes through the full verification, which
+    refuses it with simplejwt's own message. `nbf` and `iat` were in the past when the token was
+    verified, so they still are. Nothing about the user is remembered here: the row (active, token
+    generation) is read on every request. Bounded and first-in-first-out; per process, so a new
+    signing key (a restart) starts empty."""
+
+    def __init__(self, size: int = 4096, clock=None) -> None:
+        self.size = size
+        self.clock = clock or (lambda: time.time())  # looked up per call: patched clocks apply
+        self.tokens: dict[bytes, tuple[float, object]] = {}
+        self.lock = threading.Lock()  # gthread workers: eviction must not race
+
+    def get(self, raw: bytes):
+        entry = self.tokens.get(raw)
+        if entry is None:
+            return None
+        valid_until, token = entry
+        if self.clock() >= valid_until:
+            with self.lock:
+                self.tokens.pop(raw, None)
+            return None
+        return token
+
+    def remember(self, raw: bytes, token) -> None:
+        if isinstance(token, BlacklistMixin):
+            return  # a blacklist can change while the token lives: those are checked every time
+        exp = token.payload.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return  # simplejwt refuses a token without a numeric exp; never remember one
+        leeway = token.get_token_backend().get_leeway().total_seconds()
+        with self.lock:
+            while len(self.tokens) >= self.size:
+                self.tokens.pop(next(iter(self.tokens)))
+            self.tokens[raw] = (exp + leeway, token)
+
+
+verified_tokens = _VerifiedTokens()
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
     def authenticate(self, request):
         # DRF's Request wraps Django's: the result is remembered on Django's, which lives for the
@@ -69,6 +120,13 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if header and result is not None:
             remember_bearer(raw, header, result)
         return result
+
+    def get_validated_token(self, raw_token: bytes):
+        token = verified_tokens.get(raw_token)
+        if token is None:
+            token = super().get_validated_token(raw_token)  # raises for anything not valid now
+            verified_tokens.remember(raw_token, token)
+        return token
 
     def get_user(self, validated_token):
         # simplejwt's checks and messages (user_not_found, user_inactive), with one precompiled
