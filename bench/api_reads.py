@@ -29,7 +29,15 @@ from eth_account import Account
 
 from bench._baseline import BASELINE_PATH
 from bench._baseline import URLCONF as BASELINE_URLCONF
-from bench.common import BenchContext, Measurement, reset_chain_tables, settle_outbox
+from bench.common import (
+    BenchContext,
+    CpuUse,
+    Measurement,
+    describe_cpu,
+    mean_cpu,
+    reset_chain_tables,
+    settle_outbox,
+)
 from blockchain.chain.client import build_web3, get_web3
 from blockchain.chain.signer import get_signer
 from contracts.deployment import deploy_suite_onchain, record_suite
@@ -148,6 +156,7 @@ def _measure(
     headers: dict[str, str] | None = None,
 ):
     before = proxy.calls
+    cpu = CpuUse().start()
     started = time.perf_counter()
     latencies = asyncio.run(
         _load(
@@ -161,8 +170,11 @@ def _measure(
         )
     )
     elapsed = time.perf_counter() - started
+    cpu.stop()
     return {
         "name": name,
+        # CPU ms per request by process role: the web workers, PostgreSQL, Redis, this load generator
+        "cpu_ms": cpu.ms_per(len(latencies)),
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies),
         "p99": statistics.quantiles(latencies, n=100)[98],
@@ -337,6 +349,9 @@ def run(ctx: BenchContext) -> list[Measurement]:
         )
         Credential.objects.filter(batch__isnull=True).update(status="issued")
     baseline_rps = statistics.fmean(run["rps"] for run in baseline_runs)
+    baseline_cpu = mean_cpu([run["cpu_ms"] for run in baseline_runs])
+    for run in [*baseline_runs, *results]:
+        print(f"[bench]   CPU ms per request, {run['name']}: {describe_cpu(run['cpu_ms'])}", flush=True)
     rows = [
         Measurement(
             what="API baseline (minimal Django view, same stack): requests/s (32 clients, 2 workers)",
@@ -382,6 +397,19 @@ def run(ctx: BenchContext) -> list[Measurement]:
                 extra={"share_of_baseline": round(result["rps"] / baseline_rps, 3)},
             )
         )
+        # What limits the share: the CPU each request costs the web workers against the baseline's
+        # (the two cores are shared by gunicorn, PostgreSQL, Redis and the load generator).
+        rows.append(
+            Measurement(
+                what=f"API {result['name']}: web workers' CPU per request under load (naive: baseline)",
+                unit="ms",
+                ours=result["cpu_ms"].get(WEB, 0.0),
+                naive=baseline_cpu.get(WEB, 0.0),
+                higher_is_better=False,
+                headline=True,
+                extra={"cpu_ms_per_request": result["cpu_ms"], "baseline_cpu_ms_per_request": baseline_cpu},
+            )
+        )
         rows.append(
             Measurement(
                 what=f"API {result['name']}: requests/s (32 clients, 2 gunicorn workers)",
@@ -425,6 +453,9 @@ def run(ctx: BenchContext) -> list[Measurement]:
         )
     rows += _in_process_rows(credential_path, token, verify_bodies[0])
     return rows
+
+
+WEB = "web workers"  # bench.common.PROCESS_ROLES' name for the gunicorn processes
 
 
 def _load_average() -> list[float]:

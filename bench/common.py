@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,80 @@ def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[floa
     """Run `measure` `runs` times; return the median and every sample."""
     samples = [measure() for _ in range(runs)]
     return statistics.median(samples), samples
+
+
+# What a process is for, from its command name and line (first match wins); this process is "bench"
+# (the load generator, the confirmer loop).
+PROCESS_ROLES = (
+    ("postgres", lambda name, cmd: name.startswith("postgres") or cmd.startswith("postgres:")),
+    ("redis", lambda name, cmd: name.startswith("redis-server")),
+    ("anvil", lambda name, cmd: name == "anvil"),
+    ("web workers", lambda name, cmd: "gunicorn" in cmd),
+    ("celery workers", lambda name, cmd: " celery " in f" {cmd} " or "celery worker" in cmd),
+)
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) every live process of this machine has used, summed per role
+    (PROCESS_ROLES, "bench" for this process, "other" for the rest). Linux /proc; {} elsewhere."""
+    totals: dict[str, float] = {}
+    if not os.path.isdir("/proc"):
+        return totals
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat_file:
+                stat = stat_file.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmd_file:
+                cmd = cmd_file.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
+        role = (
+            "bench" if int(pid) == me else next((r for r, test in PROCESS_ROLES if test(name, cmd)), "other")
+        )
+        totals[role] = totals.get(role, 0.0) + seconds
+    return totals
+
+
+class CpuUse:
+    """CPU used per role between `start()` and `stop()`: where a load's CPU went, so a bench can say
+    what limits it (measured, not guessed). Processes that ended in between are not counted."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def start(self) -> CpuUse:
+        self.before = cpu_seconds_by_role()
+        return self
+
+    def stop(self) -> CpuUse:
+        after = cpu_seconds_by_role()
+        self.used = {role: max(0.0, after[role] - self.before.get(role, 0.0)) for role in after}
+        return self
+
+    def ms_per(self, count: int) -> dict[str, float]:
+        """Milliseconds of CPU per unit of work (a request, a transaction), per role, largest first;
+        roles under 0.005 ms are left out."""
+        per = {role: seconds * 1000 / count for role, seconds in self.used.items()} if count else {}
+        return {role: round(ms, 3) for role, ms in sorted(per.items(), key=lambda kv: -kv[1]) if ms >= 0.005}
+
+
+def mean_cpu(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of several runs' `CpuUse.ms_per`, per role, largest first."""
+    roles = {role for run in runs for role in run}
+    mean = {role: round(statistics.fmean(run.get(role, 0.0) for run in runs), 3) for role in roles}
+    return dict(sorted(mean.items(), key=lambda kv: -kv[1]))
+
+
+def describe_cpu(per: dict[str, float]) -> str:
+    return ", ".join(f"{role} {ms:.2f}" for role, ms in per.items()) + f" (total {sum(per.values()):.2f})"
 
 
 def start_workers(count: int, *, name: str, concurrency: int = 1, include: str = "") -> list:

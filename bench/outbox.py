@@ -15,7 +15,15 @@ from django.test import override_settings
 from django.utils import timezone
 from eth_utils import keccak
 
-from bench.common import BenchContext, Measurement, reset_chain_tables, start_workers
+from bench.common import (
+    BenchContext,
+    CpuUse,
+    Measurement,
+    describe_cpu,
+    mean_cpu,
+    reset_chain_tables,
+    start_workers,
+)
 from blockchain.chain.client import build_web3, get_web3
 from blockchain.chain.signer import get_signer
 from blockchain.models import AttemptStatus, ChainTransaction, TxAttempt, TxStatus
@@ -57,6 +65,7 @@ def _ours(run: int, label: str = "") -> tuple[float, int, float]:
             )
         # The clock runs from the commit: its on-commit work (the sender's kick first, then the
         # rows' balance-cache hooks) runs while the workers already send, so it is inside the window.
+        cpu = CpuUse().start()
         started = time.perf_counter()
         started_at = timezone.now()
     deadline = started + 300
@@ -69,6 +78,7 @@ def _ours(run: int, label: str = "") -> tuple[float, int, float]:
             break
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
+    cpu.stop()
     confirmed = ChainTransaction.objects.filter(status=TxStatus.CONFIRMED).count()
     errors = (
         ChainTransaction.objects.filter(status=TxStatus.FAILED).count()
@@ -80,10 +90,11 @@ def _ours(run: int, label: str = "") -> tuple[float, int, float]:
     print(
         f"[bench]     run {run}{label}: {len(lanes)} lane(s) {sorted(lanes.values())}, "
         f"all sent after {(last_sent - started_at).total_seconds():.2f}s, "
-        f"all confirmed after {elapsed:.2f}s ({len(passes)} confirmer passes)",
+        f"all confirmed after {elapsed:.2f}s ({len(passes)} confirmer passes); "
+        f"CPU ms per transaction: {describe_cpu(cpu.ms_per(INTENTS))}",
         flush=True,
     )
-    return confirmed / elapsed, errors + (INTENTS - confirmed), elapsed
+    return confirmed / elapsed, errors + (INTENTS - confirmed), elapsed, cpu.ms_per(INTENTS)
 
 
 def _naive(run: int, registry: str) -> tuple[float, int, float, dict]:
@@ -164,6 +175,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
             extra={
                 "ours_seconds": [round(r[2], 2) for r in ours],
                 "naive_seconds": [round(r[2], 2) for r in naive],
+                "ours_cpu_ms_per_tx": mean_cpu([r[3] for r in ours]),
             },
         ),
         Measurement(
@@ -232,7 +244,26 @@ def _pool_runs(ctx: BenchContext, deployed) -> list[Measurement]:
                 target_value=600 if size == 4 else None,
                 headline=True,
                 samples={"ours": [round(r[0], 1) for r in runs]},
-                extra={"ours_seconds": [round(r[2], 2) for r in runs], "load_average": os.getloadavg()},
+                extra={
+                    "ours_seconds": [round(r[2], 2) for r in runs],
+                    "load_average": os.getloadavg(),
+                    # What limits it: the CPU one transaction costs anvil, the workers, PostgreSQL
+                    # and this process (the confirmer) on the machine's shared cores.
+                    "cpu_ms_per_tx": mean_cpu([r[3] for r in runs]),
+                },
+            )
+        )
+        cpu = mean_cpu([r[3] for r in runs])
+        rows.append(
+            Measurement(
+                # On N cores, T tx/s needs at most N / T s of CPU per transaction, all processes
+                # together: the ceiling this machine allows whatever the code does.
+                what=f"outbox signer pool: CPU per confirmed transaction, {size} signer(s), all processes",
+                unit="ms",
+                ours=round(sum(cpu.values()), 2),
+                higher_is_better=False,
+                headline=size == max(POOL_SIZES),
+                extra={"cpu_ms_per_tx": cpu, "cores": os.cpu_count()},
             )
         )
         rows.append(
