@@ -30,6 +30,7 @@ from eth_account import Account
 from bench._baseline import BASELINE_PATH
 from bench._baseline import URLCONF as BASELINE_URLCONF
 from bench.common import (
+    WEB_WORKERS,
     BenchContext,
     CpuUse,
     Measurement,
@@ -403,8 +404,8 @@ def run(ctx: BenchContext) -> list[Measurement]:
             Measurement(
                 what=f"API {result['name']}: web workers' CPU per request under load (naive: baseline)",
                 unit="ms",
-                ours=result["cpu_ms"].get(WEB, 0.0),
-                naive=baseline_cpu.get(WEB, 0.0),
+                ours=result["cpu_ms"].get(WEB_WORKERS, 0.0),
+                naive=baseline_cpu.get(WEB_WORKERS, 0.0),
                 higher_is_better=False,
                 headline=True,
                 extra={"cpu_ms_per_request": result["cpu_ms"], "baseline_cpu_ms_per_request": baseline_cpu},
@@ -453,9 +454,6 @@ def run(ctx: BenchContext) -> list[Measurement]:
         )
     rows += _in_process_rows(credential_path, token, verify_bodies[0])
     return rows
-
-
-WEB = "web workers"  # bench.common.PROCESS_ROLES' name for the gunicorn processes
 
 
 def _load_average() -> list[float]:

@@ -90,13 +90,14 @@ def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[floa
     return statistics.median(samples), samples
 
 
+WEB_WORKERS = "web workers"
 # What a process is for, from its command name and line (first match wins); this process is "bench"
 # (the load generator, the confirmer loop).
 PROCESS_ROLES = (
     ("postgres", lambda name, cmd: name.startswith("postgres") or cmd.startswith("postgres:")),
     ("redis", lambda name, cmd: name.startswith("redis-server")),
     ("anvil", lambda name, cmd: name == "anvil"),
-    ("web workers", lambda name, cmd: "gunicorn" in cmd),
+    (WEB_WORKERS, lambda name, cmd: "gunicorn" in cmd),
     ("celery workers", lambda name, cmd: " celery " in f" {cmd} " or "celery worker" in cmd),
 )
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -166,7 +167,6 @@ def describe_cpu(per: dict[str, float]) -> str:
 
 def start_workers(count: int, *, name: str, concurrency: int = 1, include: str = "") -> list:
     """`count` real Celery worker processes with the bench's environment (DB, Redis, anvil)."""
-    import os
     import uuid
 
     from config.celery import app

@@ -13,21 +13,24 @@ from bench.common import CpuUse, cpu_seconds_by_role, describe_cpu, mean_cpu
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-# Burns CPU_SECONDS of its own CPU time, says so, then idles until killed (a process that ended is
-# no longer in /proc, so it must be alive when the second reading is taken).
+# Burns the given seconds of its own CPU time, says so, then waits for its stdin to close (a process
+# that ended is no longer in /proc, so it must be alive when the second reading is taken).
 BUSY = """
 import sys, time
 started = time.process_time()
 while time.process_time() - started < float(sys.argv[1]):
     pass
 print("done", flush=True)
-time.sleep(60)
+sys.stdin.read()
 """
 
 
 def _busy_child(seconds: float, *marker: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", BUSY, str(seconds), *marker], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", BUSY, str(seconds), *marker],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -38,7 +41,7 @@ def test_a_child_is_counted_under_the_role_its_command_line_names():
         assert child.stdout.readline().strip() == "done"
         use.stop()
     finally:
-        child.kill()
+        child.stdin.close()  # lets it end
         child.wait()
     assert use.used["web workers"] >= 0.25  # clock ticks are 10 ms
     assert use.used.get("celery workers", 0.0) < 0.25

@@ -11,6 +11,7 @@ from django.db.models.signals import post_init, pre_init
 from campaigns.models import Campaign
 from core.rows import RowReader, _stores_plainly
 from issuers.models import Company
+from tests.support.issuance import company_body
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +21,7 @@ COMPANY = ["id", "owner_id", "legal_name", "country", "wallet_address"]
 @pytest.fixture
 def company(make_user):
     owner, _ = make_user("issuer")
-    return Company.objects.create(
-        owner=owner,
-        legal_name="Row Reader AG",
-        registration_number="CHE-1",
-        country="CH",
-        wallet_address="0x" + "ab" * 20,
-        document_cid="QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
-    )
+    return Company.objects.create(owner=owner, **company_body(legal_name="Row Reader AG"))
 
 
 def _row(reader: RowReader, pk: int) -> list:
