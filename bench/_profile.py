@@ -12,7 +12,9 @@ DRF, the real PostgreSQL and Redis), with
   user's row, `credential_detail`, `first_campaign_page` and the representations);
 - every SQL statement and every Redis round trip counted (and their time summed).
 
-Prints the breakdown in ms per request. Not a bench module (its name starts with "_").
+Prints the breakdown in ms per request. With PROFILE_CPROFILE=tottime (or any pstats sort key) it
+prints cProfile's table instead, and with PROFILE_CALLERS=<regex> also who calls the functions the
+regex names. Not a bench module (its name starts with "_").
 """
 
 from __future__ import annotations
@@ -360,6 +362,8 @@ def main(argv: list[str]) -> int:
         profiler.disable()
         stats = pstats.Stats(profiler).sort_stats(os.environ["PROFILE_CPROFILE"])
         stats.print_stats(60)
+        if os.environ.get("PROFILE_CALLERS"):
+            stats.print_callers(os.environ["PROFILE_CALLERS"])
         return 0
     result = this.profile_requests(Client(), path, headers=headers, n=n, method=method, body=body)
     print(format_profile(title, result))

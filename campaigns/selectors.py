@@ -157,10 +157,12 @@ class _FirstCampaignPage:
             fetched = cursor.fetchall()
         page, total = [], 0
         n, m = len(_PAGE_CAMPAIGN), len(_PAGE_CAMPAIGN) + len(_PAGE_ISSUER)
+        read_campaign, read_issuer = _PAGE_CAMPAIGN.reader(alias), _PAGE_ISSUER.reader(alias)
+        read_outbox, cache_issuer = _PAGE_OUTBOX.reader(alias), Campaign.issuer.field.set_cached_value
         for row in fetched:
-            campaign = _PAGE_CAMPAIGN.build(alias, row[:n])
-            Campaign.issuer.field.set_cached_value(campaign, _PAGE_ISSUER.build(alias, row[n:m]))
-            setattr(campaign, PREFETCHED_TRANSACTIONS, _PAGE_OUTBOX.build(alias, row[m + 1]))
+            campaign = read_campaign(row[:n])
+            cache_issuer(campaign, read_issuer(row[n:m]))
+            setattr(campaign, PREFETCHED_TRANSACTIONS, read_outbox(row[m + 1]))
             total = row[m]
             page.append(campaign)
         return page, total

@@ -146,6 +146,8 @@ def allowed_actions(
     """The actions `user` may take on `campaign` right now: its state allows them, `may_take`
     agrees, and the business rules the action's service checks (`rule_refusal`, the very checks the
     services run) do not refuse it; then `invest` when the caller may invest (`invest_refusal`)."""
+    if not user.is_authenticated:  # `may_take` refuses them every action, and only investors invest
+        return []
     now = now or clock.now()
     offered = [
         action

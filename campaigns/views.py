@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -97,8 +98,9 @@ class CampaignViewSet(
         size = self.paginator.get_page_size(request)
         rows, count = selectors.first_campaign_page(request.user, size=size)
         page = self.paginator.first_page(rows, count, request)
+        user, zone = request.user, timezone.get_current_timezone()
         return self.paginator.get_paginated_response(
-            [campaign_representation(campaign, user=request.user) for campaign in page]
+            [campaign_representation(campaign, user=user, zone=zone) for campaign in page]
         )
 
     def _respond(self, campaign: Campaign, code: int = status.HTTP_200_OK) -> Response:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import connections, models
@@ -88,7 +88,7 @@ class RowReader:
         self._converters: dict[str, list] = {}
         self._stores_plainly = _stores_plainly(model)
 
-    def _instance(self, alias: str, values: list) -> models.Model:
+    def _instantiate(self, alias: str) -> Callable[[list], models.Model]:
         """What `Model.from_db` gives, without its generic path when nothing can tell the difference.
 
         `from_db` pads the row with DEFERRED (looking each field name up in a list) and `__init__`
@@ -96,18 +96,24 @@ class RowReader:
         20-row page of two models that was ≈ 0.5 ms. When the model keeps Django's own `__init__`
         and `from_db`, every column's descriptor only stores the value in the instance's __dict__
         on a new instance (Django's DeferredAttribute and ForeignKeyDeferredAttribute), and no
-        receiver listens to either signal for it (asked on every call: receivers can connect at any
-        time), storing the values is all `from_db` would do. Otherwise it is `from_db` itself."""
-        model = self.model
+        receiver listens to either signal for it (asked each time a read starts: receivers can
+        connect at any time), storing the values is all `from_db` would do. Otherwise it is
+        `from_db` itself."""
+        model, names = self.model, self.names
         if not self._stores_plainly or pre_init.has_listeners(model) or post_init.has_listeners(model):
-            return model.from_db(alias, self.names, values)
-        new = model.__new__(model)
-        state = ModelState()
-        state.adding = False
-        state.db = alias
-        new._state = state
-        new.__dict__.update(zip(self.names, values, strict=True))
-        return new
+            return lambda values: model.from_db(alias, names, values)
+        new_instance = model.__new__
+
+        def instantiate(values: list) -> models.Model:
+            new = new_instance(model)
+            state = ModelState()
+            state.adding = False
+            state.db = alias
+            new._state = state
+            new.__dict__.update(zip(names, values, strict=True))
+            return new
+
+        return instantiate
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -128,16 +134,25 @@ class RowReader:
             self._converters[alias] = converters
         return converters
 
-    def build(self, alias: str, values: Sequence) -> models.Model:
-        """The instance of the row slice `values` (len(self) values, in `columns` order)."""
+    def reader(self, alias: str) -> Callable[[Sequence], models.Model]:
+        """`build` for `alias`, with the connection, converters and way of instantiating looked up
+        once (a page reads many rows)."""
         connection = connections[alias]
-        converted = list(values)
-        for i, entry in enumerate(self._converters_for(alias)):
-            if entry is not None:
-                chain, column = entry
+        converters = [(i, *entry) for i, entry in enumerate(self._converters_for(alias)) if entry is not None]
+        instantiate = self._instantiate(alias)
+
+        def read(values: Sequence) -> models.Model:
+            converted = list(values)
+            for i, chain, column in converters:
                 for converter in chain:
                     converted[i] = converter(converted[i], column, connection)
-        return self._instance(alias, converted)
+            return instantiate(converted)
+
+        return read
+
+    def build(self, alias: str, values: Sequence) -> models.Model:
+        """The instance of the row slice `values` (len(self) values, in `columns` order)."""
+        return self.reader(alias)(values)
 
 
 def _stores_plainly(model: type[models.Model]) -> bool:
@@ -172,28 +187,34 @@ class JsonRows:
     )
 
     def __init__(self, model: type[models.Model], names: Iterable[str]) -> None:
-        self.reader = RowReader(model, names)
-        unfit = [f.attname for f in self.reader.fields if not isinstance(f, self._JSON_NATIVE)]
+        self.row = RowReader(model, names)
+        unfit = [f.attname for f in self.row.fields if not isinstance(f, self._JSON_NATIVE)]
         if unfit:
             raise ValueError(f"not carried by JSON as the ORM reads them: {unfit}")
 
     def column(self, alias: str, name: str) -> str:
         """`t.<column>` of the field `name` inside the subquery (its table's alias is `t`)."""
-        return f"t.{connections[alias].ops.quote_name(self.reader.model._meta.get_field(name).column)}"
+        return f"t.{connections[alias].ops.quote_name(self.row.model._meta.get_field(name).column)}"
 
     def sql(self, alias: str, *, where: str) -> str:
         """The subquery; `where` selects the rows (with `column()`, placeholders and outer aliases)."""
         quote = connections[alias].ops.quote_name
-        columns = ", ".join(self.reader.columns(alias, "t"))
-        table = quote(self.reader.model._meta.db_table)
+        columns = ", ".join(self.row.columns(alias, "t"))
+        table = quote(self.row.model._meta.db_table)
         # Names come from _meta, quoted; `where` is the caller's SQL text, never input.
         return (
             f"(SELECT json_agg(json_build_array({columns}))::text "  # noqa: S608  # nosec B608
             f"FROM {table} t WHERE {where})"
         )
 
+    def reader(self, alias: str) -> Callable[[str | None], list[models.Model]]:
+        """`build` for `alias`, with the way of instantiating looked up once."""
+        instantiate = self.row._instantiate(alias)
+
+        def read(aggregated: str | None) -> list[models.Model]:
+            return [] if aggregated is None else [instantiate(values) for values in json.loads(aggregated)]
+
+        return read
+
     def build(self, alias: str, aggregated: str | None) -> list[models.Model]:
-        if aggregated is None:
-            return []
-        model, names = self.reader.model, self.reader.names
-        return [model.from_db(alias, names, values) for values in json.loads(aggregated)]
+        return self.reader(alias)(aggregated)
