@@ -213,8 +213,12 @@ def _run(argv: list[str], chain_port: int) -> int:
     for name in names:
         # Every bench gets a fresh chain and database: one bench's 20,000 events must not slow the next.
         call_command("flush", "--noinput", verbosity=0)
-        node = AnvilNode(port=chain_port, log_path=ROOT / "var" / "bench-logs" / f"anvil-{name}.log").start()
         module = importlib.import_module(f"bench.{name}")
+        node = AnvilNode(
+            port=chain_port,
+            log_path=ROOT / "var" / "bench-logs" / f"anvil-{name}.log",
+            extra_args=getattr(module, "ANVIL_ARGS", ()),  # a module's own mining mode, if any
+        ).start()
         print(f"[bench] {name}: {module.TITLE}", flush=True)
         started = time.perf_counter()
         try:

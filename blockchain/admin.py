@@ -145,6 +145,7 @@ class TxAttemptInline(admin.TabularInline):
         "max_priority_fee_per_gas",
         "gas_limit",
         "status",
+        "first_broadcast_at",
         "broadcast_at",
     )
     readonly_fields = fields

@@ -274,6 +274,9 @@ class TxAttempt(models.Model):
     raw_tx = models.BinaryField(editable=False)
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The node first accepted this version (the stuck timer runs from here), and last accepted it
+    # (a re-broadcast moves only this one: the re-broadcast timer runs from here).
+    first_broadcast_at = models.DateTimeField(null=True, blank=True)
     broadcast_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

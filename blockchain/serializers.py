@@ -45,6 +45,7 @@ class TxAttemptSerializer(serializers.ModelSerializer):
             "max_priority_fee_per_gas",
             "status",
             "created_at",
+            "first_broadcast_at",
             "broadcast_at",
         ]
 

@@ -391,7 +391,10 @@ def _needs_replacement(row: ChainTransaction, row_attempts: list[TxAttempt]) -> 
     if row.status != TxStatus.SENT or not row_attempts:
         return False
     newest = max(row_attempts, key=lambda a: a.id)
-    started = newest.broadcast_at or newest.created_at
+    # From the version's first broadcast: its re-broadcasts (every OUTBOX_REBROADCAST_SECONDS, far
+    # sooner than CHAIN_STUCK_SECONDS) would otherwise restart the clock, and a version the chain
+    # will not take (its fee too low, or the node keeping it unmined) was never replaced.
+    started = newest.first_broadcast_at or newest.created_at
     return timezone.now() - started >= timedelta(seconds=settings.CHAIN_STUCK_SECONDS)
 
 

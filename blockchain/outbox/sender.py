@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -371,7 +372,9 @@ def mark_broadcast(rows: list[ChainTransaction]) -> int:
         return 0
     now = timezone.now()
     ids = [row.pk for row in rows]
-    TxAttempt.objects.filter(tx_hash__in=[row.tx_hash for row in rows]).update(broadcast_at=now)
+    TxAttempt.objects.filter(tx_hash__in=[row.tx_hash for row in rows]).update(
+        broadcast_at=now, first_broadcast_at=Coalesce("first_broadcast_at", Value(now))
+    )
     # A re-broadcast of a row already sent (or further) only counts the attempt.
     ChainTransaction.objects.filter(pk__in=ids).exclude(status=TxStatus.SIGNED).update(
         attempts=F("attempts") + 1, updated_at=now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from django.test import override_settings
@@ -212,6 +214,37 @@ def test_stuck_transaction_is_replaced_with_bumped_fees_and_one_version_lands(co
     # exactly one of the two versions is on chain
     landed = [a for a in attempts if chain.rpc("eth_getTransactionReceipt", a.tx_hash) is not None]
     assert len(landed) == 1
+
+
+def test_a_stuck_transaction_is_replaced_though_it_was_rebroadcast_since(contracts, chain, monkeypatch):
+    """The stuck clock runs from the version's first broadcast: its re-broadcasts (every 15 s) do not
+    restart it, or a version the node keeps unmined would be re-broadcast forever, never replaced."""
+    from django.utils import timezone
+
+    chain.set_automine(False)
+    row = enqueue_store_loan()
+    send_queued()
+    real_now = timezone.now
+    sent_at = real_now()
+
+    def at(seconds: int) -> None:
+        monkeypatch.setattr(timezone, "now", lambda: sent_at + timedelta(seconds=seconds))
+
+    with override_settings(CHAIN_STUCK_SECONDS=120, OUTBOX_REBROADCAST_SECONDS=15):
+        at(100)
+        report = confirm_pending()
+        assert (report.rebroadcast, report.replaced) == (1, 0)
+        first = TxAttempt.objects.get(transaction=row)
+        assert first.broadcast_at - first.first_broadcast_at >= timedelta(seconds=99)
+        at(130)  # 130 s since the first broadcast, 30 s since the last
+        report = confirm_pending()
+    assert report.replaced == 1
+    monkeypatch.setattr(timezone, "now", real_now)
+    chain.mine(1)
+    confirm_pending()
+    row.refresh_from_db()
+    assert row.status == TxStatus.CONFIRMED
+    assert TxAttempt.objects.filter(transaction=row).count() == 2
 
 
 def test_reorged_transaction_is_rebroadcast_and_lands_again(contracts, chain):
