@@ -61,11 +61,13 @@ if base.is_psycopg3:
         it. Django's `create_cursor` compares `timezone` with the connection's, as with its own."""
 
         timezone: tzinfo | None = None
+        # The global map holds psycopg's optimised class (psycopg_binary or psycopg_c) if any.
+        compiled = psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
 
         def __init__(self, oid: int, context=None) -> None:
             super().__init__(oid, context)
-            # The global map holds psycopg's optimised class (psycopg_binary or psycopg_c) if any.
-            self._parse = psycopg.adapters.get_loader(oid, Format.TEXT)(oid, context).load
+            # One per result, like any loader: it reads the session's time zone and date style.
+            self._parse = self.compiled(oid, context).load
 
         def load(self, data):
             value = self._parse(data)
