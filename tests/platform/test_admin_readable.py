@@ -356,6 +356,10 @@ def test_the_transaction_page_shows_the_nodes_receipt_decoded(contracts, logged_
     assert "IssuerRegistered" in node.split('id="node-events"')[1]
     assert company.wallet_address in node
     assert settings.CHAIN_RPC_URL not in html
+    # Each attempt's first broadcast (the stuck clock's start) and last (the re-broadcast clock's).
+    attempts = html.split('id="tx-attempts"')[1].split("</table>")[0]
+    assert "First broadcast" in attempts and "Last broadcast" in attempts
+    assert "—" not in attempts.split("<tbody>")[1]
 
 
 # --- the dashboard's failure rows ------------------------------------------------------------------
