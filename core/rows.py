@@ -123,14 +123,16 @@ class RowReader:
         return [f"{table_alias}.{quote(f.column)}" for f in self.fields]
 
     def _converters_for(self, alias: str) -> list:
+        """(position, converter chain, column) of each value that has converters, built once."""
         converters = self._converters.get(alias)
         if converters is None:
             connection = connections[alias]
             converters = []
-            for field in self.fields:
+            for i, field in enumerate(self.fields):
                 column = field.get_col(self.model._meta.db_table)
                 chain = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-                converters.append((chain, column) if chain else None)
+                if chain:
+                    converters.append((i, chain, column))
             self._converters[alias] = converters
         return converters
 
@@ -138,7 +140,7 @@ class RowReader:
         """`build` for `alias`, with the connection, converters and way of instantiating looked up
         once (a page reads many rows)."""
         connection = connections[alias]
-        converters = [(i, *entry) for i, entry in enumerate(self._converters_for(alias)) if entry is not None]
+        converters = self._converters_for(alias)
         instantiate = self._instantiate(alias)
 
         def read(values: Sequence) -> models.Model:
@@ -156,7 +158,7 @@ class RowReader:
 
 
 def _stores_plainly(model: type[models.Model]) -> bool:
-    """Does building `model` from a row come down to storing the values (see RowReader._instance)?"""
+    """Does building `model` from a row come down to storing the values (see RowReader._instantiate)?"""
     if (
         model.__init__ is not models.Model.__init__
         or model.from_db.__func__ is not models.Model.from_db.__func__
