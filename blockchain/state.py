@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from django.utils import timezone
 from web3 import Web3
 
 from blockchain.chain.metrics import SIGNER_BALANCE
 from blockchain.chain.signer import pool_addresses
-from core.cache import cached, cached_many, keep
+from core.cache import cached, cached_many, keep, keep_many
 
 logger = logging.getLogger(__name__)
 
@@ -54,18 +55,17 @@ def remember_signer_balances(w3: Web3) -> None:
         addresses = pool_addresses()
         results = rpc_batch(w3, [("eth_getBalance", [address, "latest"]) for address in addresses])
         at = timezone.now().isoformat()
-        seen = []
-        for address, result in zip(addresses, results, strict=True):
+        values: dict[str, Any] = {f"{SIGNER_BALANCE_CACHE_KEY}:pool": addresses}
+        for index, (address, result) in enumerate(zip(addresses, results, strict=True)):
             if not isinstance(result, str):
                 continue
             wei = int(result, 16)
             entry = {"address": address, "wei": wei, "at": at}
-            keep("signer balance", _balance_key(address), entry, timeout=None)
+            values[_balance_key(address)] = entry
+            if index == 0:
+                values[SIGNER_BALANCE_CACHE_KEY] = entry  # the primary
             SIGNER_BALANCE.labels(address).set(wei / 10**18)
-            seen.append(entry)
-        if seen and seen[0]["address"] == addresses[0]:
-            keep("signer balance", SIGNER_BALANCE_CACHE_KEY, seen[0], timeout=None)  # the primary
-        keep("signer balance", f"{SIGNER_BALANCE_CACHE_KEY}:pool", addresses, timeout=None)
+        keep_many("signer balance", values, timeout=None)  # one round trip every pass
     except Exception as exc:  # informational only; the caller's real work goes on
         logger.debug("signer balances not refreshed: %s", exc)
 

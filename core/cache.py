@@ -96,6 +96,12 @@ def keep(use: str, key: str, value: Any, *, timeout: float | None) -> None:
     best_effort(use, lambda: cache.set(key, value, timeout=timeout), fallback=None)
 
 
+def keep_many(use: str, values: dict[str, Any], *, timeout: float | None) -> None:
+    """`keep` for several keys in one round trip (a pipeline), if the cache is up."""
+    if values:
+        best_effort(use, lambda: cache.set_many(values, timeout=timeout), fallback=None)
+
+
 def resume() -> None:
     """Ask the cache again from the next call (tests; an operator's shell after Redis is back)."""
     _paused.until = 0.0

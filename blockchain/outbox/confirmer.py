@@ -42,6 +42,7 @@ from blockchain.outbox.metrics import (
 from blockchain.outbox.sender import broadcast, call_params, decode_revert, mark_failed, sign_into
 from blockchain.state import remember_head, remember_signer_balances
 from core.bulk import bulk_set
+from core.collector import paused_gc
 from core.log_format import describe_error
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,12 @@ def _still_in_question(rows: list[ChainTransaction], *, w3: Web3) -> list[ChainT
 
 
 def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
-    w3 = w3 or get_web3()
+    """One confirmer pass (the module's docstring says what it does)."""
+    with paused_gc():  # a pass allocates thousands of acyclic objects (core.collector)
+        return _confirm_pass(w3 or get_web3())
+
+
+def _confirm_pass(w3: Web3) -> ConfirmReport:
     report = ConfirmReport()
     head = w3.eth.block_number
     report.head = head
@@ -102,7 +108,9 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     if not rows:
         return report
     attempts: dict[int, list[TxAttempt]] = {}
-    for attempt in TxAttempt.objects.filter(transaction__in=rows).exclude(status=AttemptStatus.DROPPED):
+    for attempt in TxAttempt.objects.filter(transaction__id__anyof=[row.pk for row in rows]).exclude(
+        status=AttemptStatus.DROPPED
+    ):
         attempts.setdefault(attempt.transaction_id, []).append(attempt)
     hashes = [a.tx_hash for row in rows for a in attempts.get(row.pk, [])]
     receipts = dict(
@@ -139,14 +147,10 @@ def confirm_pending(*, w3: Web3 | None = None) -> ConfirmReport:
     return report
 
 
-ROW_FIELDS_SET_BY_RECEIPT = [
+# What a receipt sets on its row; the version fields too when another version than the stored one
+# landed (a replacement).
+RECEIPT_FIELDS = [
     "status",
-    "tx_hash",
-    "raw_tx",
-    "nonce",
-    "gas_limit",
-    "max_fee_per_gas",
-    "max_priority_fee_per_gas",
     "block_number",
     "block_hash",
     "gas_used",
@@ -154,6 +158,19 @@ ROW_FIELDS_SET_BY_RECEIPT = [
     "mined_at",
     "confirmed_at",
     "updated_at",
+]
+# What the confirmer reads again under the row lock before applying a receipt: what the sender,
+# a replacement or an operator's action may have changed since the pass read the row, and what
+# _advance decides from.
+LOCKED_FIELDS = ("status", "tx_hash", "block_number", "block_hash", "mined_at", "confirmed_at")
+ROW_FIELDS_SET_BY_RECEIPT = [
+    *RECEIPT_FIELDS,
+    "tx_hash",
+    "raw_tx",
+    "nonce",
+    "gas_limit",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
 ]
 
 
@@ -202,9 +219,10 @@ def _moved(row: ChainTransaction, receipt: dict) -> bool:
 
 def _settle_attempts(landed: list[TxAttempt]) -> None:
     """The landed version of each row is mined; every other live version of it was replaced."""
-    TxAttempt.objects.filter(pk__in=[a.pk for a in landed]).update(status=AttemptStatus.MINED)
-    TxAttempt.objects.filter(transaction_id__in=[a.transaction_id for a in landed]).exclude(
-        pk__in=[a.pk for a in landed]
+    landed_ids = [a.pk for a in landed]
+    TxAttempt.objects.filter(pk__anyof=landed_ids).update(status=AttemptStatus.MINED)
+    TxAttempt.objects.filter(transaction__id__anyof=[a.transaction_id for a in landed]).exclude(
+        pk__anyof=landed_ids
     ).exclude(status=AttemptStatus.DROPPED).update(status=AttemptStatus.REPLACED)
 
 
@@ -224,23 +242,35 @@ def _apply_receipts(
         try:
             with transaction.atomic():
                 now = timezone.now()
-                locked = ChainTransaction.objects.select_for_update().in_bulk(
-                    [row.pk for row, _a, _r in succeeded]
-                )
-                changed, logs, landed = [], [], []
+                # Lock the rows and read again only what another process may have changed since
+                # the pass read them (the rest of a row is fixed once signed, or not written here).
+                locked = {
+                    pk: rest
+                    for pk, *rest in ChainTransaction.objects.select_for_update()
+                    .filter(pk__anyof=[row.pk for row, _a, _r in succeeded])
+                    .order_by("pk")  # every locker takes rows in id order
+                    .values_list("pk", *LOCKED_FIELDS)
+                }
+                changed, same_version, switched, logs, landed = [], [], [], [], []
                 orphaned = []
-                for row, attempt, receipt in succeeded:
-                    current = locked[row.pk]
+                for current, attempt, receipt in succeeded:
+                    if current.pk not in locked:
+                        continue  # deleted meanwhile (an operator's cleanup)
+                    for name, value in zip(LOCKED_FIELDS, locked[current.pk], strict=True):
+                        setattr(current, name, value)
                     if current.status == TxStatus.FAILED:
                         continue
                     if _moved(current, receipt):
                         orphaned.append((current.tx_hash, current.block_hash))
+                    (same_version if current.tx_hash == attempt.tx_hash else switched).append(current)
                     if _advance(current, attempt, receipt, head=head, now=now, report=batch_report):
-                        logs.append((row.pk, receipt.get("logs", [])))
+                        logs.append((current.pk, receipt.get("logs", [])))
                     changed.append(current)
                     landed.append(attempt)
                 receipts_orphaned(orphaned)  # first: the new block's events then project on top
-                bulk_set(ChainTransaction, changed, ROW_FIELDS_SET_BY_RECEIPT)
+                # The row's stored version landed (nearly always): its signed fields are as stored.
+                bulk_set(ChainTransaction, same_version, RECEIPT_FIELDS)
+                bulk_set(ChainTransaction, switched, ROW_FIELDS_SET_BY_RECEIPT)
                 _settle_attempts(landed)
                 confirmed_logs(logs)
                 subjects_settled(changed)  # webhooks: statuses that waited for the confirmation

@@ -37,6 +37,7 @@ from blockchain.outbox.lanes import assign_unlaned, queued_lanes
 from blockchain.outbox.metrics import OUTBOX_FAILURES, OUTBOX_FEE_WAITS, OUTBOX_TRANSITIONS
 from blockchain.outbox.nonces import ensure_nonce_account, reconcile_nonce_account
 from core.bulk import bulk_set
+from core.collector import paused_gc
 from core.log_format import describe_error
 
 logger = logging.getLogger(__name__)
@@ -187,9 +188,61 @@ def sign_into(
     )
 
 
+# Broadcast and not yet in a block: their effects exist only in the node's pending state.
+UNMINED_STATUSES = (TxStatus.SIGNED, TxStatus.SENT)
+
+
+def simulation_blocks(rows: list[ChainTransaction]) -> list[str]:
+    """The block each row is simulated against: `pending` for a row whose ordering key has an
+    intent signed or sent before it and not yet mined (the intents one entity declares build on
+    each other), `latest` for the rest.
+
+    Building the pending block costs the node the execution of its whole pool again (anvil: 100
+    estimates took 0.03 s with an empty pool and 0.18 s with 88 transactions waiting), once per
+    call; `latest` is already built. A row that reverts against `latest` is simulated again
+    against `pending` before it fails (_simulate), so an intent that builds on another key's unmined
+    one is not failed by a state the chain is about to leave."""
+    keys = {row.ordering_key for row in rows if row.ordering_key}
+    unmined: set[str] = set()
+    if keys:
+        unmined = set(
+            ChainTransaction.objects.filter(
+                chain_id=rows[0].chain_id, ordering_key__in=keys, status__in=UNMINED_STATUSES
+            ).values_list("ordering_key", flat=True)
+        )
+    blocks = []
+    earlier: set[str] = set()  # the same key earlier in this batch: its row is not sent yet either
+    for row in rows:
+        key = row.ordering_key
+        blocks.append("pending" if key and (key in unmined or key in earlier) else "latest")
+        if key:
+            earlier.add(key)
+    return blocks
+
+
 def _simulate(w3: Web3, rows: list[ChainTransaction], sender: str) -> list:
-    """eth_estimateGas for every row in one batch, against the pending state."""
-    return rpc_batch(w3, [("eth_estimateGas", [call_params(row, sender), "pending"]) for row in rows])
+    """eth_estimateGas for every row in one batch (against simulation_blocks' block), then once more
+    against `pending` for each row `latest` refused with a revert: only a revert there fails it."""
+    blocks = simulation_blocks(rows)
+    results = rpc_batch(
+        w3,
+        [
+            ("eth_estimateGas", [call_params(row, sender), block])
+            for row, block in zip(rows, blocks, strict=True)
+        ],
+    )
+    again = [
+        i
+        for i, (result, block) in enumerate(zip(results, blocks, strict=True))
+        if block == "latest" and isinstance(result, RpcError) and is_revert(result)
+    ]
+    if again:
+        retried = rpc_batch(
+            w3, [("eth_estimateGas", [call_params(rows[i], sender), "pending"]) for i in again]
+        )
+        for i, result in zip(again, retried, strict=True):
+            results[i] = result
+    return results
 
 
 def _lock_lane(w3: Web3, chain_id: int, address: str, *, wait: bool) -> NonceAccount | None:
@@ -304,6 +357,13 @@ def send_queued(
     `on_backlog` is called once when a full batch shows more work is waiting (another worker can
     join the drain), and again if this run stops at `max_batches` with rows left.
     """
+    with paused_gc():  # batches allocate thousands of acyclic objects (core.collector)
+        return _send_queued(batch_size=batch_size, max_batches=max_batches, on_backlog=on_backlog)
+
+
+def _send_queued(
+    *, batch_size: int | None, max_batches: int, on_backlog: Callable[[], None] | None
+) -> SendReport:
     w3 = get_web3()
     pool = get_signer_pool()
     chain_id = settings.CHAIN_ID
@@ -371,15 +431,15 @@ def mark_broadcast(rows: list[ChainTransaction]) -> int:
     if not rows:
         return 0
     now = timezone.now()
-    ids = [row.pk for row in rows]
-    TxAttempt.objects.filter(tx_hash__in=[row.tx_hash for row in rows]).update(
+    ids = [row.pk for row in rows]  # one array parameter each (`anyof`), not one per row
+    TxAttempt.objects.filter(tx_hash__anyof=[row.tx_hash for row in rows]).update(
         broadcast_at=now, first_broadcast_at=Coalesce("first_broadcast_at", Value(now))
     )
     # A re-broadcast of a row already sent (or further) only counts the attempt.
-    ChainTransaction.objects.filter(pk__in=ids).exclude(status=TxStatus.SIGNED).update(
+    ChainTransaction.objects.filter(pk__anyof=ids).exclude(status=TxStatus.SIGNED).update(
         attempts=F("attempts") + 1, updated_at=now
     )
-    sent = ChainTransaction.objects.filter(pk__in=ids, status=TxStatus.SIGNED).update(
+    sent = ChainTransaction.objects.filter(pk__anyof=ids, status=TxStatus.SIGNED).update(
         status=TxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error="", updated_at=now
     )
     if sent:

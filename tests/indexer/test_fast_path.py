@@ -60,8 +60,7 @@ def test_copy_of_a_new_range_stores_what_the_orm_path_stores(contracts):
 
     ChainEvent.objects.all().delete()
     reference = decode_logs(logs, watched=watched)
-    assert len(reference) < events_module.COPY_THRESHOLD  # the ORM's bulk_create, an independent path
-    store_events(reference)
+    events_module._insert_events(reference)  # the ORM's bulk_create, an independent path
     assert _rows() == by_copy
     assert copied == reference
 
@@ -71,6 +70,32 @@ def test_copy_of_a_new_range_stores_what_the_orm_path_stores(contracts):
     ChainEvent.objects.update(removed=True)
     events_module._copy_events(reference)  # an orphaned event the chain has again is live again
     assert _rows() == by_copy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_stored_outside_a_transaction_keeps_every_event():
+    # In autocommit the temporary table empties itself when the COPY commits: the copy runs in one
+    # transaction of its own, or the INSERT that follows would find nothing.
+    events = [
+        DecodedEvent(
+            chain_id=31337,
+            address="0x" + "ab" * 20,
+            artifact="LoanRegistry",
+            name="LoanStored",
+            args={"loanId": f"AUTOCOMMIT-{i}"},
+            block_number=100 + i,
+            block_hash="0x" + f"{i:064x}",
+            tx_hash="0x" + f"{i + 1000:064x}",
+            log_index=0,
+            block_timestamp=1_700_000_000 + i,
+        )
+        for i in range(events_module.COPY_THRESHOLD)
+    ]
+    assert not transaction.get_connection().in_atomic_block
+    assert store_events(events) == len(events)
+    assert sorted(ChainEvent.objects.values_list("args__loanId", flat=True)) == sorted(
+        e.args["loanId"] for e in events
+    )
 
 
 def test_copy_text_matches_the_json_encoder_for_awkward_strings():

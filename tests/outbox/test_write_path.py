@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,66 @@ def test_confirming_twice_does_not_dispatch_twice(contracts, handled):
     assert len(handled["events"]) == 1
 
 
+def test_the_collector_is_paused_while_a_batch_is_sent_and_a_pass_confirms_and_resumed_after(
+    contracts, monkeypatch
+):
+    from blockchain.outbox import confirmer, sender
+
+    seen = {}
+    for module, name in ((sender, "_claim_and_sign"), (sender, "broadcast"), (confirmer, "_apply_receipts")):
+        original = getattr(module, name)
+
+        def recording(*args, _original=original, _name=name, **kwargs):
+            seen.setdefault(_name, []).append(gc.isenabled())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, recording)
+    enqueue_store_loan()
+    assert send_queued().sent == 1
+    assert gc.isenabled()
+    confirm_mined()
+    assert gc.isenabled()
+    assert seen["_claim_and_sign"] and seen["broadcast"] and seen["_apply_receipts"]
+    assert not any(enabled for calls in seen.values() for enabled in calls)
+
+
+@pytest.fixture
+def row_listener_calls(monkeypatch):
+    """Each call the outbox's row listeners get: the ids of the rows it names."""
+    calls: list[list[int]] = []
+    monkeypatch.setattr(hooks, "_row_listeners", [lambda rows: calls.append([row.pk for row in rows])])
+    return calls
+
+
+# These two commit intents for real; their kicks go to a broker of their own (`isolated_broker`), or
+# the session's worker would send them to the shared node after the test's chain snapshot is gone.
+@pytest.mark.django_db(transaction=True)
+def test_one_transactions_intents_reach_the_row_listeners_in_one_call_after_commit(
+    contracts, row_listener_calls, isolated_broker
+):
+    with transaction.atomic():
+        rows = [enqueue_store_loan() for _ in range(3)]
+        assert row_listener_calls == []  # not before the commit
+    assert row_listener_calls == [[row.pk for row in rows]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_intent_in_a_rolled_back_savepoint_never_reaches_the_row_listeners(
+    contracts, row_listener_calls, isolated_broker
+):
+    with transaction.atomic():
+        kept = enqueue_store_loan()
+        try:
+            with transaction.atomic():
+                dropped = enqueue_store_loan()
+                raise RuntimeError("the domain change inside the savepoint fails")
+        except RuntimeError:
+            pass
+        also_kept = enqueue_store_loan()
+    assert not ChainTransaction.objects.filter(pk=dropped.pk).exists()
+    assert row_listener_calls == [[kept.pk, also_kept.pk]]
+
+
 def test_nonces_are_contiguous_from_the_chain_count(contracts):
     w3 = get_web3()
     signer = get_signer().address
@@ -160,6 +221,92 @@ def test_onchain_revert_fails_the_row_with_the_decoded_error(contracts, handled,
     assert second.error_code == "LoanAlreadyStored"
     assert second.block_number == first.block_number  # it was mined, and reverted
     assert handled["compensated"] == [(second.pk, "LoanAlreadyStored")]
+
+
+def _enqueue_repay(loan_id: str, *, ordering_key: str = "") -> ChainTransaction:
+    with transaction.atomic():
+        return outbox.enqueue(
+            kind="test.mark_repaid",
+            contract="LoanRegistry",
+            function="markRepaid",
+            args=[loan_id, keccak(text=f"repaid:{loan_id}")],
+            idempotency_key=f"test:repay:{loan_id}",
+            ordering_key=ordering_key,
+        )
+
+
+@pytest.fixture
+def estimates(monkeypatch):
+    """The block every eth_estimateGas the sender sends names (the calls still go to anvil)."""
+    from blockchain.outbox import sender
+
+    seen: list[str] = []
+    real = sender.rpc_batch
+
+    def recording(w3, calls, **kwargs):
+        seen.extend(params[1] for method, params in calls if method == "eth_estimateGas")
+        return real(w3, calls, **kwargs)
+
+    monkeypatch.setattr(sender, "rpc_batch", recording)
+    return seen
+
+
+def test_an_intent_behind_its_keys_unmined_one_is_simulated_against_pending(contracts, chain, estimates):
+    chain.set_automine(False)
+    loan_id = unique_loan_id()
+    store = enqueue_store_loan(loan_id)
+    assert send_queued().sent == 1  # in anvil's pool, not in a block
+    assert estimates == ["latest"]  # nothing of its key was in flight
+
+    repay = _enqueue_repay(loan_id, ordering_key=store.ordering_key)
+    report = send_queued()
+    assert (report.signed, report.failed) == (1, 0)
+    assert estimates == ["latest", "pending"]  # its key's storeLoan is unmined: only pending has the loan
+
+    chain.mine(1)
+    confirm_pending()
+    for row in (store, repay):
+        row.refresh_from_db()
+        assert row.status == TxStatus.CONFIRMED
+    assert bound("LoanRegistry").call("getLoan", loan_id)[5]  # repaid on chain
+
+
+def test_a_revert_against_latest_is_checked_against_pending_before_the_row_fails(contracts, chain, estimates):
+    """Another key's unmined intent can be what a row builds on: latest refuses it (no such loan
+    yet), pending does not, so it is signed, not failed."""
+    chain.set_automine(False)
+    loan_id = unique_loan_id()
+    store = enqueue_store_loan(loan_id)
+    send_queued()
+    repay = _enqueue_repay(loan_id)  # its own key (the idempotency key)
+    assert repay.ordering_key != store.ordering_key
+
+    report = send_queued()
+    assert (report.signed, report.failed) == (1, 0)
+    assert estimates == ["latest", "latest", "pending"]
+    repay.refresh_from_db()
+    assert repay.status == TxStatus.SENT and repay.nonce is not None
+    chain.mine(1)
+    confirm_pending()
+    repay.refresh_from_db()
+    assert repay.status == TxStatus.CONFIRMED
+
+
+def test_a_row_refused_against_latest_and_pending_fails_with_no_nonce(contracts, estimates):
+    enqueue_store_loan()
+    send_queued()
+    confirm_mined()
+    next_nonce_before = NonceAccount.objects.get().next_nonce
+    estimates.clear()
+
+    repay = _enqueue_repay(unique_loan_id("NEVER-STORED"))
+    report = send_queued()
+    repay.refresh_from_db()
+    assert (report.signed, report.failed) == (0, 1)
+    assert estimates == ["latest", "pending"]
+    assert repay.status == TxStatus.FAILED and repay.error_code == "LoanNotFound"
+    assert repay.nonce is None and not repay.raw_tx
+    assert NonceAccount.objects.get().next_nonce == next_nonce_before
 
 
 def test_nonce_used_outside_the_platform_is_recovered(contracts):
