@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -110,7 +110,7 @@ class _RowsChangedOnCommit:
         # A row enqueued inside a savepoint the hook was not registered in may have been rolled
         # back with it (the hook survives): only rows the commit kept are told.
         doubtful = [row.pk for row, savepoints in self.rows if not savepoints <= self.savepoints]
-        kept = set(ChainTransaction.objects.filter(pk__in=doubtful).values_list("pk", flat=True))
+        kept = set(ChainTransaction.objects.filter(pk__anyof=doubtful).values_list("pk", flat=True))
         rows_changed(
             [row for row, savepoints in self.rows if savepoints <= self.savepoints or row.pk in kept]
         )
@@ -124,16 +124,8 @@ def rows_changed_on_commit(row: ChainTransaction) -> None:
     drops every hook registered inside it (Django), and every savepoint still open now is one this
     row is inside too, so a dropped call drops nothing that should have been told; a row whose own
     savepoint rolls back later is left out when the call runs."""
-    connection = transaction.get_connection()
-    savepoints = set(connection.savepoint_ids)
-    hook = next(
-        (
-            func
-            for _sids, func, _robust in reversed(connection.run_on_commit)
-            if isinstance(func, _RowsChangedOnCommit)
-        ),
-        None,
-    )
+    savepoints = set(transaction.get_connection().savepoint_ids)
+    hook = _pending_on_commit(lambda func: isinstance(func, _RowsChangedOnCommit))
     if hook is None:
         hook = _RowsChangedOnCommit(savepoints)
         transaction.on_commit(hook)
@@ -146,11 +138,19 @@ def _kick_after_commit() -> None:
     kick_sender()
 
 
+def _pending_on_commit(matches: Callable[[Callable], bool]) -> Callable | None:
+    """The newest hook this transaction will run on commit that `matches` accepts, or None. A hook
+    a rolled-back savepoint took away is no longer in Django's list."""
+    for _sids, func, _robust in reversed(transaction.get_connection().run_on_commit):
+        if matches(func):
+            return func
+    return None
+
+
 def kick_sender_on_commit() -> None:
     """One kick per committed transaction, however many intents it enqueued (a batch of 1,000
     rows costs one message; the worker draining it calls for help when it sees a backlog)."""
-    pending = transaction.get_connection().run_on_commit
-    if not any(func is _kick_after_commit for _sids, func, _robust in pending):
+    if _pending_on_commit(lambda func: func is _kick_after_commit) is None:
         transaction.on_commit(_kick_after_commit)
 
 
