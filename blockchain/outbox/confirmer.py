@@ -10,12 +10,17 @@ One pass (beat, every few seconds, one at a time under a lock):
 - no receipt yet: re-broadcast the same bytes every OUTBOX_REBROADCAST_SECONDS (a node that lost
   its pool gets them again) and, after CHAIN_STUCK_SECONDS, replace the version at the same nonce
   with both fee fields raised by at least 12.5%.
+
+Besides the pass, the worker that broadcast a batch reads its receipts back at once
+(`confirm_landed`), so a chain that mines at once does not wait for the next pass. Both apply a
+receipt under the row's lock, skipping rows another process holds, so each receipt is applied once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -147,6 +152,53 @@ def _confirm_pass(w3: Web3) -> ConfirmReport:
     return report
 
 
+# A batch the node is mining (some of its receipts are there, some not yet) is looked at again, this
+# many times in all, this far apart: the rest lands within moments. A batch with no receipt at all
+# (a chain with seconds between blocks) is left to the pass at once.
+READ_BACK_ROUNDS = 3
+READ_BACK_PAUSE_SECONDS = 0.05
+
+
+def confirm_landed(rows: list[ChainTransaction], *, w3: Web3 | None = None) -> ConfirmReport:
+    """Apply the receipts that exist for `rows`, which the sender has just broadcast.
+
+    On a chain that mines at once (anvil, Hardhat, a fast L2) a batch lands while or just after its
+    broadcast returns: the worker that sent it applies those receipts itself, in parallel with the
+    other lanes' workers, instead of leaving them all to the next pass of the one confirmer (rows
+    another process is applying are skipped, see _apply_receipts). While receipts keep arriving it
+    looks again for the rest (READ_BACK_ROUNDS); rows still without one, and everything about stuck,
+    replaced or reorged rows, stay the pass's. The head is taken as the newest block among the
+    receipts, a lower bound of the chain's, so a row is never called confirmed early (with
+    CHAIN_CONFIRMATIONS > 0 it is `mined` here and the pass confirms it)."""
+    w3 = w3 or get_web3()
+    report = ConfirmReport()
+    waiting = [row for row in rows if row.tx_hash]
+    report.checked = len(waiting)
+    for round_ in range(READ_BACK_ROUNDS):
+        if round_:
+            time.sleep(READ_BACK_PAUSE_SECONDS)  # the node is mining the rest of the batch
+        results = rpc_batch(w3, [("eth_getTransactionReceipt", [row.tx_hash]) for row in waiting])
+        landed = [
+            (row, r)
+            for row, r in zip(waiting, results, strict=True)
+            if isinstance(r, dict) and r.get("blockHash")
+        ]
+        if not landed:
+            break  # the node is not mining this batch right now: the pass follows it
+        attempts = {
+            a.tx_hash: a for a in TxAttempt.objects.filter(tx_hash__anyof=[row.tx_hash for row, _r in landed])
+        }
+        items = [(row, attempts[row.tx_hash], r) for row, r in landed if row.tx_hash in attempts]
+        report.head = max(report.head or 0, *(int(r["blockNumber"], 16) for _row, r in landed))
+        _apply_receipts(items, head=report.head, w3=w3, report=report)
+        rows_changed([row for row, _attempt, _receipt in items])
+        done = {row.pk for row, _r in landed}
+        waiting = [row for row in waiting if row.pk not in done]
+        if not waiting:
+            break
+    return report
+
+
 # What a receipt sets on its row; the version fields too when another version than the stored one
 # landed (a replacement).
 RECEIPT_FIELDS = [
@@ -210,6 +262,14 @@ def _advance(
     return True
 
 
+def _settled(locked: ChainTransaction, receipt: dict) -> bool:
+    """Has the locked row nothing left to take from this receipt? Failed, back in the queue, or
+    already confirmed in this receipt's block (by the sender's read-back or another pass)."""
+    if locked.status in (TxStatus.FAILED, TxStatus.QUEUED):
+        return True
+    return locked.status == TxStatus.CONFIRMED and locked.block_hash == receipt["blockHash"]
+
+
 def _moved(row: ChainTransaction, receipt: dict) -> bool:
     """A row confirmed in one block whose receipt now names another (re-mined after a reorg)."""
     return (
@@ -244,9 +304,11 @@ def _apply_receipts(
                 now = timezone.now()
                 # Lock the rows and read again only what another process may have changed since
                 # the pass read them (the rest of a row is fixed once signed, or not written here).
+                # A row another process holds is left to it (a sender's read-back applying the same
+                # receipt, a replacement): skipped like a deleted one, and seen again next pass.
                 locked = {
                     pk: rest
-                    for pk, *rest in ChainTransaction.objects.select_for_update()
+                    for pk, *rest in ChainTransaction.objects.select_for_update(skip_locked=True)
                     .filter(pk__anyof=[row.pk for row, _a, _r in succeeded])
                     .order_by("pk")  # every locker takes rows in id order
                     .values_list("pk", *LOCKED_FIELDS)
@@ -255,10 +317,10 @@ def _apply_receipts(
                 orphaned = []
                 for current, attempt, receipt in succeeded:
                     if current.pk not in locked:
-                        continue  # deleted meanwhile (an operator's cleanup)
+                        continue  # held by another process, or deleted meanwhile (an operator's cleanup)
                     for name, value in zip(LOCKED_FIELDS, locked[current.pk], strict=True):
                         setattr(current, name, value)
-                    if current.status == TxStatus.FAILED:
+                    if _settled(current, receipt):
                         continue
                     if _moved(current, receipt):
                         orphaned.append((current.tx_hash, current.block_hash))
@@ -300,10 +362,8 @@ def _apply_receipt(
 ) -> None:
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
-        if locked.status == TxStatus.FAILED:
+        if _settled(locked, receipt):
             return
-        if locked.status == TxStatus.CONFIRMED and locked.block_hash == receipt["blockHash"]:
-            return  # still where we confirmed it
         now = timezone.now()
         if _moved(locked, receipt):
             receipts_orphaned([(locked.tx_hash, locked.block_hash)])

@@ -349,20 +349,32 @@ def _keyless_lane(address: str, chain_id: int) -> None:
 
 
 def send_queued(
-    *, batch_size: int | None = None, max_batches: int = 50, on_backlog: Callable[[], None] | None = None
+    *,
+    batch_size: int | None = None,
+    max_batches: int = 50,
+    on_backlog: Callable[[], None] | None = None,
+    on_broadcast: Callable[[list[ChainTransaction]], object] | None = None,
 ) -> SendReport:
     """Drain queued rows lane by lane: per signer, simulate, sign and broadcast a batch at a time,
     until none is left. A lane another worker holds is skipped (that worker drains it).
 
     `on_backlog` is called once when a full batch shows more work is waiting (another worker can
-    join the drain), and again if this run stops at `max_batches` with rows left.
+    join the drain), and again if this run stops at `max_batches` with rows left. `on_broadcast` is
+    handed each batch once it is broadcast, outside the lane's lock (the worker's task reads back
+    the receipts that already exist: confirmer.confirm_landed); whatever it raises is logged.
     """
     with paused_gc():  # batches allocate thousands of acyclic objects (core.collector)
-        return _send_queued(batch_size=batch_size, max_batches=max_batches, on_backlog=on_backlog)
+        return _send_queued(
+            batch_size=batch_size, max_batches=max_batches, on_backlog=on_backlog, on_broadcast=on_broadcast
+        )
 
 
 def _send_queued(
-    *, batch_size: int | None, max_batches: int, on_backlog: Callable[[], None] | None
+    *,
+    batch_size: int | None,
+    max_batches: int,
+    on_backlog: Callable[[], None] | None,
+    on_broadcast: Callable[[list[ChainTransaction]], object] | None,
 ) -> SendReport:
     w3 = get_web3()
     pool = get_signer_pool()
@@ -404,6 +416,8 @@ def _send_queued(
             if signed:
                 checkpoint("after_sign")  # stored signed and committed; the node has nothing yet
                 broadcast(signed, w3=w3, report=report)
+                if on_broadcast:
+                    _after_broadcast(on_broadcast, signed)
             if not signed and (report.transient_errors or report.waiting_for_fees):
                 stalled = True  # the node cannot simulate now: the next kick or sweep retries
             elif full:
@@ -423,6 +437,15 @@ def _send_queued(
     if on_backlog:
         on_backlog()
     return report
+
+
+def _after_broadcast(
+    on_broadcast: Callable[[list[ChainTransaction]], object], rows: list[ChainTransaction]
+) -> None:
+    try:
+        on_broadcast(rows)
+    except Exception as exc:  # the confirmer's pass covers whatever the read-back did not finish
+        logger.warning("outbox: reading back %d broadcast rows failed: %s", len(rows), describe_error(exc))
 
 
 def mark_broadcast(rows: list[ChainTransaction]) -> int:

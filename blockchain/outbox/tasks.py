@@ -36,10 +36,12 @@ def kick_sender() -> None:
     ignore_result=True,
 )
 def send_outbox() -> dict:
-    """Drain queued outbox rows: simulate, sign at allocated nonces, broadcast."""
+    """Drain queued outbox rows: simulate, sign at allocated nonces, broadcast, and apply the
+    receipts that exist right after each batch's broadcast (the confirmer's pass does the rest)."""
+    from blockchain.outbox.confirmer import confirm_landed
     from blockchain.outbox.sender import send_queued
 
-    report = send_queued(on_backlog=kick_sender)
+    report = send_queued(on_backlog=kick_sender, on_broadcast=confirm_landed)
     return asdict(report)
 
 
