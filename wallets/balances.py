@@ -301,8 +301,10 @@ def mark_stale(pairs: set[tuple[str, str]]) -> None:
     by_asset: dict[str, set[str]] = {}
     for address, asset in pairs:
         by_asset.setdefault(asset, set()).add(address)
-    for asset, addresses in by_asset.items():  # one UPDATE per asset, however many addresses
-        Balance.objects.filter(chain_id=settings.CHAIN_ID, asset=asset, address__in=addresses).update(
+    # One UPDATE per asset, however many addresses; assets in one order in every process, so two
+    # transactions marking overlapping balances lock them in the same order.
+    for asset in sorted(by_asset):
+        Balance.objects.filter(chain_id=settings.CHAIN_ID, asset=asset, address__in=by_asset[asset]).update(
             stale=True
         )
 

@@ -13,7 +13,8 @@ One pass (beat, every few seconds, one at a time under a lock):
 
 Besides the pass, the worker that broadcast a batch reads its receipts back at once
 (`confirm_landed`), so a chain that mines at once does not wait for the next pass. Both apply a
-receipt under the row's lock, skipping rows another process holds, so each receipt is applied once.
+receipt under the row's lock and skip a row already confirmed in that block; a batch of
+successful receipts skips the rows another process holds. Each receipt is applied once.
 """
 
 from __future__ import annotations
@@ -160,16 +161,18 @@ READ_BACK_PAUSE_SECONDS = 0.05
 
 
 def confirm_landed(rows: list[ChainTransaction], *, w3: Web3 | None = None) -> ConfirmReport:
-    """Apply the receipts that exist for `rows`, which the sender has just broadcast.
+    """Apply the receipts that exist for `rows`, which the node has just accepted from the sender.
 
     On a chain that mines at once (anvil, Hardhat, a fast L2) a batch lands while or just after its
     broadcast returns: the worker that sent it applies those receipts itself, in parallel with the
-    other lanes' workers, instead of leaving them all to the next pass of the one confirmer (rows
-    another process is applying are skipped, see _apply_receipts). While receipts keep arriving it
-    looks again for the rest (READ_BACK_ROUNDS); rows still without one, and everything about stuck,
-    replaced or reorged rows, stay the pass's. The head is taken as the newest block among the
-    receipts, a lower bound of the chain's, so a row is never called confirmed early (with
-    CHAIN_CONFIRMATIONS > 0 it is `mined` here and the pass confirms it)."""
+    other lanes' workers, instead of leaving them all to the next pass of the one confirmer. The
+    same code applies them as in the pass: successful receipts as a batch, rows another process
+    holds skipped (`SKIP LOCKED`); a reverted one row by row, its revert named and its failure
+    hook run. While receipts keep arriving it looks again for the rest (READ_BACK_ROUNDS); rows
+    still without one, and everything about stuck, replaced or reorged rows, stay the pass's.
+    The head is taken as the newest block among the receipts, a lower bound of the chain's, so no
+    row is confirmed early: with CHAIN_CONFIRMATIONS > 0 only rows that deep below the newest
+    receipt are confirmed here, the rest are `mined` and the pass confirms them."""
     w3 = w3 or get_web3()
     report = ConfirmReport()
     waiting = [row for row in rows if row.tx_hash]
@@ -185,8 +188,11 @@ def confirm_landed(rows: list[ChainTransaction], *, w3: Web3 | None = None) -> C
         ]
         if not landed:
             break  # the node is not mining this batch right now: the pass follows it
-        attempts = {
-            a.tx_hash: a for a in TxAttempt.objects.filter(tx_hash__anyof=[row.tx_hash for row, _r in landed])
+        attempts = {  # a dropped version (its row re-queued) is not this row's any more
+            a.tx_hash: a
+            for a in TxAttempt.objects.filter(tx_hash__anyof=[row.tx_hash for row, _r in landed]).exclude(
+                status=AttemptStatus.DROPPED
+            )
         }
         items = [(row, attempts[row.tx_hash], r) for row, r in landed if row.tx_hash in attempts]
         report.head = max(report.head or 0, *(int(r["blockNumber"], 16) for _row, r in landed))
@@ -226,8 +232,39 @@ ROW_FIELDS_SET_BY_RECEIPT = [
 ]
 
 
+@dataclass
+class _LandedMetrics:
+    """What _advance observed, published once its DB transaction has committed: a batch that rolls
+    back is applied again row by row, and its rows would otherwise be counted twice."""
+
+    mined: int = 0
+    confirmed: int = 0
+    gas: list[tuple[str, str, int]] = field(default_factory=list)
+    fees_wei: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def publish(self) -> None:
+        if self.mined:
+            OUTBOX_TRANSITIONS.labels(TxStatus.MINED).inc(self.mined)
+        if self.confirmed:
+            OUTBOX_TRANSITIONS.labels(TxStatus.CONFIRMED).inc(self.confirmed)
+        for contract, function, gas in self.gas:
+            GAS_USED.labels(contract, function).inc(gas)
+        if self.fees_wei:
+            FEES_PAID_WEI.inc(self.fees_wei)
+        for seconds in self.latencies:
+            CONFIRMATION_LATENCY.observe(seconds)
+
+
 def _advance(
-    locked: ChainTransaction, attempt: TxAttempt, receipt: dict, *, head: int, now, report: ConfirmReport
+    locked: ChainTransaction,
+    attempt: TxAttempt,
+    receipt: dict,
+    *,
+    head: int,
+    now,
+    report: ConfirmReport,
+    metrics: _LandedMetrics,
 ) -> bool:
     """Move a locked row to what its successful receipt says (in memory). True when now confirmed."""
     block_number = int(receipt["blockNumber"], 16)
@@ -248,17 +285,17 @@ def _advance(
         locked.mined_at = locked.mined_at or now
         locked.confirmed_at = None
         report.mined += 1
-        OUTBOX_TRANSITIONS.labels(TxStatus.MINED).inc()
+        metrics.mined += 1
         if first_sighting:
-            GAS_USED.labels(locked.contract_name or "-", locked.function or "-").inc(locked.gas_used)
-            FEES_PAID_WEI.inc(locked.gas_used * locked.effective_gas_price)
+            metrics.gas.append((locked.contract_name or "-", locked.function or "-", locked.gas_used))
+            metrics.fees_wei += locked.gas_used * locked.effective_gas_price
     if head - block_number < settings.CHAIN_CONFIRMATIONS:
         return False
     locked.status = TxStatus.CONFIRMED
     locked.confirmed_at = now
     report.confirmed += 1
-    OUTBOX_TRANSITIONS.labels(TxStatus.CONFIRMED).inc()
-    CONFIRMATION_LATENCY.observe((now - locked.created_at).total_seconds())
+    metrics.confirmed += 1
+    metrics.latencies.append((now - locked.created_at).total_seconds())
     return True
 
 
@@ -299,6 +336,7 @@ def _apply_receipts(
     singles = [item for item in items if int(item[2]["status"], 16) != 1]
     if succeeded:
         batch_report = ConfirmReport()
+        metrics = _LandedMetrics()
         try:
             with transaction.atomic():
                 now = timezone.now()
@@ -325,7 +363,9 @@ def _apply_receipts(
                     if _moved(current, receipt):
                         orphaned.append((current.tx_hash, current.block_hash))
                     (same_version if current.tx_hash == attempt.tx_hash else switched).append(current)
-                    if _advance(current, attempt, receipt, head=head, now=now, report=batch_report):
+                    if _advance(
+                        current, attempt, receipt, head=head, now=now, report=batch_report, metrics=metrics
+                    ):
                         logs.append((current.pk, receipt.get("logs", [])))
                     changed.append(current)
                     landed.append(attempt)
@@ -336,6 +376,7 @@ def _apply_receipts(
                 _settle_attempts(landed)
                 confirmed_logs(logs)
                 subjects_settled(changed)  # webhooks: statuses that waited for the confirmation
+            metrics.publish()
             report.mined += batch_report.mined
             report.confirmed += batch_report.confirmed
         except Exception:
@@ -360,29 +401,46 @@ def _apply_receipt(
     w3: Web3,
     report: ConfirmReport,
 ) -> None:
+    """One receipt in a DB transaction of its own: a reverted one (its revert named from the node's
+    tracers, the intent's failure hook run), or one of a batch that could not be applied whole."""
+    metrics = _LandedMetrics()
     with transaction.atomic():
-        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
-        if _settled(locked, receipt):
-            return
-        now = timezone.now()
-        if _moved(locked, receipt):
-            receipts_orphaned([(locked.tx_hash, locked.block_hash)])
-        if int(receipt["status"], 16) != 1:
-            _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport())
-            locked.status = TxStatus.MINED
-            locked.confirmed_at = None
-            locked.save()
-            _settle_attempts([attempt])
-            decoded = _revert_reason(locked, locked.block_number, w3=w3)
-            mark_failed(locked, code=decoded["name"], error=decoded, note="reverted on chain")
-            report.failed += 1
-            return
-        confirmed = _advance(locked, attempt, receipt, head=head, now=now, report=report)
+        _apply_locked_receipt(row, attempt, receipt, head=head, w3=w3, report=report, metrics=metrics)
+    metrics.publish()
+
+
+def _apply_locked_receipt(
+    row: ChainTransaction,
+    attempt: TxAttempt,
+    receipt: dict,
+    *,
+    head: int,
+    w3: Web3,
+    report: ConfirmReport,
+    metrics: _LandedMetrics,
+) -> None:
+    locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+    if _settled(locked, receipt):
+        return
+    now = timezone.now()
+    if _moved(locked, receipt):
+        receipts_orphaned([(locked.tx_hash, locked.block_hash)])
+    if int(receipt["status"], 16) != 1:
+        _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport(), metrics=metrics)
+        locked.status = TxStatus.MINED
+        locked.confirmed_at = None
         locked.save()
         _settle_attempts([attempt])
-        if confirmed:
-            confirmed_logs([(locked.pk, receipt.get("logs", []))])
-            subjects_settled([locked])
+        decoded = _revert_reason(locked, locked.block_number, w3=w3)
+        mark_failed(locked, code=decoded["name"], error=decoded, note="reverted on chain")
+        report.failed += 1
+        return
+    confirmed = _advance(locked, attempt, receipt, head=head, now=now, report=report, metrics=metrics)
+    locked.save()
+    _settle_attempts([attempt])
+    if confirmed:
+        confirmed_logs([(locked.pk, receipt.get("logs", []))])
+        subjects_settled([locked])
 
 
 # The default (struct-log) tracer with everything optional left out: its `returnValue` is the revert

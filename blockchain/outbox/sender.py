@@ -360,8 +360,8 @@ def send_queued(
 
     `on_backlog` is called once when a full batch shows more work is waiting (another worker can
     join the drain), and again if this run stops at `max_batches` with rows left. `on_broadcast` is
-    handed each batch once it is broadcast, outside the lane's lock (the worker's task reads back
-    the receipts that already exist: confirmer.confirm_landed); whatever it raises is logged.
+    handed the rows of each batch the node accepted, outside the lane's lock (the worker's task
+    reads back the receipts that already exist: confirmer.confirm_landed); what it raises is logged.
     """
     with paused_gc():  # batches allocate thousands of acyclic objects (core.collector)
         return _send_queued(
@@ -416,8 +416,9 @@ def _send_queued(
             if signed:
                 checkpoint("after_sign")  # stored signed and committed; the node has nothing yet
                 broadcast(signed, w3=w3, report=report)
-                if on_broadcast:
-                    _after_broadcast(on_broadcast, signed)
+                accepted = [row for row in signed if row.status == TxStatus.SENT]  # mark_broadcast
+                if on_broadcast and accepted:
+                    _after_broadcast(on_broadcast, accepted)
             if not signed and (report.transient_errors or report.waiting_for_fees):
                 stalled = True  # the node cannot simulate now: the next kick or sweep retries
             elif full:
@@ -465,6 +466,9 @@ def mark_broadcast(rows: list[ChainTransaction]) -> int:
     sent = ChainTransaction.objects.filter(pk__anyof=ids, status=TxStatus.SIGNED).update(
         status=TxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error="", updated_at=now
     )
+    for row in rows:  # the callers' copies say what the node has accepted
+        if row.status == TxStatus.SIGNED:
+            row.status = TxStatus.SENT
     if sent:
         OUTBOX_TRANSITIONS.labels(TxStatus.SENT).inc(sent)
     return sent

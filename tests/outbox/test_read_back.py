@@ -6,11 +6,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 from django.db import connection
+from prometheus_client import REGISTRY
 
 from blockchain.chain.client import get_web3
 from blockchain.models import AttemptStatus, ChainEvent, ChainTransaction, TxAttempt, TxStatus
-from blockchain.outbox import confirmer
-from blockchain.outbox.confirmer import confirm_landed, confirm_pending
+from blockchain.outbox import confirmer, sender
+from blockchain.outbox.confirmer import ConfirmReport, confirm_landed, confirm_pending
 from blockchain.outbox.sender import send_queued
 from blockchain.outbox.tasks import send_outbox
 from tests.outbox.helpers import enqueue_store_loan
@@ -126,15 +127,81 @@ def test_a_receipt_read_back_twice_and_then_seen_by_a_pass_is_applied_once(contr
     send_queued()
     _mined([row])
 
+    stale = ChainTransaction.objects.get(pk=row.pk)  # what a pass read before the read-back ran
+    assert stale.status == TxStatus.SENT
+    receipt = get_web3().eth.get_transaction_receipt(row.tx_hash)
     first = confirm_landed([row])
     again = confirm_landed([row])
-    confirm_pending()
+    late = ConfirmReport()
+    confirmer._apply_receipts(
+        [(stale, TxAttempt.objects.get(transaction=row), json_receipt(receipt))],
+        head=receipt["blockNumber"],
+        w3=get_web3(),
+        report=late,
+    )
 
     assert (first.mined, first.confirmed) == (1, 1)
     assert (again.mined, again.confirmed) == (0, 0)
+    assert (late.mined, late.confirmed) == (0, 0)
     assert len(stored_events) == 1
     row.refresh_from_db()
     assert ChainEvent.objects.filter(tx_hash=row.tx_hash, event_name="LoanStored").count() == 1
+
+
+def json_receipt(receipt) -> dict:
+    """A receipt as the confirmer reads it from JSON-RPC (hex strings), from web3's decoded one."""
+    return {
+        "status": hex(receipt["status"]),
+        "blockNumber": hex(receipt["blockNumber"]),
+        "blockHash": "0x" + bytes(receipt["blockHash"]).hex(),
+        "gasUsed": hex(receipt["gasUsed"]),
+        "effectiveGasPrice": hex(receipt["effectiveGasPrice"]),
+        "logs": [],
+    }
+
+
+def test_only_the_rows_the_node_accepted_are_read_back(contracts, monkeypatch):
+    enqueue_store_loan()
+    real = sender.rpc_batch
+
+    def node_down_for_broadcasts(w3, calls):
+        if any(method == "eth_sendRawTransaction" for method, _params in calls):
+            raise ConnectionError("the node is down")
+        return real(w3, calls)
+
+    monkeypatch.setattr(sender, "rpc_batch", node_down_for_broadcasts)
+    handed = []
+    report = sender.send_queued(on_broadcast=handed.append)
+
+    assert (report.signed, report.sent) == (1, 0)
+    assert handed == [], "a batch the node never accepted is not read back"
+
+
+def test_a_batch_applied_again_row_by_row_is_counted_once(contracts, monkeypatch):
+    rows = [enqueue_store_loan() for _ in range(2)]
+    send_queued()
+    _mined(rows)
+    real = confirmer.confirmed_logs
+    handed: list[int] = []
+
+    def fails_inside_the_batch(logs):
+        handed.append(len(logs))
+        if len(handed) == 1:
+            raise RuntimeError("a projection failed inside the batch's transaction")
+        return real(logs)
+
+    monkeypatch.setattr(confirmer, "confirmed_logs", fails_inside_the_batch)
+    before = _transitions("confirmed")
+
+    report = confirm_landed(rows)
+
+    assert handed == [2, 1, 1], "the batch rolled back, then each row in a transaction of its own"
+    assert report.confirmed == 2
+    assert _transitions("confirmed") - before == 2
+
+
+def _transitions(status: str) -> float:
+    return REGISTRY.get_sample_value("outbox_transitions_total", {"status": status}) or 0.0
 
 
 def test_with_confirmations_the_read_back_leaves_the_row_mined_and_the_pass_confirms_it(
