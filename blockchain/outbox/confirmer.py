@@ -405,42 +405,29 @@ def _apply_receipt(
     tracers, the intent's failure hook run), or one of a batch that could not be applied whole."""
     metrics = _LandedMetrics()
     with transaction.atomic():
-        _apply_locked_receipt(row, attempt, receipt, head=head, w3=w3, report=report, metrics=metrics)
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if _settled(locked, receipt):
+            return
+        now = timezone.now()
+        if _moved(locked, receipt):
+            receipts_orphaned([(locked.tx_hash, locked.block_hash)])
+        if int(receipt["status"], 16) != 1:
+            _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport(), metrics=metrics)
+            locked.status = TxStatus.MINED
+            locked.confirmed_at = None
+            locked.save()
+            _settle_attempts([attempt])
+            decoded = _revert_reason(locked, locked.block_number, w3=w3)
+            mark_failed(locked, code=decoded["name"], error=decoded, note="reverted on chain")
+            report.failed += 1
+        else:
+            confirmed = _advance(locked, attempt, receipt, head=head, now=now, report=report, metrics=metrics)
+            locked.save()
+            _settle_attempts([attempt])
+            if confirmed:
+                confirmed_logs([(locked.pk, receipt.get("logs", []))])
+                subjects_settled([locked])
     metrics.publish()
-
-
-def _apply_locked_receipt(
-    row: ChainTransaction,
-    attempt: TxAttempt,
-    receipt: dict,
-    *,
-    head: int,
-    w3: Web3,
-    report: ConfirmReport,
-    metrics: _LandedMetrics,
-) -> None:
-    locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
-    if _settled(locked, receipt):
-        return
-    now = timezone.now()
-    if _moved(locked, receipt):
-        receipts_orphaned([(locked.tx_hash, locked.block_hash)])
-    if int(receipt["status"], 16) != 1:
-        _advance(locked, attempt, receipt, head=head, now=now, report=ConfirmReport(), metrics=metrics)
-        locked.status = TxStatus.MINED
-        locked.confirmed_at = None
-        locked.save()
-        _settle_attempts([attempt])
-        decoded = _revert_reason(locked, locked.block_number, w3=w3)
-        mark_failed(locked, code=decoded["name"], error=decoded, note="reverted on chain")
-        report.failed += 1
-        return
-    confirmed = _advance(locked, attempt, receipt, head=head, now=now, report=report, metrics=metrics)
-    locked.save()
-    _settle_attempts([attempt])
-    if confirmed:
-        confirmed_logs([(locked.pk, receipt.get("logs", []))])
-        subjects_settled([locked])
 
 
 # The default (struct-log) tracer with everything optional left out: its `returnValue` is the revert
