@@ -45,7 +45,14 @@ from blockchain.outbox.metrics import (
     OUTBOX_REPLACEMENTS,
     OUTBOX_TRANSITIONS,
 )
-from blockchain.outbox.sender import broadcast, call_params, decode_revert, mark_failed, sign_into
+from blockchain.outbox.sender import (
+    broadcast,
+    call_params,
+    decode_revert,
+    mark_failed,
+    receipts_of,
+    sign_into,
+)
 from blockchain.state import remember_head, remember_signer_balances
 from core.bulk import bulk_set
 from core.collector import paused_gc
@@ -119,9 +126,7 @@ def _confirm_pass(w3: Web3) -> ConfirmReport:
     ):
         attempts.setdefault(attempt.transaction_id, []).append(attempt)
     hashes = [a.tx_hash for row in rows for a in attempts.get(row.pk, [])]
-    receipts = dict(
-        zip(hashes, rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes]), strict=True)
-    )
+    receipts = dict(zip(hashes, receipts_of(w3, hashes), strict=True))
     stale_to_rebroadcast: list[ChainTransaction] = []
     landed_items: list[tuple[ChainTransaction, TxAttempt, dict]] = []
     for row in rows:
@@ -180,7 +185,7 @@ def confirm_landed(rows: list[ChainTransaction], *, w3: Web3 | None = None) -> C
     for round_ in range(READ_BACK_ROUNDS):
         if round_:
             time.sleep(READ_BACK_PAUSE_SECONDS)  # the node is mining the rest of the batch
-        results = rpc_batch(w3, [("eth_getTransactionReceipt", [row.tx_hash]) for row in waiting])
+        results = receipts_of(w3, [row.tx_hash for row in waiting])
         landed = [
             (row, r)
             for row, r in zip(waiting, results, strict=True)

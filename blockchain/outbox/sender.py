@@ -526,11 +526,14 @@ def broadcast(
     return report
 
 
+def receipts_of(w3: Web3, hashes: list[str]) -> list:
+    """eth_getTransactionReceipt for each hash, in one batch: a receipt dict, None (not mined, or
+    unknown) or an RpcError each."""
+    return rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes]) if hashes else []
+
+
 def receipts_exist(w3: Web3, hashes: list[str]) -> bool:
-    if not hashes:
-        return False
-    results = rpc_batch(w3, [("eth_getTransactionReceipt", [h]) for h in hashes])
-    return any(isinstance(r, dict) for r in results)
+    return any(isinstance(r, dict) for r in receipts_of(w3, hashes))
 
 
 def handle_nonce_too_low(row: ChainTransaction, *, w3: Web3) -> bool:

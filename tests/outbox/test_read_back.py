@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from prometheus_client import REGISTRY
 
-from blockchain.chain.client import get_web3
+from blockchain.chain.client import get_web3, rpc_call
 from blockchain.models import AttemptStatus, ChainEvent, ChainTransaction, TxAttempt, TxStatus
 from blockchain.outbox import confirmer, sender
 from blockchain.outbox.confirmer import ConfirmReport, confirm_landed, confirm_pending
@@ -16,7 +16,7 @@ from blockchain.outbox.sender import send_queued
 from blockchain.outbox.tasks import send_outbox
 from tests.outbox.helpers import enqueue_store_loan
 from tests.support.chain import record_projected
-from tests.support.outbox import confirm_mined
+from tests.support.outbox import confirm_mined, wait_for_receipts
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -28,12 +28,9 @@ def stored_events(monkeypatch):
 
 
 def _mined(rows: list[ChainTransaction]) -> None:
-    """Wait until the node holds a receipt for each row (anvil mines at once, but "at once" on a
-    loaded machine can come after the caller looks)."""
-    w3 = get_web3()
     for row in rows:
         row.refresh_from_db()
-        w3.eth.wait_for_transaction_receipt(row.tx_hash, timeout=60, poll_latency=0.05)
+    wait_for_receipts([row.tx_hash for row in rows])
 
 
 def test_the_sender_task_confirms_what_has_landed_without_a_confirmer_pass(
@@ -67,19 +64,18 @@ def receipt_lookups(monkeypatch):
     node does not show yet on the first ask (the rest of the batch is still being mined)."""
     asked: list[list[str]] = []
     hide: set[str] = set()
-    real = confirmer.rpc_batch
+    real = confirmer.receipts_of
 
-    def looking(w3, calls):
-        hashes = [params[0] for method, params in calls if method == "eth_getTransactionReceipt"]
-        results = real(w3, calls)
+    def looking(w3, hashes):
+        results = real(w3, hashes)
         if hashes:
             first = not asked
-            asked.append(hashes)
+            asked.append(list(hashes))
             if first:
                 results = [None if h in hide else r for h, r in zip(hashes, results, strict=True)]
         return results
 
-    monkeypatch.setattr(confirmer, "rpc_batch", looking)
+    monkeypatch.setattr(confirmer, "receipts_of", looking)
     return asked, hide
 
 
@@ -129,13 +125,13 @@ def test_a_receipt_read_back_twice_and_then_seen_by_a_pass_is_applied_once(contr
 
     stale = ChainTransaction.objects.get(pk=row.pk)  # what a pass read before the read-back ran
     assert stale.status == TxStatus.SENT
-    receipt = get_web3().eth.get_transaction_receipt(row.tx_hash)
+    receipt = rpc_call(get_web3(), "eth_getTransactionReceipt", [row.tx_hash])  # as the confirmer reads it
     first = confirm_landed([row])
     again = confirm_landed([row])
     late = ConfirmReport()
     confirmer._apply_receipts(
-        [(stale, TxAttempt.objects.get(transaction=row), json_receipt(receipt))],
-        head=receipt["blockNumber"],
+        [(stale, TxAttempt.objects.get(transaction=row), receipt)],
+        head=int(receipt["blockNumber"], 16),
         w3=get_web3(),
         report=late,
     )
@@ -146,18 +142,6 @@ def test_a_receipt_read_back_twice_and_then_seen_by_a_pass_is_applied_once(contr
     assert len(stored_events) == 1
     row.refresh_from_db()
     assert ChainEvent.objects.filter(tx_hash=row.tx_hash, event_name="LoanStored").count() == 1
-
-
-def json_receipt(receipt) -> dict:
-    """A receipt as the confirmer reads it from JSON-RPC (hex strings), from web3's decoded one."""
-    return {
-        "status": hex(receipt["status"]),
-        "blockNumber": hex(receipt["blockNumber"]),
-        "blockHash": "0x" + bytes(receipt["blockHash"]).hex(),
-        "gasUsed": hex(receipt["gasUsed"]),
-        "effectiveGasPrice": hex(receipt["effectiveGasPrice"]),
-        "logs": [],
-    }
 
 
 def test_only_the_rows_the_node_accepted_are_read_back(contracts, monkeypatch):

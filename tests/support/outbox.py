@@ -35,10 +35,19 @@ def confirm_mined(*, timeout: float = 60) -> None:
     """`confirm_pending()` once the node holds a receipt for every sent row. The confirmer reads
     receipts and never waits for mining; anvil mines a sent transaction at once, but on a loaded
     machine "at once" has come after confirm_pending looked (the row then correctly stays sent)."""
-    w3 = get_web3()
-    for tx_hash in ChainTransaction.objects.filter(status=TxStatus.SENT).values_list("tx_hash", flat=True):
-        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+    wait_for_receipts(
+        ChainTransaction.objects.filter(status=TxStatus.SENT).values_list("tx_hash", flat=True),
+        timeout=timeout,
+    )
     confirm_pending()
+
+
+def wait_for_receipts(tx_hashes, *, timeout: float = 60) -> None:
+    """Until the node holds a receipt for each hash (anvil mines at once, but on a loaded machine
+    "at once" can come after the caller looks)."""
+    w3 = get_web3()
+    for tx_hash in tx_hashes:
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
